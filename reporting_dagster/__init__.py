@@ -1,0 +1,1 @@
+"""reporting_dagster: financial reports from the platform database, built by Dagster."""

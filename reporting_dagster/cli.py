@@ -1,0 +1,94 @@
+"""`reporting-dagster`: schema migrations, demo data and the local demo."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from reporting_dagster.lib import db, migrate, settings
+
+
+def _engine():
+    return db.create_engine(settings.database_url())
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    url = settings.database_url()
+    applied = migrate.upgrade(db.create_engine(url))
+    target = db.safe_url_text(url)
+    if applied:
+        for m in applied:
+            print(f"applied {m.version:04d}_{m.name}")
+    else:
+        print("schema is up to date")
+    print(f"database: {target}")
+    return 0
+
+
+def cmd_db_status(args: argparse.Namespace) -> int:
+    for m in migrate.pending(_engine()):
+        print(f"pending {m.version:04d}_{m.name}")
+    return 0
+
+
+def cmd_db_url(args: argparse.Namespace) -> int:
+    print(settings.database_url().render_as_string(hide_password=False))
+    return 0
+
+
+def cmd_db_stop(args: argparse.Namespace) -> int:
+    print("embedded PostgreSQL stopped" if db.stop_embedded() else "embedded PostgreSQL was not running")
+    return 0
+
+
+def cmd_demo_seed(args: argparse.Namespace) -> int:
+    from reporting_dagster.lib.demo_seed import SeedOptions, seed
+
+    engine = _engine()
+    migrate.upgrade(engine)
+    counts = seed(engine, SeedOptions(orgs=args.orgs, months=args.months, scale=args.scale, seed=args.seed))
+    for table, n in counts.items():
+        print(f"{table:32s} {n:>9,d}")
+    return 0
+
+
+def cmd_demo_run(args: argparse.Namespace) -> int:
+    from reporting_dagster.demo import run_demo
+
+    return run_demo(partition=args.partition)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="reporting-dagster", description=__doc__)
+    groups = parser.add_subparsers(dest="group", required=True)
+
+    dbp = groups.add_parser("db", help="the platform database").add_subparsers(dest="cmd", required=True)
+    dbp.add_parser("upgrade", help="apply pending migrations (idempotent)").set_defaults(func=cmd_db_upgrade)
+    dbp.add_parser("status", help="list pending migrations").set_defaults(func=cmd_db_status)
+    dbp.add_parser("url", help="print the database URL in use").set_defaults(func=cmd_db_url)
+    dbp.add_parser("stop", help="stop the embedded server").set_defaults(func=cmd_db_stop)
+
+    demo = groups.add_parser("demo", help="demo data and the local demo").add_subparsers(dest="cmd", required=True)
+    seed = demo.add_parser("seed", help="fill the database with deterministic demo data")
+    seed.add_argument("--orgs", type=int, default=3, help="organizations (at least 3)")
+    seed.add_argument("--months", type=int, default=24, help="monthly billing periods ending last month")
+    seed.add_argument("--scale", type=int, default=1, help="volume multiplier for benchmarks")
+    seed.add_argument("--seed", type=int, default=42, help="random seed (same seed, same data)")
+    seed.set_defaults(func=cmd_demo_seed)
+    run = demo.add_parser("run", help="materialize the monthly pack and print where the files are")
+    run.add_argument("--partition", help="YYYY-MM (default: the latest completed month)")
+    run.set_defaults(func=cmd_demo_run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (db.DatabaseConfigError, migrate.MigrationError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Pure logic under the Dagster objects: no Dagster imports in this package."""

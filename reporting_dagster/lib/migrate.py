@@ -1,0 +1,105 @@
+"""Versioned schema migrations from `sql/migrations/NNNN_name.sql`.
+
+Each file runs once, in its own transaction, and is recorded in `reporting_schema_version`
+with its checksum. The files themselves are conditional (IF NOT EXISTS), so an existing
+platform database that already has Part A gains only what it lacks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from reporting_dagster.lib.paths import MIGRATIONS_DIR
+
+VERSION_TABLE = "reporting_schema_version"
+_LOCK_KEY = 7_405_112_019  # pg_advisory_xact_lock key: one migrator at a time
+_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    path: Path
+
+    @property
+    def sql(self) -> str:
+        return self.path.read_text(encoding="utf-8")
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.path.read_bytes()).hexdigest()
+
+
+class MigrationError(RuntimeError):
+    pass
+
+
+def discover(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
+    found = []
+    for path in sorted(directory.glob("*.sql")):
+        match = _NAME.match(path.name)
+        if not match:
+            raise MigrationError(f"{path.name}: migration files are named NNNN_snake_case.sql")
+        found.append(Migration(int(match.group(1)), match.group(2), path))
+    versions = [m.version for m in found]
+    if len(versions) != len(set(versions)):
+        raise MigrationError("two migration files share a version number")
+    return found
+
+
+def applied_versions(engine: Engine) -> dict[int, str]:
+    with engine.begin() as conn:
+        _ensure_version_table(conn)
+        rows = conn.execute(sa.text(f"SELECT version, checksum FROM {VERSION_TABLE}"))
+        return {int(v): c for v, c in rows}
+
+
+def upgrade(engine: Engine, directory: Path = MIGRATIONS_DIR) -> list[Migration]:
+    """Apply every migration not yet recorded; return the ones applied (empty when current)."""
+    applied: list[Migration] = []
+    for migration in discover(directory):
+        with engine.begin() as conn:
+            _ensure_version_table(conn)
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+            done = conn.execute(
+                sa.text(f"SELECT checksum FROM {VERSION_TABLE} WHERE version = :v"),
+                {"v": migration.version},
+            ).scalar_one_or_none()
+            if done is not None:
+                continue
+            conn.exec_driver_sql(migration.sql)
+            conn.execute(
+                sa.text(
+                    f"INSERT INTO {VERSION_TABLE} (version, name, checksum) VALUES (:v, :n, :c)"
+                ),
+                {"v": migration.version, "n": migration.name, "c": migration.checksum},
+            )
+            applied.append(migration)
+    return applied
+
+
+def pending(engine: Engine, directory: Path = MIGRATIONS_DIR) -> list[Migration]:
+    done = applied_versions(engine)
+    return [m for m in discover(directory) if m.version not in done]
+
+
+def _ensure_version_table(conn: sa.Connection) -> None:
+    conn.execute(
+        sa.text(
+            f"""
+            CREATE TABLE IF NOT EXISTS {VERSION_TABLE} (
+                version     INTEGER PRIMARY KEY,
+                name        VARCHAR(200) NOT NULL,
+                checksum    CHAR(64) NOT NULL,
+                applied_at  TIMESTAMPTZ NOT NULL DEFAULT now()
+            )
+            """
+        )
+    )

@@ -1,0 +1,22 @@
+"""Where the project's files live: SQL, templates and the local `.reporting/` state folder."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+SQL_DIR = PROJECT_ROOT / "sql"
+MIGRATIONS_DIR = SQL_DIR / "migrations"
+EXTRACTS_DIR = SQL_DIR / "extracts"
+TEMPLATES_DIR = PROJECT_ROOT / "templates"
+
+
+def state_dir() -> Path:
+    """The local state folder (embedded database, local store, demo instance)."""
+    return Path(os.environ.get("REPORTING_STATE_DIR", PROJECT_ROOT / ".reporting")).resolve()
+
+
+def read_sql(name: str) -> str:
+    """The text of `sql/extracts/<name>.sql`."""
+    return (EXTRACTS_DIR / f"{name}.sql").read_text(encoding="utf-8")
