@@ -1,0 +1,83 @@
+"""Shared fixtures: a real PostgreSQL server and fresh migrated databases on it.
+
+`REPORTING_TEST_DATABASE_URL` (CI sets it to the machine's server) names a server and a
+maintenance database; without it the tests start the embedded server in a temporary folder.
+Each test that asks for `fresh_engine` gets its own database cloned from a migrated template.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, Engine
+
+from reporting_dagster.lib import db, migrate
+
+
+@pytest.fixture(scope="session")
+def server_url(tmp_path_factory: pytest.TempPathFactory) -> URL:
+    configured = os.environ.get("REPORTING_TEST_DATABASE_URL", "").strip()
+    if configured:
+        return db.normalize_url(configured)
+    import pgserver
+
+    pgdata = tmp_path_factory.mktemp("pg") / "data"
+    server = pgserver.get_server(pgdata, cleanup_mode="delete")
+    return db.normalize_url(server.get_uri("postgres"))
+
+
+def _admin(server_url: URL) -> Engine:
+    return sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
+
+
+@pytest.fixture(scope="session")
+def template_database(server_url: URL) -> Iterator[str]:
+    """A database migrated once per session, cloned for every test database."""
+    name = f"rd_tmpl_{uuid.uuid4().hex[:10]}"
+    admin = _admin(server_url)
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    engine = db.create_engine(server_url.set(database=name))
+    migrate.upgrade(engine)
+    engine.dispose()
+    yield name
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+@pytest.fixture
+def fresh_url(server_url: URL, template_database: str) -> Iterator[URL]:
+    """The URL of a new, migrated, empty database; dropped after the test."""
+    name = f"rd_test_{uuid.uuid4().hex[:12]}"
+    admin = _admin(server_url)
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
+    yield server_url.set(database=name)
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+@pytest.fixture
+def fresh_engine(fresh_url: URL) -> Iterator[Engine]:
+    engine = db.create_engine(fresh_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def empty_database_url(server_url: URL) -> Iterator[URL]:
+    """A new database with no schema at all (for migration tests)."""
+    name = f"rd_empty_{uuid.uuid4().hex[:12]}"
+    admin = _admin(server_url)
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    yield server_url.set(database=name)
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
