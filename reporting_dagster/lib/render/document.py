@@ -1,0 +1,122 @@
+"""What every renderer receives: a report for one organization and one period, format-neutral.
+
+Report builders (comparison, aging, ...) produce a `ReportDocument`; the renderers in this
+package turn it into PDF, CSV, XLSX, JSON or HTML without knowing which report it is. Values in
+the table frames are typed: money and decimals as `Decimal`, dates as `datetime.date`, counts
+as int, text as str, missing as None.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+
+from reporting_dagster.lib.catalog import ReportDefinition, Table
+
+
+@dataclass(frozen=True)
+class Branding:
+    """From the organization's report template; every text field is untrusted."""
+
+    brand_color: str = "#1F4E79"
+    header_text: str | None = None
+    footer_text: str | None = None
+    logo_data_uri: str | None = None  # a data: URI only, never a URL or path
+
+
+@dataclass(frozen=True)
+class Sections:
+    """Template switches (report_template.include_*)."""
+
+    summary: bool = True
+    line_items: bool = True
+    charts: bool = True
+
+
+@dataclass(frozen=True)
+class SummaryCard:
+    """One card in the summary strip: a title, a headline value and a few small lines."""
+
+    title: str
+    value: str
+    lines: tuple[str, ...] = ()
+    tone: str = "neutral"  # neutral | good | bad
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    value: Decimal
+    series: str = ""  # e.g. the currency; bars of different series are never summed
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A bar chart (rendered as inline SVG in PDF/HTML)."""
+
+    title: str
+    bars: tuple[Bar, ...]
+    value_label: str = ""
+
+
+@dataclass
+class TableData:
+    """A catalogue table with its rows (one DataFrame column per catalogue column key).
+
+    `totals` are extra rows shown under the table (e.g. one per currency), keyed by column key.
+    `highlight` names a boolean column of `rows` that marks rows to emphasise (discrepancies).
+    `group_key` makes a child table: its rows are nested under the parent row whose
+    `row_key` value equals this table's `group_key` value (JSON nests; PDF/HTML show groups).
+    """
+
+    table: Table
+    rows: pd.DataFrame
+    totals: list[dict[str, Any]] = field(default_factory=list)
+    highlight: str | None = None
+    row_key: str | None = None
+    group_key: str | None = None
+    parent: str | None = None
+
+    @property
+    def key(self) -> str:
+        return self.table.key
+
+
+@dataclass
+class ReportDocument:
+    definition: ReportDefinition
+    organization_id: int
+    organization_name: str
+    period_key: str  # YYYY-MM
+    period_label: str  # "October 2026"
+    period_start: dt.date
+    period_end: dt.date
+    generated_at: dt.datetime  # timezone-aware UTC; injectable for reproducible files
+    parameters: dict[str, str]
+    summary: dict[str, Any]  # JSON-ready: Decimal money, str keys
+    tables: list[TableData]
+    cards: list[SummaryCard] = field(default_factory=list)
+    charts: list[Chart] = field(default_factory=list)
+    branding: Branding = field(default_factory=Branding)
+    sections: Sections = field(default_factory=Sections)
+    template: str = "report.html"  # the Jinja2 template in templates/
+
+    @property
+    def report_type(self) -> str:
+        return self.definition.slug
+
+    def table(self, key: str) -> TableData:
+        for t in self.tables:
+            if t.key == key:
+                return t
+        raise KeyError(key)
+
+    @property
+    def record_count(self) -> int:
+        """Rows of the most detailed table (the CSV's), for generated_report.record_count."""
+        key = self.definition.csv_table or self.tables[0].key
+        return int(len(self.table(key).rows))
