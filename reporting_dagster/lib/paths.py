@@ -20,3 +20,15 @@ def state_dir() -> Path:
 def read_sql(name: str) -> str:
     """The text of `sql/extracts/<name>.sql`."""
     return (EXTRACTS_DIR / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def read_named_sql(filename: str) -> dict[str, str]:
+    """Statements of `sql/<filename>`, each introduced by a `-- name: <name>` line."""
+    statements: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in (SQL_DIR / filename).read_text(encoding="utf-8").splitlines():
+        if line.startswith("-- name:"):
+            current = statements.setdefault(line.split(":", 1)[1].strip(), [])
+        elif current is not None:
+            current.append(line)
+    return {name: "\n".join(lines).strip() for name, lines in statements.items()}

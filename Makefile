@@ -1,0 +1,50 @@
+# reporting_dagster — `make demo` and `make test` do all set-up on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export DAGSTER_HOME ?= $(CURDIR)/.reporting/dagster
+
+.PHONY: help install check-system demo dev test db-upgrade seed stop clean
+
+help:
+	@echo "make demo   - set up, start the embedded PostgreSQL, migrate, seed, build last month's reports"
+	@echo "make test   - set up and run the test suite"
+	@echo "make dev    - open the Dagster UI (http://127.0.0.1:3000) on the demo data"
+	@echo "make stop   - stop the embedded PostgreSQL"
+	@echo "make clean  - remove .venv and .reporting (demo database, files, Dagster instance)"
+
+check-system:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found %s)" % sys.version.split()[0])'
+	@$(PYTHON) -c 'import ctypes.util, sys; missing = [l for l in ("pango-1.0", "pangoft2-1.0", "harfbuzz", "fontconfig") if not ctypes.util.find_library(l)]; sys.exit("WeasyPrint needs system libraries that are missing: %s.\n  Debian/Ubuntu: sudo apt-get install libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b fontconfig fonts-dejavu-core\n  macOS: brew install pango" % ", ".join(missing)) if missing else None'
+
+$(STAMP): pyproject.toml
+	@$(MAKE) --no-print-directory check-system
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+db-upgrade: install
+	$(BIN)/reporting-dagster db upgrade
+
+seed: db-upgrade
+	$(BIN)/reporting-dagster demo seed --if-empty
+
+demo: seed
+	$(BIN)/reporting-dagster demo run
+
+dev: seed
+	$(BIN)/dagster dev -w workspace.yaml
+
+test: install
+	$(BIN)/pytest
+
+stop:
+	@[ -x $(BIN)/reporting-dagster ] && $(BIN)/reporting-dagster db stop || true
+
+clean: stop
+	rm -rf $(VENV) .reporting

@@ -1,0 +1,19 @@
+"""The reporting_dagster code location."""
+
+import dagster as dg
+
+from reporting_dagster.defs import jobs, platform_tables
+from reporting_dagster.defs.exports import invoice_comparison_report
+from reporting_dagster.defs.invoices import comparison, extracts
+from reporting_dagster.defs.resources import resources_from_env
+
+defs = dg.Definitions(
+    assets=[
+        *platform_tables.platform_tables,
+        *dg.load_assets_from_modules([extracts, comparison, invoice_comparison_report]),
+    ],
+    asset_checks=dg.load_asset_checks_from_modules([comparison]),
+    jobs=[jobs.monthly_reports],
+    schedules=[jobs.monthly_reports_schedule],
+    resources=resources_from_env(),
+)

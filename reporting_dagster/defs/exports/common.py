@@ -1,0 +1,98 @@
+"""What every `<report_type>_report` asset shares: config, per-organization export, metadata."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+
+import dagster as dg
+import pandas as pd
+from pydantic import Field
+
+from reporting_dagster.defs.resources import PlatformDatabase, ReportStore
+from reporting_dagster.lib import exporter, records
+from reporting_dagster.lib.catalog import FORMATS
+from reporting_dagster.lib.periods import BillingPeriod
+from reporting_dagster.lib.render.document import ReportDocument
+from reporting_dagster.lib.reports.common import ReportContext, branding_from, sections_from
+
+
+class ExportConfig(dg.Config):
+    formats: list[str] = Field(default=list(FORMATS), description="file formats to write")
+    generated_at: str | None = Field(default=None, description="ISO timestamp to stamp (default: now, UTC)")
+
+    def timestamp(self) -> dt.datetime:
+        if not self.generated_at:
+            return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+        stamp = dt.datetime.fromisoformat(self.generated_at)
+        return stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.timezone.utc)
+
+    def checked_formats(self) -> tuple[str, ...]:
+        unknown = sorted(set(self.formats) - set(FORMATS))
+        if unknown:
+            raise dg.Failure(f"unknown file format(s) {unknown}; choose from {list(FORMATS)}")
+        return tuple(self.formats)
+
+
+def export_organizations(
+    context: dg.AssetExecutionContext,
+    config: ExportConfig,
+    platform_db: PlatformDatabase,
+    report_store: ReportStore,
+    *,
+    report_type: str,
+    period: BillingPeriod,
+    organization_ids: Iterable[int],
+    build: Callable[[int, ReportContext], ReportDocument],
+) -> tuple[list[exporter.ExportedFile], list[ReportDocument]]:
+    """Build and write every organization's files; raise dg.Failure listing any failed file."""
+    engine = platform_db.engine
+    store = report_store.store()
+    names = platform_db.extract("organizations").set_index("organization_id")["organization_name"]
+    generated_at = config.timestamp()
+    formats = config.checked_formats()
+    files: list[exporter.ExportedFile] = []
+    docs: list[ReportDocument] = []
+    for org_id in organization_ids:
+        template = records.active_template(engine, org_id, report_type)
+        ctx = ReportContext(
+            organization_id=org_id, organization_name=str(names.get(org_id, f"Organization {org_id}")),
+            period=period, generated_at=generated_at, branding=branding_from(template, store),
+            sections=sections_from(template), template_id=template.id if template else None,
+        )
+        doc = build(org_id, ctx)
+        written = exporter.export(
+            engine, store, doc, billing_period_id=period.id, formats=formats, template_id=ctx.template_id,
+            dagster_run_id=context.run.run_id,
+        )
+        for f in written:
+            if f.ok:
+                context.log.info(f"org {org_id} {f.file_format}: {f.stored.uri} ({f.stored.size} bytes, {f.seconds:.2f}s)")
+            else:
+                context.log.error(f"org {org_id} {f.file_format}: generated_report {f.generated_report_id} failed: {f.error}")
+        files.extend(written)
+        docs.append(doc)
+    failed = [f for f in files if not f.ok]
+    if failed:
+        raise dg.Failure(
+            description=f"{len(failed)} of {len(files)} {report_type} files failed",
+            metadata={"failed": dg.MetadataValue.json(
+                [{"generated_report_id": f.generated_report_id, "format": f.file_format, "error": f.error} for f in failed])},
+        )
+    return files, docs
+
+
+def files_metadata(files: list[exporter.ExportedFile], docs: list[ReportDocument]) -> dict[str, dg.RawMetadataValue]:
+    table = pd.DataFrame([
+        {"generated_report_id": f.generated_report_id, "format": f.file_format, "uri": f.stored.uri,
+         "bytes": f.stored.size, "seconds": round(f.seconds, 3)}
+        for f in files if f.stored
+    ])
+    slowest = max((f.seconds for f in files if f.file_format == "pdf"), default=0.0)
+    return {
+        "organizations": len(docs),
+        "files": len(files),
+        "rows": sum(d.record_count for d in docs),
+        "slowest_pdf_seconds": round(slowest, 3),
+        "store_uris": dg.MetadataValue.md(table.to_markdown(index=False) if len(table) else "no files"),
+    }

@@ -1,0 +1,29 @@
+"""The platform's tables as external assets, so lineage starts at the source tables."""
+
+import dagster as dg
+
+PLATFORM_TABLES = {
+    "organization": "Organizations (tenants); every report file belongs to one.",
+    "project": "Projects; an invoice's organization is its project's.",
+    "contract": "Contracts with counterparties; the fallback for an invoice's organization.",
+    "counterparty": "Clients and contractors.",
+    "currency": "ISO 4217 currencies; on invoice headers only.",
+    "billing_period": "One row per calendar month; partitions resolve to it.",
+    "invoice_line_item_type": "Line types (ENERGY, CAPACITY, LD_CREDIT, OM_FEE, ...).",
+    "expected_invoice_header": "What each contract says the contractor should bill.",
+    "expected_invoice_line_item": "Lines of expected invoices.",
+    "received_invoice_header": "Invoices contractors actually sent.",
+    "received_invoice_line_item": "Lines of received invoices.",
+    "invoice_comparison": "Comparisons the platform stored itself (optional input).",
+    "report_template": "Per-organization report templates: branding and sections.",
+}
+
+
+def table_key(name: str) -> dg.AssetKey:
+    return dg.AssetKey(["platform", name])
+
+
+platform_tables = [
+    dg.AssetSpec(key=table_key(name), description=text, group_name="platform", kinds={"postgres"})
+    for name, text in PLATFORM_TABLES.items()
+]

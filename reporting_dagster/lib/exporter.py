@@ -1,0 +1,76 @@
+"""Write one organization's report in every format: generated_report row, render, store, audit.
+
+Each file has its own generated_report row: `processing` before rendering, then `completed`
+with path, size and hash, or `failed` with a short error. A failed format does not stop the
+others; the caller learns about every failure and decides (the asset fails the run).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from reporting_dagster.lib import records, render
+from reporting_dagster.lib.jsonutil import to_jsonable
+from reporting_dagster.lib.render.document import ReportDocument
+from reporting_dagster.lib.store import Store, StoredObject, report_key
+
+
+@dataclass(frozen=True)
+class ExportedFile:
+    generated_report_id: int
+    file_format: str
+    stored: StoredObject | None
+    error: str | None
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def report_name(doc: ReportDocument) -> str:
+    return f"{doc.definition.name} — {doc.organization_name} — {doc.period_label}"
+
+
+def export(
+    engine: Engine,
+    store: Store,
+    doc: ReportDocument,
+    *,
+    billing_period_id: int | None,
+    formats: tuple[str, ...],
+    template_id: int | None,
+    dagster_run_id: str | None,
+    generation_source: str = "scheduled",
+) -> list[ExportedFile]:
+    summary = to_jsonable(doc.summary)
+    parameters: dict[str, Any] = dict(doc.parameters)
+    out = []
+    for fmt in formats:
+        started = time.perf_counter()
+        report_id = records.start_report(
+            engine, organization_id=doc.organization_id, report_type=doc.report_type, name=report_name(doc),
+            file_format=fmt, billing_period_id=billing_period_id, parameters=parameters,
+            report_template_id=template_id, dagster_run_id=dagster_run_id, generation_source=generation_source,
+        )
+        try:
+            data = render.render(doc, fmt)
+            key = report_key(doc.organization_id, doc.period_start, doc.report_type, report_id, render.EXTENSIONS[fmt])
+            stored = store.put(key, data, render.CONTENT_TYPES[fmt])
+            records.complete_report(
+                engine, report_id, stored, organization_id=doc.organization_id, report_type=doc.report_type,
+                file_format=fmt, record_count=doc.record_count, summary=summary, parameters=parameters,
+                dagster_run_id=dagster_run_id,
+            )
+            out.append(ExportedFile(report_id, fmt, stored, None, time.perf_counter() - started))
+        except Exception as exc:  # noqa: BLE001 - recorded on the row, reported by the caller
+            message = records.fail_report(
+                engine, report_id, exc, organization_id=doc.organization_id, report_type=doc.report_type,
+                file_format=fmt, dagster_run_id=dagster_run_id,
+            )
+            out.append(ExportedFile(report_id, fmt, None, message, time.perf_counter() - started))
+    return out

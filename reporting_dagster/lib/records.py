@@ -1,0 +1,139 @@
+"""generated_report and audit_event bookkeeping: the lifecycle of every report file.
+
+A file's row is created `processing` before rendering and becomes `completed` (path, size,
+hash, record count, summary) or `failed` (a short message, no credentials) afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from reporting_dagster.lib.jsonutil import dumps
+from reporting_dagster.lib.paths import read_named_sql
+from reporting_dagster.lib.store import StoredObject
+
+_SQL = read_named_sql("report_records.sql")
+MAX_ERROR_CHARS = 500
+
+
+@dataclass(frozen=True)
+class Template:
+    id: int
+    name: str
+    file_format: str
+    template_config: dict[str, Any]
+    include_charts: bool
+    include_summary: bool
+    include_line_items: bool
+    logo_path: str | None
+    header_text: str | None
+    footer_text: str | None
+    brand_color: str | None
+
+
+def active_template(engine: Engine, organization_id: int, report_type: str) -> Template | None:
+    with engine.connect() as conn:
+        row = conn.execute(sa.text(_SQL["active_template"]),
+                           {"organization_id": organization_id, "report_type": report_type}).mappings().first()
+    if row is None:
+        return None
+    values = dict(row)
+    for flag in ("include_charts", "include_summary", "include_line_items"):
+        values[flag] = True if values[flag] is None else bool(values[flag])
+    return Template(**values)
+
+
+def start_report(
+    engine: Engine,
+    *,
+    organization_id: int,
+    report_type: str,
+    name: str,
+    file_format: str,
+    billing_period_id: int | None,
+    parameters: dict[str, Any],
+    report_template_id: int | None,
+    dagster_run_id: str | None,
+    generation_source: str = "scheduled",
+) -> int:
+    with engine.begin() as conn:
+        return int(conn.execute(sa.text(_SQL["start_report"]), {
+            "organization_id": organization_id, "report_template_id": report_template_id,
+            "generation_source": generation_source, "report_type": report_type, "name": name[:255],
+            "billing_period_id": billing_period_id, "parameters": dumps(parameters),
+            "file_format": file_format, "dagster_run_id": dagster_run_id,
+        }).scalar_one())
+
+
+def complete_report(
+    engine: Engine,
+    report_id: int,
+    stored: StoredObject,
+    *,
+    organization_id: int,
+    report_type: str,
+    file_format: str,
+    record_count: int,
+    summary: dict[str, Any],
+    parameters: dict[str, Any],
+    dagster_run_id: str | None,
+) -> None:
+    """Mark the row completed and append REPORT_EXPORTED, in one transaction."""
+    with engine.begin() as conn:
+        conn.execute(sa.text(_SQL["complete_report"]), {
+            "id": report_id, "file_path": stored.key, "file_size_bytes": stored.size,
+            "file_hash": stored.sha256, "record_count": record_count, "summary_data": dumps(summary),
+        })
+        conn.execute(sa.text(_SQL["audit"]), {
+            "organization_id": organization_id, "event_type": "REPORT_EXPORTED", "entity_id": report_id,
+            "actor": f"dagster:{dagster_run_id}" if dagster_run_id else "dagster",
+            "details": dumps({"report_type": report_type, "file_format": file_format,
+                              "parameters": parameters, "record_count": record_count,
+                              "file_path": stored.key, "run_id": dagster_run_id}),
+        })
+
+
+def fail_report(
+    engine: Engine,
+    report_id: int,
+    error: BaseException | str,
+    *,
+    organization_id: int,
+    report_type: str,
+    file_format: str,
+    dagster_run_id: str | None,
+) -> str:
+    """Mark the row failed with a short, credential-free message; return that message."""
+    message = short_error(error)
+    with engine.begin() as conn:
+        conn.execute(sa.text(_SQL["fail_report"]), {"id": report_id, "error": message})
+        conn.execute(sa.text(_SQL["audit"]), {
+            "organization_id": organization_id, "event_type": "REPORT_FAILED", "entity_id": report_id,
+            "actor": f"dagster:{dagster_run_id}" if dagster_run_id else "dagster",
+            "details": dumps({"report_type": report_type, "file_format": file_format,
+                              "error": message, "run_id": dagster_run_id}),
+        })
+    return message
+
+
+_URL_CREDENTIALS = re.compile(r"([a-z][a-z0-9+.-]*://)[^/@\s]+@", re.IGNORECASE)
+_SECRETS = re.compile(r"(password|passwd|secret|token|access[_-]?key)\s*[=:]\s*\S+", re.IGNORECASE)
+
+
+def short_error(error: BaseException | str) -> str:
+    """One line, at most MAX_ERROR_CHARS, with URL credentials and key=value secrets removed."""
+    text = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
+    text = " ".join(text.split())
+    text = _URL_CREDENTIALS.sub(r"\1***@", text)
+    text = _SECRETS.sub(r"\1=***", text)
+    return text[:MAX_ERROR_CHARS]
+
+
+def loads(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value

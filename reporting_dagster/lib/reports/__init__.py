@@ -1,0 +1,1 @@
+"""Report builders: one module per report_type, turning report data into a ReportDocument."""

@@ -1,0 +1,1 @@
+SELECT id AS organization_id, name AS organization_name FROM organization ORDER BY id

@@ -1,0 +1,34 @@
+-- Received contractor invoices of one billing period, one row per line (a header without lines
+-- gives one row with NULL line columns). Organization as in expected_invoice_lines.sql.
+SELECT
+    h.id                                        AS header_id,
+    COALESCE(p.organization_id, c.organization_id) AS organization_id,
+    h.project_id,
+    p.name                                      AS project_name,
+    h.contract_id,
+    c.name                                      AS contract_name,
+    h.counterparty_id,
+    cp.name                                     AS counterparty_name,
+    cur.code                                    AS currency,
+    h.total_amount                              AS header_total,
+    h.invoice_number,
+    h.invoice_date,
+    h.due_date,
+    h.status::text                              AS invoice_status,
+    h.created_at                                AS received_at,
+    l.id                                        AS line_id,
+    t.code                                      AS line_type,
+    t.name                                      AS line_type_name,
+    l.description,
+    l.quantity,
+    l.line_unit_price                           AS unit_price,
+    l.line_total_amount                         AS line_total
+FROM received_invoice_header h
+LEFT JOIN project p ON p.id = h.project_id
+LEFT JOIN contract c ON c.id = h.contract_id
+LEFT JOIN counterparty cp ON cp.id = h.counterparty_id
+LEFT JOIN currency cur ON cur.id = h.currency_id
+LEFT JOIN received_invoice_line_item l ON l.received_invoice_header_id = h.id
+LEFT JOIN invoice_line_item_type t ON t.id = l.invoice_line_item_type_id
+WHERE h.billing_period_id = :billing_period_id
+ORDER BY h.id, l.id

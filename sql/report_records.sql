@@ -1,0 +1,37 @@
+-- name: active_template
+-- The organization's org-wide active template for a report type (the newest when several).
+SELECT id, name, file_format::text AS file_format, template_config, include_charts, include_summary,
+       include_line_items, logo_path, header_text, footer_text, brand_color
+FROM report_template
+WHERE organization_id = :organization_id AND report_type = CAST(:report_type AS report_type)
+  AND project_id IS NULL AND is_active
+ORDER BY updated_at DESC NULLS LAST, id DESC
+LIMIT 1
+
+-- name: start_report
+INSERT INTO generated_report (
+    organization_id, report_template_id, generation_source, report_type, name, report_status,
+    billing_period_id, parameters, file_format, processing_started_at, dagster_run_id)
+VALUES (
+    :organization_id, :report_template_id, CAST(:generation_source AS generation_source),
+    CAST(:report_type AS report_type), :name, 'processing', :billing_period_id,
+    CAST(:parameters AS jsonb), CAST(:file_format AS file_format), now(), :dagster_run_id)
+RETURNING id
+
+-- name: complete_report
+UPDATE generated_report
+SET report_status = 'completed', file_path = :file_path, file_size_bytes = :file_size_bytes,
+    file_hash = :file_hash, record_count = :record_count, summary_data = CAST(:summary_data AS jsonb),
+    processing_completed_at = now(), processing_error = NULL,
+    processing_time_ms = CAST(EXTRACT(EPOCH FROM (now() - processing_started_at)) * 1000 AS INTEGER)
+WHERE id = :id
+
+-- name: fail_report
+UPDATE generated_report
+SET report_status = 'failed', processing_error = :error, processing_completed_at = now(),
+    processing_time_ms = CAST(EXTRACT(EPOCH FROM (now() - processing_started_at)) * 1000 AS INTEGER)
+WHERE id = :id
+
+-- name: audit
+INSERT INTO audit_event (organization_id, event_type, entity_type, entity_id, actor, details, occurred_at)
+VALUES (:organization_id, :event_type, 'REPORT', :entity_id, :actor, CAST(:details AS jsonb), now())
