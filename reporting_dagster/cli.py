@@ -42,11 +42,23 @@ def cmd_db_stop(args: argparse.Namespace) -> int:
 
 
 def cmd_demo_seed(args: argparse.Namespace) -> int:
+    import time
+
+    import sqlalchemy as sa
+
     from reporting_dagster.lib.demo_seed import SeedOptions, seed
 
     engine = _engine()
     migrate.upgrade(engine)
-    counts = seed(engine, SeedOptions(orgs=args.orgs, months=args.months, scale=args.scale, seed=args.seed))
+    if args.if_empty:
+        with engine.connect() as conn:
+            if conn.execute(sa.text("SELECT EXISTS (SELECT 1 FROM organization)")).scalar_one():
+                print("demo data already present; keeping it (use `demo seed --replace` to start over)")
+                return 0
+    started = time.perf_counter()
+    counts = seed(engine, SeedOptions(orgs=args.orgs, months=args.months, scale=args.scale, seed=args.seed,
+                                      replace=args.replace))
+    print(f"seeded in {time.perf_counter() - started:.1f}s:")
     for table, n in counts.items():
         print(f"{table:32s} {n:>9,d}")
     return 0
@@ -74,6 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--months", type=int, default=24, help="monthly billing periods ending last month")
     seed.add_argument("--scale", type=int, default=1, help="volume multiplier for benchmarks")
     seed.add_argument("--seed", type=int, default=42, help="random seed (same seed, same data)")
+    seed.add_argument("--replace", action="store_true", help="wipe the demo tables first")
+    seed.add_argument("--if-empty", action="store_true", help="do nothing when the database has data")
     seed.set_defaults(func=cmd_demo_seed)
     run = demo.add_parser("run", help="materialize the monthly pack and print where the files are")
     run.add_argument("--partition", help="YYYY-MM (default: the latest completed month)")
@@ -85,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (db.DatabaseConfigError, migrate.MigrationError) as exc:
+    except (ValueError, LookupError, migrate.MigrationError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

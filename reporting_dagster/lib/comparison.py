@@ -329,7 +329,7 @@ def _compare_lines(
             "line_type_name": g["line_type_name"].agg(_first),
             "first_line": g["line_id"].min(),
         })
-    merged = sides["E"].join(sides["R"], how="outer", lsuffix="_e", rsuffix="_r").reset_index()
+    merged = sides["E"].merge(sides["R"], how="outer", left_index=True, right_index=True, suffixes=("_e", "_r")).reset_index()
     out = pd.DataFrame({
         "pair_id": merged["pair_id"].astype(int),
         "line_type": merged["line_type"],
