@@ -62,7 +62,7 @@ class LocalReportStore(ReportStore):
 
 
 class S3ReportStore(ReportStore):
-    s3: dg.ResourceDependency[S3Resource]
+    s3: S3Resource
     bucket: str
     prefix: str = ""
 
