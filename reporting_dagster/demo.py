@@ -5,9 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import sqlalchemy as sa
-
-from reporting_dagster.lib import db, settings
+from reporting_dagster.lib import db, records, settings
+from reporting_dagster.lib.periods import month_bounds
 from reporting_dagster.lib.paths import state_dir
 
 DEMO_INSTANCE_YAML = """\
@@ -49,22 +48,12 @@ def run_demo(partition: str | None = None) -> int:
 
 def _print_files(key: str) -> None:
     engine = db.create_engine(settings.database_url())
-    with engine.connect() as conn:
-        rows = conn.execute(sa.text(
-            """
-            SELECT g.organization_id, o.name, g.report_type::text, g.file_format::text, g.report_status::text,
-                   g.file_path, g.file_size_bytes
-            FROM generated_report g JOIN organization o ON o.id = g.organization_id
-            JOIN billing_period b ON b.id = g.billing_period_id
-            WHERE to_char(b.start_date, 'YYYY-MM') = :key
-              AND g.id IN (SELECT max(id) FROM generated_report GROUP BY organization_id, report_type,
-                           billing_period_id, file_format)
-            ORDER BY g.organization_id, g.report_type, g.file_format
-            """), {"key": key}).all()
+    rows = records.latest_files(engine, month_bounds(key)[0])
+    engine.dispose()
     root = os.environ.get("REPORTS_LOCAL_DIR") or str(state_dir() / "reports")
     where = f"s3://{os.environ['REPORTS_S3_BUCKET']}" if os.environ.get("REPORTS_S3_BUCKET") else root
     print(f"\nReport files ({len(rows)}) under {where}:")
-    for org_id, org, rtype, fmt, status, path, size in rows:
-        label = " ".join(str(org).split())[:40]
-        print(f"  [{status:9s}] org {org_id} {label:40s} {rtype:22s} {fmt:4s} {path or '-'} ({size or 0:,d} bytes)")
-    engine.dispose()
+    for r in rows:
+        label = " ".join(str(r["organization_name"]).split())[:36]
+        print(f"  [{r['report_status']:9s}] org {r['organization_id']:<3d} {label:36s} {r['report_type']:22s} "
+              f"{r['file_format']:4s} {r['file_path'] or '-'} ({r['file_size_bytes'] or 0:,d} bytes)")

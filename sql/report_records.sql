@@ -35,3 +35,16 @@ WHERE id = :id
 -- name: audit
 INSERT INTO audit_event (organization_id, event_type, entity_type, entity_id, actor, details, occurred_at)
 VALUES (:organization_id, :event_type, 'REPORT', :entity_id, :actor, CAST(:details AS jsonb), now())
+
+-- name: latest_files
+-- The newest file per organization, report type and format of one month (for the demo's listing).
+SELECT g.organization_id, o.name AS organization_name, g.report_type::text AS report_type,
+       g.file_format::text AS file_format, g.report_status::text AS report_status, g.file_path,
+       g.file_size_bytes
+FROM generated_report g
+JOIN organization o ON o.id = g.organization_id
+JOIN billing_period b ON b.id = g.billing_period_id
+WHERE b.start_date = :start_date
+  AND g.id IN (SELECT max(id) FROM generated_report
+               GROUP BY organization_id, report_type, billing_period_id, file_format)
+ORDER BY g.organization_id, g.report_type, g.file_format

@@ -137,3 +137,9 @@ def short_error(error: BaseException | str) -> str:
 
 def loads(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
+
+
+def latest_files(engine: Engine, period_start) -> list[dict[str, Any]]:
+    """The newest file per organization, report type and format of the month starting then."""
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(sa.text(_SQL["latest_files"]), {"start_date": period_start}).mappings()]
