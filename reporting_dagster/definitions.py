@@ -12,7 +12,6 @@ defs = dg.Definitions(
         *platform_tables.platform_tables,
         *dg.load_assets_from_modules([extracts, comparison, invoice_comparison_report]),
     ],
-    asset_checks=dg.load_asset_checks_from_modules([comparison]),
     jobs=[jobs.monthly_reports],
     schedules=[jobs.monthly_reports_schedule],
     resources=resources_from_env(),

@@ -38,7 +38,7 @@ def run_demo(partition: str | None = None) -> int:
 
     ensure_demo_instance()
     key = partition or latest_partition()
-    job = defs.get_job_def("monthly_reports")
+    job = defs.resolve_job_def("monthly_reports")
     with dg.DagsterInstance.get() as instance:
         result = job.execute_in_process(partition_key=key, instance=instance, raise_on_error=False)
     print(f"monthly_reports for {key}: {'succeeded' if result.success else 'FAILED'} (run {result.run_id})")

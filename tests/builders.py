@@ -35,7 +35,10 @@ class Platform:
 
     def currency(self, code: str) -> int:
         if code not in self._currencies:
-            self._currencies[code] = self._insert("currency", name=code, code=code)
+            with self.engine.begin() as conn:
+                self._currencies[code] = int(conn.execute(sa.text(
+                    "INSERT INTO currency (name, code) VALUES (:c, :c) "
+                    "ON CONFLICT (code) DO UPDATE SET code = EXCLUDED.code RETURNING id"), {"c": code}).scalar_one())
         return self._currencies[code]
 
     def line_type(self, code: str) -> int:

@@ -2,12 +2,9 @@
 
 import dagster as dg
 
-from reporting_dagster.defs.partitions import billing_period
-
 monthly_reports = dg.define_asset_job(
     name="monthly_reports",
     selection=dg.AssetSelection.all().materializable() - dg.AssetSelection.groups("platform"),
-    partitions_def=billing_period,
     description="Extracts, report data and every report file for one billing period.",
 )
 

@@ -16,7 +16,7 @@ from dagster_aws.s3 import S3Resource
 from pydantic import Field
 from sqlalchemy.engine import Engine
 
-from reporting_dagster.lib import db, periods, settings
+from reporting_dagster.lib import db, periods
 from reporting_dagster.lib.paths import read_sql, state_dir
 from reporting_dagster.lib.store import LocalStore, S3Store, Store
 
@@ -42,7 +42,11 @@ class PlatformDatabase(dg.ConfigurableResource):
         return db.read_frame(self.engine, read_sql(query_name), params, self.chunk_rows)
 
     def billing_period(self, partition_key: str) -> periods.BillingPeriod:
-        return periods.resolve(self.engine, partition_key)
+        """The platform's billing_period row for the partition; a run failure that says what to do."""
+        try:
+            return periods.resolve(self.engine, partition_key)
+        except periods.BillingPeriodNotFound as exc:
+            raise dg.Failure(description=str(exc), allow_retries=False) from None
 
 
 class ReportStore(dg.ConfigurableResource):

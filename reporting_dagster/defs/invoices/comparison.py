@@ -1,4 +1,10 @@
-"""`invoice_comparison`: expected versus received contractor invoices, with its asset checks."""
+"""`invoice_comparison`: expected versus received contractor invoices, with its asset checks.
+
+The checks are evaluated inside the asset (check_specs) on the result it just computed, so they
+always see the same partition and nothing is loaded twice.
+"""
+
+from collections.abc import Iterator
 
 import dagster as dg
 import pandas as pd
@@ -14,6 +20,12 @@ from reporting_dagster.lib.checks import (
 )
 from reporting_dagster.lib.jsonutil import to_jsonable
 
+CHECKS = {
+    "line_totals_match_headers": "Each header's total equals the sum of its lines.",
+    "no_invoice_counted_twice": "No invoice is counted in two pairs; no vendor invoice number appears twice.",
+    "every_invoice_has_organization": "Every invoice resolves to an organization (through project, then contract).",
+}
+
 
 class ComparisonConfig(dg.Config):
     tolerance_absolute: str = Field(default="0.01", description="|variance| at or below this is matched")
@@ -24,57 +36,49 @@ class ComparisonConfig(dg.Config):
     partitions_def=billing_period,
     group_name="invoices",
     kinds={"pandas"},
+    check_specs=[dg.AssetCheckSpec(name, asset="invoice_comparison", description=text) for name, text in CHECKS.items()],
 )
 def invoice_comparison(
-    context: dg.AssetExecutionContext,
     config: ComparisonConfig,
     expected_invoice_lines: pd.DataFrame,
     received_invoice_lines: pd.DataFrame,
     stored_invoice_comparisons: pd.DataFrame,
-) -> dg.Output[cmp.ComparisonResult]:
+) -> Iterator[dg.Output | dg.AssetCheckResult]:
     """Variance per invoice pair and per line; matched, over-, under-billed or one-sided."""
     tolerance = cmp.Tolerance.parse(config.tolerance_absolute, config.tolerance_percent)
     result = cmp.compare(expected_invoice_lines, received_invoice_lines, stored_invoice_comparisons, tolerance)
-    return dg.Output(result, metadata={
+    yield dg.Output(result, metadata={
         "pairs": len(result.invoices),
         "lines": len(result.lines),
         "organizations": len(result.organization_ids()),
         "status_counts": dg.MetadataValue.json(cmp.status_counts(result.invoices)),
         "totals_by_currency": dg.MetadataValue.json(to_jsonable(cmp.totals_by_currency(result.invoices))),
         "stored_disagreements": int(result.invoices["status_disagrees"].sum()) if len(result.invoices) else 0,
-        **{k: v for k, v in result.parameters.items()},
+        **result.parameters,
     })
+    yield from check_results(result.headers)
 
 
 def _listing(frame: pd.DataFrame) -> dg.MetadataValue:
     return dg.MetadataValue.md(frame.head(50).to_markdown(index=False) if len(frame) else "none")
 
 
-@dg.asset_check(asset=invoice_comparison, description="Each header's total equals the sum of its lines.")
-def line_totals_match_headers(invoice_comparison: cmp.ComparisonResult) -> dg.AssetCheckResult:
-    bad = line_total_mismatches(invoice_comparison.headers)
-    return dg.AssetCheckResult(
-        passed=bad.empty, severity=dg.AssetCheckSeverity.WARN,
+def check_results(headers: pd.DataFrame) -> Iterator[dg.AssetCheckResult]:
+    bad = line_total_mismatches(headers)
+    yield dg.AssetCheckResult(
+        check_name="line_totals_match_headers", passed=bad.empty, severity=dg.AssetCheckSeverity.WARN,
         metadata={"mismatched_invoices": len(bad), "invoices": _listing(bad)},
     )
-
-
-@dg.asset_check(asset=invoice_comparison, description="No invoice is counted in two pairs; no vendor invoice number appears twice.")
-def no_invoice_counted_twice(invoice_comparison: cmp.ComparisonResult) -> dg.AssetCheckResult:
-    twice = headers_counted_twice(invoice_comparison.headers)
-    duplicates = duplicate_vendor_invoices(invoice_comparison.headers)
-    return dg.AssetCheckResult(
-        passed=twice.empty and duplicates.empty,
+    twice = headers_counted_twice(headers)
+    duplicates = duplicate_vendor_invoices(headers)
+    yield dg.AssetCheckResult(
+        check_name="no_invoice_counted_twice", passed=twice.empty and duplicates.empty,
         severity=dg.AssetCheckSeverity.ERROR if not twice.empty else dg.AssetCheckSeverity.WARN,
         metadata={"counted_twice": len(twice), "duplicate_vendor_invoices": len(duplicates),
                   "duplicates": _listing(duplicates)},
     )
-
-
-@dg.asset_check(asset=invoice_comparison, description="Every invoice resolves to an organization (through project, then contract).")
-def every_invoice_has_organization(invoice_comparison: cmp.ComparisonResult) -> dg.AssetCheckResult:
-    unresolved = unresolved_invoices(invoice_comparison.headers)
-    return dg.AssetCheckResult(
-        passed=unresolved.empty, severity=dg.AssetCheckSeverity.WARN,
+    unresolved = unresolved_invoices(headers)
+    yield dg.AssetCheckResult(
+        check_name="every_invoice_has_organization", passed=unresolved.empty, severity=dg.AssetCheckSeverity.WARN,
         metadata={"unresolved_invoices": len(unresolved), "invoices": _listing(unresolved)},
     )

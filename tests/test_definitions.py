@@ -1,0 +1,67 @@
+"""The code location: loads, lineage from the platform tables, checks attached, schedule."""
+
+import datetime as dt
+
+import dagster as dg
+
+from reporting_dagster.definitions import defs
+from reporting_dagster.defs.partitions import billing_period
+
+EXPECTED_ASSETS = {
+    "expected_invoice_lines", "received_invoice_lines", "stored_invoice_comparisons",
+    "invoice_comparison", "invoice_comparison_report",
+}
+
+
+def test_code_location_loads():
+    dg.Definitions.validate_loadable(defs)
+
+
+def _graph():
+    return defs.resolve_asset_graph()
+
+
+def test_lineage_runs_from_platform_tables_to_report_files():
+    graph = _graph()
+    materializable = {k.to_user_string() for k in graph.materializable_asset_keys}
+    assert materializable == EXPECTED_ASSETS
+    parents = lambda name: {k.to_user_string() for k in graph.get(dg.AssetKey(name)).parent_keys}  # noqa: E731
+    assert {"platform/expected_invoice_header", "platform/expected_invoice_line_item",
+            "platform/project", "platform/contract"} <= parents("expected_invoice_lines")
+    assert {"platform/received_invoice_header", "platform/received_invoice_line_item"} <= parents("received_invoice_lines")
+    assert parents("invoice_comparison") == {"expected_invoice_lines", "received_invoice_lines", "stored_invoice_comparisons"}
+    assert "invoice_comparison" in parents("invoice_comparison_report")
+    for name in EXPECTED_ASSETS:
+        assert graph.get(dg.AssetKey(name)).partitions_def == billing_period
+
+
+def test_checks_are_attached_to_invoice_comparison():
+    checks = {(k.asset_key.to_user_string(), k.name) for k in _graph().asset_check_keys}
+    assert checks == {
+        ("invoice_comparison", "line_totals_match_headers"),
+        ("invoice_comparison", "no_invoice_counted_twice"),
+        ("invoice_comparison", "every_invoice_has_organization"),
+    }
+
+
+def test_partitions_are_completed_months_from_2024_01():
+    keys = billing_period.get_partition_keys(current_time=dt.datetime(2026, 11, 22, tzinfo=dt.timezone.utc))
+    assert keys[0] == "2024-01" and keys[-1] == "2026-10" and len(keys) == 34
+    # on the first of a month the month that just closed is the newest key
+    keys = billing_period.get_partition_keys(current_time=dt.datetime(2026, 12, 1, 0, 5, tzinfo=dt.timezone.utc))
+    assert keys[-1] == "2026-11"
+
+
+def test_monthly_schedule_runs_the_month_that_just_closed():
+    schedule = defs.resolve_schedule_def("monthly_reports_schedule")
+    assert schedule.cron_schedule == "0 6 1 * *" and schedule.job_name == "monthly_reports"
+    with dg.instance_for_test() as instance:
+        context = dg.build_schedule_context(
+            instance=instance, scheduled_execution_time=dt.datetime(2026, 12, 1, 6, 0, tzinfo=dt.timezone.utc))
+        requests = schedule.evaluate_tick(context).run_requests
+    assert [r.partition_key for r in requests] == ["2026-11"]
+
+
+def test_monthly_job_covers_every_partitioned_asset():
+    job = defs.resolve_job_def("monthly_reports")
+    assert {k.to_user_string() for k in job.asset_layer.selected_asset_keys} == EXPECTED_ASSETS
