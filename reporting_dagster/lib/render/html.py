@@ -1,0 +1,249 @@
+"""HTML: a self-contained page from the Jinja2 templates in `templates/` (the PDF uses it too).
+
+`doc.template` names the page template (e.g. `invoice_comparison.html`, which extends the
+generic `report.html`, which extends `base.html`); `report.css` is inlined into a <style> block.
+Autoescape is on and undefined names fail. All values are prepared here as display text, so
+the templates only place strings; untrusted text is never compiled as a template.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+from reporting_dagster.lib.catalog import Column
+from reporting_dagster.lib.paths import TEMPLATES_DIR
+from reporting_dagster.lib.render.charts import series_svgs
+from reporting_dagster.lib.render.document import ReportDocument, TableData
+from reporting_dagster.lib.render.values import (
+    MONEY_TYPES,
+    display_cell,
+    display_timestamp,
+    group_value,
+    iso_date,
+    iso_timestamp,
+    normalize,
+    one_line,
+    safe_color,
+    table_records,
+    text,
+    tint,
+    truncate,
+)
+
+CONTENT_TYPE = "text/html; charset=utf-8"
+_TEMPLATE_NAME = re.compile(r"[A-Za-z0-9_\-]+\.html")
+_LOGO = re.compile(r"data:image/(png|jpeg|gif|webp|svg\+xml);base64,[A-Za-z0-9+/=\s]+")
+TONES = frozenset({"neutral", "good", "bad"})
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    return Environment(
+        loader=FileSystemLoader(str(TEMPLATES_DIR)),
+        autoescape=select_autoescape(default_for_string=True, default=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# view model: what the templates place
+
+
+@dataclass
+class ColumnView:
+    key: str
+    label: str
+    type: str
+    css: str  # cell class: num | text | date
+    width: str  # percentage of the table width, e.g. "12.5%"
+
+
+@dataclass
+class RowView:
+    cells: list[tuple[str, str]]  # (display text, css class)
+    css: str = ""
+
+
+@dataclass
+class GroupView:
+    title: str
+    rows: list[RowView]
+
+
+@dataclass
+class TableView:
+    key: str
+    title: str
+    columns: list[ColumnView]
+    rows: list[RowView] = field(default_factory=list)
+    groups: list[GroupView] = field(default_factory=list)
+    totals: list[RowView] = field(default_factory=list)
+    is_child: bool = False
+    count: int = 0
+
+
+def _cell_css(column: Column) -> str:
+    if column.type in MONEY_TYPES or column.type == "integer":
+        return "num"
+    if column.type == "date":
+        return "date"
+    return "text"
+
+
+def _widths(columns: tuple[Column, ...], texts: list[list[str]]) -> list[str]:
+    """Relative column widths from the labels and the content (numbers never wrap, text may)."""
+    weights = []
+    for i, column in enumerate(columns):
+        # headers are small capitals-ish (uppercase, letter-spaced): a label word is wider
+        label_word = max((len(w) for w in column.label.split()), default=4) * 1.6
+        if column.type in MONEY_TYPES or column.type in ("integer", "date"):
+            content = max((len(row[i]) for row in texts), default=0) * 0.95  # widest value, never wraps
+            floor = 6.0
+        else:
+            lengths = sorted(len(row[i]) for row in texts) or [0]
+            longest_word = max((len(w) for row in texts for w in row[i].split()), default=0)
+            typical = lengths[int(0.75 * (len(lengths) - 1))]
+            content = max(min(longest_word, 18), min(typical, 30))  # longer text wraps
+            floor = 5.0
+        weights.append(max(label_word, content, floor) + 2.0)  # + cell padding
+    total = sum(weights) or 1.0
+    return [f"{w / total * 100:.2f}%" for w in weights]
+
+
+def _row(record: dict[str, Any], columns: tuple[Column, ...], css: str) -> RowView:
+    return RowView([(display_cell(record.get(c.key), c), _cell_css(c)) for c in columns], css)
+
+
+def _group_title(data: TableData, record: dict[str, Any]) -> str:
+    """The parent row as a heading: its key and its first two text columns."""
+    parts = [text(record.get(c.key)) for c in data.table.columns if c.type == "string"]
+    parts = [one_line(p) for p in parts if p][:2]
+    key = text(record.get(data.row_key)) if data.row_key else ""
+    return " · ".join([f"#{key}" if key else "", *parts]).strip(" ·") or "—"
+
+
+def _table_view(doc: ReportDocument, data: TableData) -> TableView:
+    columns = data.table.columns
+    extra = [data.highlight or "", data.row_key or "", data.group_key or ""]
+    records = table_records(data, extra)
+
+    def css_for(record: dict[str, Any], index: int) -> str:
+        marked = bool(data.highlight and normalize(record.get(data.highlight)) is True)
+        return " ".join(c for c in ("alt" if index % 2 else "", "hl" if marked else "") if c)
+
+    view = TableView(data.key, data.table.title, [], is_child=bool(data.parent), count=len(records))
+    if data.parent and data.group_key:
+        parent = doc.table(data.parent)
+        by_group: dict[Any, list[dict[str, Any]]] = {}
+        for record in records:
+            by_group.setdefault(group_value(record.get(data.group_key)), []).append(record)
+        parent_records = table_records(parent, [parent.row_key or ""]) if parent.row_key else []
+        for parent_record in parent_records:
+            members = by_group.pop(group_value(parent_record.get(parent.row_key)), None)
+            if members:
+                view.groups.append(GroupView(_group_title(parent, parent_record),
+                                             [_row(r, columns, css_for(r, i)) for i, r in enumerate(members)]))
+        leftovers = [r for members in by_group.values() for r in members]
+        if leftovers:
+            view.groups.append(GroupView("Other", [_row(r, columns, css_for(r, i)) for i, r in enumerate(leftovers)]))
+        all_rows = [row for g in view.groups for row in g.rows]
+    else:
+        view.rows = [_row(r, columns, css_for(r, i)) for i, r in enumerate(records)]
+        all_rows = view.rows
+    view.totals = [_row(total, columns, "total") for total in data.totals]
+    texts = [[cell for cell, _ in row.cells] for row in (*all_rows, *view.totals)]
+    view.columns = [
+        ColumnView(c.key, c.label, c.type, _cell_css(c), width)
+        for c, width in zip(columns, _widths(columns, texts))
+    ]
+    return view
+
+
+def _logo(uri: str | None) -> str | None:
+    if uri and len(uri) < 2_000_000 and _LOGO.fullmatch(uri.strip()):
+        return uri.strip()
+    return None
+
+
+def context(doc: ReportDocument) -> dict[str, Any]:
+    """Everything the templates use, as display-ready values."""
+    brand = safe_color(doc.branding.brand_color)
+    sections = doc.sections
+    labels = {p.name: p.label for p in doc.definition.parameters}
+    parameters = [(labels.get(k, k.replace("_", " ").capitalize()), text(v))
+                  for k, v in doc.parameters.items() if text(v) != ""]
+    tables = [
+        _table_view(doc, t) for t in doc.tables if not t.parent or sections.line_items
+    ]
+    charts = []
+    if sections.charts:
+        for chart in doc.charts:
+            series = {bar.series for bar in chart.bars}
+            panels = series_svgs(chart, color=brand, width=1000 if len(series) == 1 else 620)
+            if panels:
+                charts.append({
+                    "title": chart.title,
+                    "value_label": chart.value_label,
+                    "wide": len(panels) == 1,
+                    "panels": [{"series": name, "svg": Markup(svg)} for name, svg in panels],
+                })
+    cards = [
+        {"title": c.title, "value": c.value, "lines": list(c.lines), "tone": c.tone if c.tone in TONES else "neutral"}
+        for c in doc.cards
+    ] if sections.summary else []
+    return {
+        "report": {
+            "type": doc.report_type,
+            "name": doc.definition.name,
+            "description": doc.definition.description,
+        },
+        "organization": {"id": doc.organization_id, "name": doc.organization_name},
+        "period": {
+            "key": doc.period_key,
+            "label": doc.period_label,
+            "start": iso_date(doc.period_start),
+            "end": iso_date(doc.period_end),
+        },
+        "generated_at": display_timestamp(doc.generated_at),
+        "generated_at_iso": iso_timestamp(doc.generated_at),
+        "running_head": truncate(one_line(f"{doc.definition.name} · {doc.organization_name} · {doc.period_label}"), 140),
+        "parameters": parameters,
+        "branding": {
+            "logo": _logo(doc.branding.logo_data_uri),
+            "header_text": doc.branding.header_text or "",
+            "footer_text": doc.branding.footer_text or "",
+        },
+        "theme": {
+            "brand": brand,
+            "brand_light": tint(brand, 0.88),
+            "brand_faint": tint(brand, 0.95),
+        },
+        "sections": {"summary": sections.summary, "line_items": sections.line_items, "charts": sections.charts},
+        "cards": cards,
+        "charts": charts,
+        "tables": tables,
+    }
+
+
+def template_name(doc: ReportDocument) -> str:
+    name = doc.template or "report.html"
+    if not _TEMPLATE_NAME.fullmatch(name) or name == "base.html":
+        raise ValueError(f"not a report template name: {name!r}")
+    return name
+
+
+def render_text(doc: ReportDocument) -> str:
+    return environment().get_template(template_name(doc)).render(context(doc))
+
+
+def render(doc: ReportDocument) -> bytes:
+    return render_text(doc).encode("utf-8")

@@ -1,0 +1,269 @@
+"""Presentation helpers shared by every renderer: typed cell values in, text or exact values out.
+
+Money stays `Decimal` until here; rounding is half-up to 2 decimals and happens only when a value
+is presented. Two textual forms exist: plain (`money`, for CSV and JSON: `-1234.50`) and display
+(`display_money`, for PDF and HTML: `-1,234.50`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+import pandas as pd
+
+from reporting_dagster.lib.catalog import Column
+from reporting_dagster.lib.render.document import TableData
+
+CENT = Decimal("0.01")
+MONEY_TYPES = frozenset({"currency", "decimal"})
+DEFAULT_BRAND_COLOR = "#1F4E79"
+_HEX_COLOR = re.compile(r"#[0-9a-fA-F]{6}")
+_CSV_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+_LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029\x0b\x0c\x85]+")
+
+
+# ---------------------------------------------------------------------------------------------
+# normalisation: whatever a DataFrame holds → None | bool | int | Decimal | date | datetime | str
+
+
+def is_missing(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float):
+        return value != value
+    if isinstance(value, Decimal):
+        return value.is_nan()
+    return value is pd.NA or value is pd.NaT
+
+
+def normalize(value: Any) -> Any:
+    """A plain Python value: numpy/pandas scalars unwrapped, missing values as None."""
+    if is_missing(value):
+        return None
+    if isinstance(value, (str, bool, int, Decimal)):
+        return value
+    if isinstance(value, dt.datetime):  # pd.Timestamp is a datetime
+        if hasattr(value, "to_pydatetime"):
+            value = value.to_pydatetime()
+        return value
+    if isinstance(value, dt.date):
+        return value
+    if hasattr(value, "item"):  # numpy scalars
+        return normalize(value.item())
+    return value
+
+
+def to_decimal(value: Any) -> Decimal | None:
+    """A Decimal for a money/decimal cell; floats go through repr (no binary noise)."""
+    value = normalize(value)
+    if value is None:
+        return None
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, bool):
+        return Decimal(int(value))
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    try:
+        return Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ValueError(f"not a decimal number: {value!r}") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# numbers
+
+
+def decimal_2dp(value: Any) -> Decimal | None:
+    """The value half-up to 2 decimals (None stays None)."""
+    d = to_decimal(value)
+    if d is None:
+        return None
+    return d.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def money(value: Any) -> str:
+    """Plain 2-decimal text, half-up, no thousands separator: `-160.00`; '' for None."""
+    d = decimal_2dp(value)
+    if d is None:
+        return ""
+    if d == 0:
+        d = abs(d)  # no "-0.00"
+    return format(d, "f")
+
+
+def display_money(value: Any) -> str:
+    """2-decimal text with thousands separators for people: `-1,234.50`; '' for None."""
+    d = decimal_2dp(value)
+    if d is None:
+        return ""
+    if d == 0:
+        d = abs(d)
+    return format(d, ",.2f")
+
+
+def display_percent(value: Any) -> str:
+    text = display_money(value)
+    return f"{text}%" if text else ""
+
+
+def display_integer(value: Any) -> str:
+    value = normalize(value)
+    if value is None:
+        return ""
+    if isinstance(value, Decimal) and value == value.to_integral_value():
+        return str(int(value))
+    return str(value)
+
+
+def is_percent_column(column: Column) -> bool:
+    """The catalogue has no percent type: a decimal column whose key or label says percent."""
+    return column.type in MONEY_TYPES and (
+        column.key.endswith("_percent") or column.key.endswith("_pct") or column.label.rstrip().endswith("%")
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# dates and times
+
+
+def iso_date(value: Any) -> str:
+    value = normalize(value)
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None and value.time() == dt.time(0):
+            return value.date().isoformat()
+        return value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def utc(value: dt.datetime) -> dt.datetime:
+    """Timezone-aware UTC (a naive timestamp is taken to be UTC already)."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.timezone.utc)
+    return value.astimezone(dt.timezone.utc)
+
+
+def iso_timestamp(value: dt.datetime) -> str:
+    """ISO 8601 in UTC: `2026-11-05T10:30:00+00:00`."""
+    return utc(value).isoformat()
+
+
+def display_timestamp(value: dt.datetime) -> str:
+    return utc(value).strftime("%Y-%m-%d %H:%M UTC")
+
+
+# ---------------------------------------------------------------------------------------------
+# text
+
+
+def text(value: Any) -> str:
+    value = normalize(value)
+    if value is None:
+        return ""
+    if isinstance(value, dt.date):
+        return iso_date(value)
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return str(value)
+
+
+def csv_guard(value: str) -> str:
+    """Neutralise spreadsheet formula injection: text starting = + - @ TAB CR gets a leading '."""
+    if value and value.startswith(_CSV_TRIGGERS):
+        return "'" + value
+    return value
+
+
+def one_line(value: Any) -> str:
+    """Text with every line break replaced by a space (for metadata lines and titles)."""
+    return _LINE_BREAKS.sub(" ", text(value))
+
+
+def truncate(value: str, limit: int) -> str:
+    return value if len(value) <= limit else value[: max(limit - 1, 1)] + "…"
+
+
+def safe_color(value: Any, default: str = DEFAULT_BRAND_COLOR) -> str:
+    """A #RRGGBB colour, or the default when the value is anything else (it ends up in CSS)."""
+    if isinstance(value, str) and _HEX_COLOR.fullmatch(value.strip()):
+        return value.strip().upper()
+    return default
+
+
+def tint(color: str, amount: float) -> str:
+    """The colour mixed with white (amount 0 → colour, 1 → white)."""
+    color = safe_color(color)
+    rgb = [int(color[i:i + 2], 16) for i in (1, 3, 5)]
+    mixed = [round(c + (255 - c) * amount) for c in rgb]
+    return "#" + "".join(f"{c:02X}" for c in mixed)
+
+
+# ---------------------------------------------------------------------------------------------
+# cells by catalogue column
+
+
+def plain_cell(value: Any, column: Column) -> str:
+    """A cell as plain text (CSV): money 2 dp half-up, ISO dates, '' for None. Not guarded."""
+    value = normalize(value)
+    if value is None:
+        return ""
+    if column.type in MONEY_TYPES:
+        return money(value)
+    if column.type == "integer":
+        return display_integer(value)
+    if column.type == "date":
+        return iso_date(value)
+    return text(value)
+
+
+def display_cell(value: Any, column: Column) -> str:
+    """A cell as people read it (PDF/HTML): thousands separators, % for percent columns."""
+    value = normalize(value)
+    if value is None:
+        return ""
+    if column.type in MONEY_TYPES:
+        return display_percent(value) if is_percent_column(column) else display_money(value)
+    if column.type == "integer":
+        return display_integer(value)
+    if column.type == "date":
+        return iso_date(value)
+    return text(value)
+
+
+def table_records(data: TableData, extra: Iterable[str] = ()) -> list[dict[str, Any]]:
+    """The rows of a table as dicts of normalised values: catalogue columns plus `extra` columns.
+
+    Every catalogue column must be present in the frame; `extra` columns that are absent are
+    skipped.
+    """
+    frame = data.rows
+    wanted = [c.key for c in data.table.columns]
+    missing = [k for k in wanted if k not in frame.columns]
+    if missing:
+        raise ValueError(f"table {data.key!r} rows lack catalogue columns: {', '.join(missing)}")
+    keys = list(dict.fromkeys([*wanted, *(k for k in extra if k and k in frame.columns)]))
+    columns = [[normalize(v) for v in frame[k].tolist()] for k in keys]
+    return [dict(zip(keys, values)) for values in zip(*columns)] if keys else []
+
+
+def group_value(value: Any) -> Any:
+    """A hashable, type-tolerant key for matching child rows to parent rows (1 == 1.0 == '1')."""
+    value = normalize(value)
+    if value is None:
+        return None
+    if isinstance(value, (int, Decimal, float)) and not isinstance(value, bool):
+        d = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+        return format(d.normalize(), "f") if d == d.to_integral_value() else str(d)
+    return str(value)
+
+
+def parameter_pairs(doc_parameters: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(str(k), "" if v is None else text(v)) for k, v in doc_parameters.items()]

@@ -1,0 +1,329 @@
+"""XLSX (openpyxl): a Summary sheet and one sheet per table.
+
+- Header row: labels, bold, brand-coloured, frozen; autofilter over header and data.
+- Money/decimals: numbers half-up to the cent, format `#,##0.00` (percent columns show `%`).
+- Dates: real dates formatted `yyyy-mm-dd`; integers: int.
+- Text: always a string cell (`data_type 's'`), never a formula or an error value, whatever it
+  starts with; formula-like text also gets the quote-prefix style.
+- Totals rows bold under the data; highlighted rows (discrepancies) lightly filled.
+- Reproducible: workbook properties created/modified = doc.generated_at and every zip entry
+  gets the same timestamp, so the same document gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import zipfile
+from decimal import Decimal
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+from openpyxl.writer.excel import ExcelWriter
+
+from reporting_dagster.lib.catalog import Column
+from reporting_dagster.lib.render.document import ReportDocument, TableData
+from reporting_dagster.lib.render.values import (
+    MONEY_TYPES,
+    decimal_2dp,
+    display_cell,
+    display_money,
+    iso_timestamp,
+    is_percent_column,
+    normalize,
+    safe_color,
+    table_records,
+    text,
+    utc,
+)
+
+CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+MONEY_FORMAT = "#,##0.00"
+PERCENT_FORMAT = '#,##0.00"%"'
+DATE_FORMAT = "yyyy-mm-dd"
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
+MAX_CELL_TEXT = 32767
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_BAD_TITLE = re.compile(r"[\\*?:/\[\]\x00-\x1f]")
+
+BOLD = Font(bold=True)
+TITLE_FONT = Font(bold=True, size=14)
+SECTION_FONT = Font(bold=True, size=11)
+TOP_BORDER = Border(top=Side(style="thin", color="404040"))
+
+
+# ---------------------------------------------------------------------------------------------
+# cells
+
+
+def put(cell: Cell, value: Any, column: Column | None = None) -> None:
+    """Write one value with its type: text as text, money exact to the cent, dates as dates."""
+    value = normalize(value)
+    if value is None:
+        cell.value = None
+        return
+    kind = column.type if column is not None else None
+    if kind in MONEY_TYPES or (kind is None and isinstance(value, (Decimal, float))):
+        cell.value = _excel_decimal(decimal_2dp(value))
+        cell.number_format = PERCENT_FORMAT if column is not None and is_percent_column(column) else MONEY_FORMAT
+    elif isinstance(value, bool):
+        cell.value = value
+    elif kind == "integer" and isinstance(value, (int, Decimal)):
+        cell.value = int(value) if value == int(value) else _excel_decimal(value)
+    elif isinstance(value, dt.datetime) and kind in (None, "date"):
+        cell.value = utc(value).replace(tzinfo=None) if value.tzinfo else value
+        cell.number_format = DATETIME_FORMAT
+    elif isinstance(value, dt.date) and kind in (None, "date"):
+        cell.value = value
+        cell.number_format = DATE_FORMAT
+    elif isinstance(value, int) and kind is None:
+        cell.value = value
+    else:
+        put_text(cell, text(value))
+
+
+def put_text(cell: Cell, value: str) -> None:
+    value = ILLEGAL_CHARACTERS_RE.sub("", value)[:MAX_CELL_TEXT]
+    cell.value = value
+    cell.data_type = "s"  # openpyxl would make "=..." a formula and "#N/A" an error value
+    if value.startswith(_FORMULA_START):
+        cell.quotePrefix = True
+
+
+def _excel_decimal(value: Decimal) -> Decimal:
+    """Plain positional notation (openpyxl writes str(value); keep it out of exponent form)."""
+    return Decimal(format(value, "f"))
+
+
+def sheet_title(title: str, taken: set[str]) -> str:
+    base = _BAD_TITLE.sub(" ", title).strip().strip("'").strip() or "Sheet"
+    base = base[:31]
+    candidate, n = base, 2
+    while candidate.casefold() in taken:
+        suffix = f" ({n})"
+        candidate = base[: 31 - len(suffix)] + suffix
+        n += 1
+    taken.add(candidate.casefold())
+    return candidate
+
+
+def humanize(key: Any) -> str:
+    s = str(key)
+    if "_" in s or s.islower():
+        s = s.replace("_", " ").strip()
+        return s[:1].upper() + s[1:]
+    return s
+
+
+# ---------------------------------------------------------------------------------------------
+# summary sheet
+
+
+def _is_scalar(value: Any) -> bool:
+    return not isinstance(value, (dict, list, tuple, set, frozenset))
+
+
+def _flatten(value: dict, prefix: str = "") -> dict[str, Any]:
+    """Nested dicts → one level, keys joined with ' · ' (lists of scalars joined by ', ')."""
+    out: dict[str, Any] = {}
+    for k, v in value.items():
+        label = f"{prefix}{humanize(k)}"
+        if isinstance(v, dict):
+            out.update(_flatten(v, f"{label} · "))
+        elif isinstance(v, (list, tuple, set, frozenset)):
+            out[label] = ", ".join(text(x) for x in v) if all(_is_scalar(x) for x in v) else str(len(v))
+        else:
+            out[label] = v
+    return out
+
+
+class _SummaryWriter:
+    def __init__(self, ws: Worksheet, header_fill: PatternFill) -> None:
+        self.ws = ws
+        self.row = 1
+        self.header_fill = header_fill
+        self.widths: dict[int, int] = {}
+
+    def _track(self, col: int, value: Any) -> None:
+        n = len(display_money(value)) if isinstance(value, Decimal) else len(text(value))
+        self.widths[col] = max(self.widths.get(col, 0), min(n, 60))
+
+    def line(self, label: str, value: Any = None, *, bold: bool = False, font: Font | None = None) -> None:
+        cell = self.ws.cell(self.row, 1)
+        put_text(cell, label)
+        if font is not None or bold:
+            cell.font = font or BOLD
+        self._track(1, label)
+        if value is not None:
+            put(self.ws.cell(self.row, 2), value)
+            self._track(2, value)
+        self.row += 1
+
+    def table(self, headers: list[str], rows: list[list[Any]]) -> None:
+        for col, label in enumerate(headers, start=1):
+            cell = self.ws.cell(self.row, col)
+            put_text(cell, label)
+            cell.font = Font(bold=True, color="FFFFFF")
+            cell.fill = self.header_fill
+            self._track(col, label)
+        self.row += 1
+        for values in rows:
+            for col, value in enumerate(values, start=1):
+                put(self.ws.cell(self.row, col), value)
+                self._track(col, value)
+            self.row += 1
+
+    def blank(self) -> None:
+        self.row += 1
+
+    def value(self, key: Any, value: Any) -> None:
+        label = humanize(key)
+        if _is_scalar(value):
+            self.line(label, value)
+        elif isinstance(value, dict) and value and all(isinstance(v, dict) for v in value.values()):
+            # e.g. {currency: {expected, received, ...}}: one row per key
+            flat = {k: _flatten(v) for k, v in value.items()}
+            headers = list(dict.fromkeys(h for f in flat.values() for h in f))
+            self.blank()
+            self.line(label, font=SECTION_FONT)
+            self.table(["", *headers], [[str(k), *(f.get(h) for h in headers)] for k, f in flat.items()])
+            self.blank()
+        elif isinstance(value, dict):
+            self.blank()
+            self.line(label, font=SECTION_FONT)
+            for k, v in _flatten(value).items():
+                self.line(k, v)
+            self.blank()
+        else:
+            items = list(value)
+            if all(_is_scalar(x) for x in items):
+                self.line(label, ", ".join(text(x) for x in items))
+            elif all(isinstance(x, dict) for x in items):
+                flat_rows = [_flatten(x) for x in items]
+                headers = list(dict.fromkeys(h for f in flat_rows for h in f))
+                self.blank()
+                self.line(label, font=SECTION_FONT)
+                self.table(headers, [[f.get(h) for h in headers] for f in flat_rows])
+                self.blank()
+            else:
+                self.line(label, text(items))
+
+
+def _write_summary(ws: Worksheet, doc: ReportDocument, header_fill: PatternFill) -> None:
+    w = _SummaryWriter(ws, header_fill)
+    w.line(doc.definition.name, font=TITLE_FONT)
+    w.blank()
+    w.line("Organization", doc.organization_name, bold=True)
+    w.line("Billing period", doc.period_label, bold=True)
+    w.line("Period start", doc.period_start, bold=True)
+    w.line("Period end", doc.period_end, bold=True)
+    w.line("Generated at", iso_timestamp(doc.generated_at), bold=True)
+    if doc.parameters:
+        labels = {p.name: p.label for p in doc.definition.parameters}
+        w.blank()
+        w.line("Parameters", font=SECTION_FONT)
+        for k, v in doc.parameters.items():
+            w.line(labels.get(k, humanize(k)), "" if v is None else text(v), bold=True)
+    if doc.summary:
+        w.blank()
+        w.line("Summary", font=SECTION_FONT)
+        for k, v in doc.summary.items():
+            w.value(k, v)
+    for col, width in w.widths.items():
+        ws.column_dimensions[get_column_letter(col)].width = max(10, min(width + 2, 62))
+
+
+# ---------------------------------------------------------------------------------------------
+# table sheets
+
+
+def _write_table(ws: Worksheet, data: TableData, header_fill: PatternFill, highlight_fill: PatternFill) -> None:
+    columns = data.table.columns
+    records = table_records(data, [data.highlight or ""])
+    header_font = Font(bold=True, color="FFFFFF")
+    widths = [min(max(len(c.label), 6), 40) for c in columns]
+    for col, column in enumerate(columns, start=1):
+        cell = ws.cell(1, col)
+        put_text(cell, column.label)
+        cell.font = header_font
+        cell.fill = header_fill
+        cell.alignment = Alignment(horizontal="right" if column.type in MONEY_TYPES | {"integer"} else "left",
+                                   vertical="center")
+    row = 2
+    for record in records:
+        marked = bool(data.highlight and normalize(record.get(data.highlight)) is True)
+        for col, column in enumerate(columns, start=1):
+            value = record[column.key]
+            cell = ws.cell(row, col)
+            put(cell, value, column)
+            if marked:
+                cell.fill = highlight_fill
+            if value is not None:
+                widths[col - 1] = max(widths[col - 1], min(len(display_cell(value, column)), 60))
+        row += 1
+    last_data_row = row - 1
+    for total in data.totals:
+        for col, column in enumerate(columns, start=1):
+            cell = ws.cell(row, col)
+            if column.key in total:
+                put(cell, total[column.key], column)
+                value = normalize(total[column.key])
+                if value is not None:
+                    widths[col - 1] = max(widths[col - 1], min(len(display_cell(value, column)), 60))
+            cell.font = BOLD
+            cell.border = TOP_BORDER if row == last_data_row + 1 else Border()
+        row += 1
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{max(last_data_row, 1)}"
+    for col, width in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(col)].width = width + 3  # + room for the filter button
+
+
+# ---------------------------------------------------------------------------------------------
+# workbook
+
+
+def _reproducible_zip(data: bytes, when: dt.datetime) -> bytes:
+    """The same archive with fixed entry timestamps and attributes (zip dates are local time)."""
+    stamp = (max(when.year, 1980), when.month, when.day, when.hour, when.minute, when.second)
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            entry = zipfile.ZipInfo(info.filename, date_time=stamp)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = 0o644 << 16
+            entry.create_system = 0
+            dst.writestr(entry, src.read(info.filename))
+    return out.getvalue()
+
+
+def render(doc: ReportDocument) -> bytes:
+    brand = safe_color(doc.branding.brand_color)
+    header_fill = PatternFill("solid", fgColor=brand[1:])
+    highlight_fill = PatternFill("solid", fgColor="FFF4D6")
+    generated = utc(doc.generated_at).replace(tzinfo=None, microsecond=0)
+
+    wb = Workbook()
+    wb.properties.created = generated
+    wb.properties.modified = generated
+    wb.properties.creator = "reporting_dagster"
+    wb.properties.lastModifiedBy = "reporting_dagster"
+    wb.properties.title = ILLEGAL_CHARACTERS_RE.sub("", f"{doc.definition.name} — {doc.period_label}")[:255]
+
+    taken: set[str] = set()
+    summary = wb.active
+    summary.title = sheet_title("Summary", taken)
+    _write_summary(summary, doc, header_fill)
+    for data in doc.tables:
+        ws = wb.create_sheet(sheet_title(data.table.title, taken))
+        _write_table(ws, data, header_fill, highlight_fill)
+
+    buf = io.BytesIO()
+    # ExcelWriter directly: openpyxl's save() would stamp `modified` with the current time
+    ExcelWriter(wb, zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, allowZip64=True)).save()
+    return _reproducible_zip(buf.getvalue(), generated)
