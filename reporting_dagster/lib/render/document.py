@@ -71,6 +71,8 @@ class TableData:
     `highlight` names a boolean column of `rows` that marks rows to emphasise (discrepancies).
     `group_key` makes a child table: its rows are nested under the parent row whose
     `row_key` value equals this table's `group_key` value (JSON nests; PDF/HTML show groups).
+    `context_columns` are parent values repeated on each child row (needed in a flat CSV); PDF
+    and HTML leave them out, since the group heading already names the parent.
     """
 
     table: Table
@@ -80,6 +82,8 @@ class TableData:
     row_key: str | None = None
     group_key: str | None = None
     parent: str | None = None
+    context_columns: tuple[str, ...] = ()  # repeated from the parent: left out under group headings
+
 
     @property
     def key(self) -> str:

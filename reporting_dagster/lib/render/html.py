@@ -106,13 +106,13 @@ def _widths(columns: tuple[Column, ...], texts: list[list[str]]) -> list[str]:
         # headers are small capitals-ish (uppercase, letter-spaced): a label word is wider
         label_word = max((len(w) for w in column.label.split()), default=4) * 1.6
         if column.type in MONEY_TYPES or column.type in ("integer", "date"):
-            content = max((len(row[i]) for row in texts), default=0) * 0.95  # widest value, never wraps
+            content = max((len(row[i]) for row in texts), default=0) * 1.2  # widest value (bold totals), never wraps
             floor = 6.0
         else:
             lengths = sorted(len(row[i]) for row in texts) or [0]
             longest_word = max((len(w) for row in texts for w in row[i].split()), default=0)
             typical = lengths[int(0.75 * (len(lengths) - 1))]
-            content = max(min(longest_word, 18), min(typical, 30))  # longer text wraps
+            content = max(min(longest_word, 17), min(typical, 22))  # longer text wraps
             floor = 5.0
         weights.append(max(label_word, content, floor) + 2.0)  # + cell padding
     total = sum(weights) or 1.0
@@ -124,15 +124,16 @@ def _row(record: dict[str, Any], columns: tuple[Column, ...], css: str) -> RowVi
 
 
 def _group_title(data: TableData, record: dict[str, Any]) -> str:
-    """The parent row as a heading: its key and its first two text columns."""
+    """The parent row as a heading: its key and its first four text columns."""
     parts = [text(record.get(c.key)) for c in data.table.columns if c.type == "string"]
-    parts = [one_line(p) for p in parts if p][:2]
+    parts = [one_line(p) for p in parts if p][:4]
     key = text(record.get(data.row_key)) if data.row_key else ""
     return " · ".join([f"#{key}" if key else "", *parts]).strip(" ·") or "—"
 
 
 def _table_view(doc: ReportDocument, data: TableData) -> TableView:
-    columns = data.table.columns
+    grouped = bool(data.parent and data.group_key)
+    columns = tuple(c for c in data.table.columns if not (grouped and c.key in data.context_columns))
     extra = [data.highlight or "", data.row_key or "", data.group_key or ""]
     records = table_records(data, extra)
 
