@@ -40,7 +40,10 @@ def run_demo(partition: str | None = None) -> int:
     key = partition or latest_partition()
     job = defs.resolve_job_def("monthly_reports")
     with dg.DagsterInstance.get() as instance:
-        result = job.execute_in_process(partition_key=key, instance=instance, raise_on_error=False)
+        result = job.execute_in_process(
+            partition_key=key, instance=instance, raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+        )
     print(f"monthly_reports for {key}: {'succeeded' if result.success else 'FAILED'} (run {result.run_id})")
     _print_files(key)
     return 0 if result.success else 1

@@ -175,3 +175,22 @@ def test_slice_writes_to_s3(fresh_engine, fresh_url, two_orgs, s3_endpoint, s3_b
     import hashlib
 
     assert hashlib.sha256(body).hexdigest() == rows[0]["file_hash"]
+
+
+def test_branding_comes_from_the_template_and_the_store(fresh_engine, fresh_url, two_orgs, tmp_path):
+    """Logo read from the store and embedded as data:, brand colour, footer text escaped."""
+    import base64
+
+    png = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
+    store = LocalReportStore(directory=str(tmp_path))
+    store.store().put("branding/1/logo.png", png, "image/png")
+    with fresh_engine.begin() as conn:
+        conn.execute(sa.text("UPDATE report_template SET logo_path = 'branding/1/logo.png', "
+                             "header_text = 'For <i>finance</i>' WHERE organization_id = :o"), {"o": two_orgs["helios"]})
+    assert _materialize(_resources(fresh_url, store)).success
+    html_row = next(r for r in _rows(fresh_engine) if r["organization_id"] == two_orgs["helios"] and r["fmt"] == "html")
+    html = (tmp_path / html_row["file_path"]).read_text(encoding="utf-8")
+    assert "data:image/png;base64," + base64.b64encode(png).decode() in html
+    assert "#0B6E4F" in html
+    assert "&lt;b&gt;Confidential&lt;/b&gt;" in html and "<b>Confidential</b>" not in html
+    assert "For &lt;i&gt;finance&lt;/i&gt;" in html

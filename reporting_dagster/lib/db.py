@@ -51,7 +51,11 @@ def embedded_url(database: str = "postgres") -> URL:
     The server outlives this process (cleanup_mode=None) so Dagster's run workers and the
     CLI share one server; `reporting-dagster db stop` stops it.
     """
-    import pgserver  # imported lazily: only the embedded default needs it
+    import warnings
+
+    with warnings.catch_warnings():  # platformdirs complains when XDG_RUNTIME_DIR is unset
+        warnings.simplefilter("ignore")
+        import pgserver  # imported lazily: only the embedded default needs it
 
     pgdata = embedded_server_dir()
     pgdata.parent.mkdir(parents=True, exist_ok=True)
