@@ -8,7 +8,7 @@ from reporting_dagster.lib.money import half_up
 from reporting_dagster.lib.render.document import Bar, Chart, ReportDocument, SummaryCard, TableData
 from reporting_dagster.lib.reports.common import ReportContext
 
-DEFINITION = catalog.INVOICE_COMPARISON
+DEFINITION = catalog.get("invoice_comparison")
 STATUS_LABELS = {
     "matched": "Matched", "overbilled": "Overbilled", "underbilled": "Underbilled",
     "missing_received": "Not received", "missing_expected": "Not expected",

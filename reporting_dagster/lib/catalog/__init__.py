@@ -89,60 +89,25 @@ class ReportDefinition:
         return {"parameters": [p.as_json() for p in self.parameters]}
 
 
-def _c(key: str, label: str, type_: str = "string", fmt: str | None = None) -> Column:
+def col(key: str, label: str, type_: str = "string", fmt: str | None = None) -> Column:
     if fmt is None and type_ in ("decimal", "currency"):
         fmt = "0.00"
     return Column(key, label, type_, fmt)
 
 
-TOLERANCE_PARAMETERS = (
-    Parameter("billing_period", "date", "Billing period", required=True),
-    Parameter("contract_id", "id", "Contract", entity_type="contract"),
-    Parameter("project_id", "id", "Project", entity_type="project"),
-    Parameter("tolerance_absolute", "decimal", "Absolute tolerance", default="0.01"),
-    Parameter("tolerance_percent", "decimal", "Percent tolerance", default="0"),
-)
+PERIOD_PARAMETER = Parameter("billing_period", "date", "Billing period", required=True)
 
-INVOICE_COMPARISON = ReportDefinition(
-    slug="invoice_comparison",
-    name="Invoice Comparison Report",
-    category="INVOICING",
-    description="Expected versus received contractor invoices for a billing period: variance per "
-                "invoice and per line, with the status of each and totals per currency.",
-    sort_order=40,
-    csv_table="lines",
-    parameters=TOLERANCE_PARAMETERS,
-    tables=(
-        Table("invoices", "Invoices", (
-            _c("contract_name", "Contract"),
-            _c("counterparty_name", "Contractor"),
-            _c("received_invoice_numbers", "Vendor invoice #"),
-            _c("currency", "Currency"),
-            _c("expected_amount", "Expected", "currency"),
-            _c("received_amount", "Received", "currency"),
-            _c("variance", "Variance", "currency"),
-            _c("variance_percent", "Variance %", "decimal"),
-            _c("status", "Status"),
-            _c("stored_status", "Stored status"),
-            _c("final_amount", "Final amount", "currency"),
-            _c("adjustment_amount", "Adjustment", "currency"),
-        )),
-        Table("lines", "Line detail", (
-            _c("contract_name", "Contract"),
-            _c("received_invoice_numbers", "Vendor invoice #"),
-            _c("currency", "Currency"),
-            _c("line_type", "Line type"),
-            _c("description", "Description"),
-            _c("expected_amount", "Expected", "currency"),
-            _c("received_amount", "Received", "currency"),
-            _c("variance", "Variance", "currency"),
-            _c("variance_percent", "Variance %", "decimal"),
-            _c("status", "Status"),
-        )),
-    ),
-)
 
-CATALOG: dict[str, ReportDefinition] = {d.slug: d for d in (INVOICE_COMPARISON,)}
+def _register() -> dict[str, "ReportDefinition"]:
+    # one module per report type in this package, each defining DEFINITION
+    from reporting_dagster.lib.catalog import invoice_comparison
+
+    modules = [invoice_comparison]
+    return {m.DEFINITION.slug: m.DEFINITION for m in sorted(modules, key=lambda m: m.DEFINITION.sort_order)}
+
+
+CATALOG: dict[str, ReportDefinition] = _register()
+INVOICE_COMPARISON = CATALOG["invoice_comparison"]
 
 
 def get(report_type: str) -> ReportDefinition:

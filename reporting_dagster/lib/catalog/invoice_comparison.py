@@ -1,0 +1,50 @@
+"""invoice_comparison: expected versus received contractor invoices (seed 000 §4)."""
+
+from reporting_dagster.lib.catalog import PERIOD_PARAMETER, Parameter, ReportDefinition, Table, col
+
+PARAMETERS = (
+    PERIOD_PARAMETER,
+    Parameter("contract_id", "id", "Contract", entity_type="contract"),
+    Parameter("project_id", "id", "Project", entity_type="project"),
+    Parameter("tolerance_absolute", "decimal", "Absolute tolerance", default="0.01"),
+    Parameter("tolerance_percent", "decimal", "Percent tolerance", default="0"),
+)
+
+DEFINITION = ReportDefinition(
+    slug="invoice_comparison",
+    name="Invoice Comparison Report",
+    category="INVOICING",
+    description="Expected versus received contractor invoices for a billing period: variance per "
+                "invoice and per line, with the status of each and totals per currency.",
+    sort_order=40,
+    csv_table="lines",
+    parameters=PARAMETERS,
+    tables=(
+        Table("invoices", "Invoices", (
+            col("contract_name", "Contract"),
+            col("counterparty_name", "Contractor"),
+            col("received_invoice_numbers", "Vendor invoice #"),
+            col("currency", "Currency"),
+            col("expected_amount", "Expected", "currency"),
+            col("received_amount", "Received", "currency"),
+            col("variance", "Variance", "currency"),
+            col("variance_percent", "Variance %", "decimal"),
+            col("status", "Status"),
+            col("stored_status", "Stored status"),
+            col("final_amount", "Final amount", "currency"),
+            col("adjustment_amount", "Adjustment", "currency"),
+        )),
+        Table("lines", "Line detail", (
+            col("contract_name", "Contract"),
+            col("received_invoice_numbers", "Vendor invoice #"),
+            col("currency", "Currency"),
+            col("line_type", "Line type"),
+            col("description", "Description"),
+            col("expected_amount", "Expected", "currency"),
+            col("received_amount", "Received", "currency"),
+            col("variance", "Variance", "currency"),
+            col("variance_percent", "Variance %", "decimal"),
+            col("status", "Status"),
+        )),
+    ),
+)
