@@ -5,14 +5,15 @@ import dagster as dg
 from reporting_dagster.defs import jobs, platform_tables
 from reporting_dagster.defs.exports import invoice_comparison_report
 from reporting_dagster.defs.invoices import comparison, extracts
+from reporting_dagster.defs.maintenance import catalog
 from reporting_dagster.defs.resources import resources_from_env
 
 defs = dg.Definitions(
     assets=[
         *platform_tables.platform_tables,
-        *dg.load_assets_from_modules([extracts, comparison, invoice_comparison_report]),
+        *dg.load_assets_from_modules([extracts, comparison, invoice_comparison_report, catalog]),
     ],
-    jobs=[jobs.monthly_reports],
-    schedules=[jobs.monthly_reports_schedule],
+    jobs=[jobs.monthly_reports, jobs.report_maintenance],
+    schedules=[jobs.monthly_reports_schedule, jobs.report_maintenance_schedule],
     resources=resources_from_env(),
 )

@@ -38,15 +38,16 @@ def run_demo(partition: str | None = None) -> int:
 
     ensure_demo_instance()
     key = partition or latest_partition()
-    job = defs.resolve_job_def("monthly_reports")
+    quiet = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
     with dg.DagsterInstance.get() as instance:
-        result = job.execute_in_process(
-            partition_key=key, instance=instance, raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
-        )
+        maintenance = defs.resolve_job_def("report_maintenance").execute_in_process(
+            instance=instance, raise_on_error=False, run_config=quiet)
+        result = defs.resolve_job_def("monthly_reports").execute_in_process(
+            partition_key=key, instance=instance, raise_on_error=False, run_config=quiet)
+    print(f"report_maintenance: {'succeeded' if maintenance.success else 'FAILED'} (run {maintenance.run_id})")
     print(f"monthly_reports for {key}: {'succeeded' if result.success else 'FAILED'} (run {result.run_id})")
     _print_files(key)
-    return 0 if result.success else 1
+    return 0 if result.success and maintenance.success else 1
 
 
 def _print_files(key: str) -> None:

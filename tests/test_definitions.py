@@ -11,6 +11,7 @@ EXPECTED_ASSETS = {
     "expected_invoice_lines", "received_invoice_lines", "stored_invoice_comparisons",
     "invoice_comparison", "invoice_comparison_report",
 }
+MAINTENANCE_ASSETS = {"report_catalog", "standard_report_templates"}
 
 
 def test_code_location_loads():
@@ -24,7 +25,7 @@ def _graph():
 def test_lineage_runs_from_platform_tables_to_report_files():
     graph = _graph()
     materializable = {k.to_user_string() for k in graph.materializable_asset_keys}
-    assert materializable == EXPECTED_ASSETS
+    assert materializable == EXPECTED_ASSETS | MAINTENANCE_ASSETS
     parents = lambda name: {k.to_user_string() for k in graph.get(dg.AssetKey(name)).parent_keys}  # noqa: E731
     assert {"platform/expected_invoice_header", "platform/expected_invoice_line_item",
             "platform/project", "platform/contract"} <= parents("expected_invoice_lines")
@@ -65,3 +66,10 @@ def test_monthly_schedule_runs_the_month_that_just_closed():
 def test_monthly_job_covers_every_partitioned_asset():
     job = defs.resolve_job_def("monthly_reports")
     assert {k.to_user_string() for k in job.asset_layer.selected_asset_keys} == EXPECTED_ASSETS
+
+
+def test_maintenance_job_runs_daily_before_the_monthly_pack():
+    job = defs.resolve_job_def("report_maintenance")
+    assert {k.to_user_string() for k in job.asset_layer.selected_asset_keys} == MAINTENANCE_ASSETS
+    schedule = defs.resolve_schedule_def("report_maintenance_schedule")
+    assert schedule.cron_schedule == "0 5 * * *"

@@ -1,14 +1,33 @@
-"""The monthly pack: every partitioned asset, on day 1 at 06:00 UTC for the month that closed."""
+"""Jobs and schedules.
+
+- `monthly_reports`: every partitioned asset (extracts, report data, report files), on day 1 at
+  06:00 UTC for the month that just closed.
+- `report_maintenance`: the report catalogue and the standard templates, daily at 05:00 UTC, so
+  organizations created since yesterday have their templates before the monthly pack runs.
+"""
 
 import dagster as dg
 
+MAINTENANCE = dg.AssetSelection.groups("maintenance")
+
 monthly_reports = dg.define_asset_job(
     name="monthly_reports",
-    selection=dg.AssetSelection.all().materializable() - dg.AssetSelection.groups("platform"),
+    selection=dg.AssetSelection.all().materializable() - MAINTENANCE,
     description="Extracts, report data and every report file for one billing period.",
 )
 
 monthly_reports_schedule = dg.build_schedule_from_partitioned_job(
     monthly_reports, hour_of_day=6, minute_of_hour=0, day_of_month=1,
     name="monthly_reports_schedule",
+)
+
+report_maintenance = dg.define_asset_job(
+    name="report_maintenance",
+    selection=MAINTENANCE,
+    description="Sync the report catalogue to report_definition and seed missing standard templates.",
+)
+
+report_maintenance_schedule = dg.ScheduleDefinition(
+    job=report_maintenance, cron_schedule="0 5 * * *", execution_timezone="UTC",
+    name="report_maintenance_schedule",
 )
