@@ -194,3 +194,21 @@ def test_branding_comes_from_the_template_and_the_store(fresh_engine, fresh_url,
     assert "#0B6E4F" in html
     assert "&lt;b&gt;Confidential&lt;/b&gt;" in html and "<b>Confidential</b>" not in html
     assert "For &lt;i&gt;finance&lt;/i&gt;" in html
+
+
+def test_template_sections_switch_off_summary_charts_and_line_items(fresh_engine, fresh_url, two_orgs, tmp_path):
+    with fresh_engine.begin() as conn:
+        conn.execute(sa.text("UPDATE report_template SET include_line_items = false, include_charts = false, "
+                             "include_summary = false WHERE organization_id = :o"), {"o": two_orgs["helios"]})
+    assert _materialize(_resources(fresh_url, LocalReportStore(directory=str(tmp_path)))).success
+    rows = _rows(fresh_engine)
+    html = next((tmp_path / r["file_path"]).read_text(encoding="utf-8") for r in rows
+                if r["organization_id"] == two_orgs["helios"] and r["fmt"] == "html")
+    canary_html = next((tmp_path / r["file_path"]).read_text(encoding="utf-8") for r in rows
+                       if r["organization_id"] == two_orgs["canary"] and r["fmt"] == "html")
+    assert "Line detail" not in html and "<svg" not in html and "Invoices" in html
+    assert "Line detail" in canary_html  # no template: everything on
+    # the data formats keep every table whatever the template shows
+    doc = json.loads(next((tmp_path / r["file_path"]).read_bytes() for r in rows
+                          if r["organization_id"] == two_orgs["helios"] and r["fmt"] == "json"))
+    assert len(doc["rows"][0]["lines"]) >= 1
