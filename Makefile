@@ -37,8 +37,10 @@ seed: db-upgrade
 demo: seed
 	$(BIN)/reporting-dagster demo run
 
+# run from .reporting/ so the production dagster.yaml at the top is not mistaken for the demo's
 dev: seed
-	$(BIN)/dagster dev -w workspace.yaml
+	@mkdir -p .reporting "$(DAGSTER_HOME)"
+	cd .reporting && ../$(BIN)/dagster dev -w ../workspace.yaml
 
 test: install
 	$(BIN)/pytest
