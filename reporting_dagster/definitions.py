@@ -3,15 +3,21 @@
 import dagster as dg
 
 from reporting_dagster.defs import jobs, platform_tables
-from reporting_dagster.defs.exports import invoice_comparison_report
+from reporting_dagster.defs.exports import invoice_aging_report, invoice_comparison_report
 from reporting_dagster.defs.invoices import comparison, extracts
 from reporting_dagster.defs.maintenance import catalog
+from reporting_dagster.defs.receivables import aging as receivables_aging
+from reporting_dagster.defs.receivables import extracts as receivables_extracts
 from reporting_dagster.defs.resources import resources_from_env
 
 defs = dg.Definitions(
     assets=[
         *platform_tables.platform_tables,
-        *dg.load_assets_from_modules([extracts, comparison, invoice_comparison_report, catalog]),
+        *dg.load_assets_from_modules([
+            extracts, comparison, invoice_comparison_report,
+            receivables_extracts, receivables_aging, invoice_aging_report,
+            catalog,
+        ]),
     ],
     jobs=[jobs.monthly_reports, jobs.report_maintenance],
     schedules=[jobs.monthly_reports_schedule, jobs.report_maintenance_schedule],

@@ -15,6 +15,8 @@ PLATFORM_TABLES = {
     "received_invoice_header": "Invoices contractors actually sent.",
     "received_invoice_line_item": "Lines of received invoices.",
     "invoice_comparison": "Comparisons the platform stored itself (optional input).",
+    "invoice_header": "Invoices issued to paying clients (receivables).",
+    "invoice_payment": "Payments received against invoices to clients.",
     "report_template": "Per-organization report templates: branding and sections.",
 }
 

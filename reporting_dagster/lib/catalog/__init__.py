@@ -100,9 +100,9 @@ PERIOD_PARAMETER = Parameter("billing_period", "date", "Billing period", require
 
 def _register() -> dict[str, "ReportDefinition"]:
     # one module per report type in this package, each defining DEFINITION
-    from reporting_dagster.lib.catalog import invoice_comparison
+    from reporting_dagster.lib.catalog import invoice_aging, invoice_comparison
 
-    modules = [invoice_comparison]
+    modules = [invoice_comparison, invoice_aging]
     return {m.DEFINITION.slug: m.DEFINITION for m in sorted(modules, key=lambda m: m.DEFINITION.sort_order)}
 
 

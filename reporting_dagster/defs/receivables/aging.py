@@ -1,0 +1,70 @@
+"""`invoice_aging`: receivables aged at the last day of the month, with its asset checks."""
+
+from collections.abc import Iterator
+
+import dagster as dg
+import pandas as pd
+
+from reporting_dagster.defs.partitions import billing_period
+from reporting_dagster.defs.resources import PlatformDatabase
+from reporting_dagster.lib import aging
+from reporting_dagster.lib.jsonutil import to_jsonable
+
+CHECKS = {
+    "every_invoice_has_organization": "Every outstanding client invoice resolves to an organization "
+                                      "(through project, then contract).",
+    "outstanding_invoices_have_due_dates": "Outstanding client invoices carry a due date (those without "
+                                           "one are aged as Current).",
+}
+_LISTED = ["invoice_id", "invoice_number", "customer_name", "project_name", "contract_name", "currency",
+           "open_amount"]
+
+
+@dg.asset(
+    partitions_def=billing_period,
+    group_name="receivables",
+    kinds={"pandas"},
+    check_specs=[dg.AssetCheckSpec(name, asset="invoice_aging", description=text) for name, text in CHECKS.items()],
+)
+def invoice_aging(
+    context: dg.AssetExecutionContext,
+    platform_db: PlatformDatabase,
+    receivable_invoices: pd.DataFrame,
+) -> Iterator[dg.Output | dg.AssetCheckResult]:
+    """Outstanding client invoices at the month's last day (the billing period's end): open
+    balance, days overdue, bucket; bucket × currency and customer × currency summaries."""
+    as_of = platform_db.billing_period(context.partition_key).end_date
+    result = aging.age_receivables(receivable_invoices, as_of)
+    yield dg.Output(result, metadata={
+        "as_of_date": as_of.isoformat(),
+        "outstanding_invoices": len(result.invoices),
+        "receivables_considered": result.considered,
+        "organizations": len(result.organization_ids()),
+        "totals_by_currency": dg.MetadataValue.json(to_jsonable(_brief_totals(result))),
+    })
+    yield from check_results(result)
+
+
+def _brief_totals(result: aging.AgingResult) -> dict:
+    return {
+        cur: {"invoices": t["invoices"], "open_amount": t["open_amount"], "overdue_amount": t["overdue_amount"],
+              **{b["label"]: b["amount"] for b in t["buckets"].values()}}
+        for cur, t in aging.totals_by_currency(result).items()
+    }
+
+
+def _listing(frame: pd.DataFrame) -> dg.MetadataValue:
+    return dg.MetadataValue.md(frame[_LISTED].head(50).to_markdown(index=False) if len(frame) else "none")
+
+
+def check_results(result: aging.AgingResult) -> Iterator[dg.AssetCheckResult]:
+    unresolved = result.unresolved
+    yield dg.AssetCheckResult(
+        check_name="every_invoice_has_organization", passed=unresolved.empty, severity=dg.AssetCheckSeverity.WARN,
+        metadata={"unresolved_invoices": len(unresolved), "invoices": _listing(unresolved)},
+    )
+    no_due = result.invoices[result.invoices["no_due_date"].astype(bool)]
+    yield dg.AssetCheckResult(
+        check_name="outstanding_invoices_have_due_dates", passed=no_due.empty, severity=dg.AssetCheckSeverity.WARN,
+        metadata={"without_due_date": len(no_due), "invoices": _listing(no_due)},
+    )
