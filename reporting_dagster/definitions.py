@@ -3,11 +3,19 @@
 import dagster as dg
 
 from reporting_dagster.defs import jobs, platform_tables
-from reporting_dagster.defs.exports import invoice_aging_report, invoice_comparison_report
+from reporting_dagster.defs.exports import (
+    invoice_aging_report,
+    invoice_comparison_report,
+    project_profitability_report,
+    timesheet_report,
+)
 from reporting_dagster.defs.invoices import comparison, extracts
 from reporting_dagster.defs.maintenance import catalog
 from reporting_dagster.defs.receivables import aging as receivables_aging
 from reporting_dagster.defs.receivables import extracts as receivables_extracts
+from reporting_dagster.defs.time import extracts as time_extracts
+from reporting_dagster.defs.time import profitability as time_profitability
+from reporting_dagster.defs.time import timesheet as time_timesheet
 from reporting_dagster.defs.resources import resources_from_env
 
 defs = dg.Definitions(
@@ -16,6 +24,7 @@ defs = dg.Definitions(
         *dg.load_assets_from_modules([
             extracts, comparison, invoice_comparison_report,
             receivables_extracts, receivables_aging, invoice_aging_report,
+            time_extracts, time_timesheet, time_profitability, timesheet_report, project_profitability_report,
             catalog,
         ]),
     ],

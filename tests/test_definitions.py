@@ -11,6 +11,8 @@ EXPECTED_ASSETS = {
     "expected_invoice_lines", "received_invoice_lines", "stored_invoice_comparisons",
     "invoice_comparison", "invoice_comparison_report",
     "receivable_invoices", "invoice_aging", "invoice_aging_report",
+    "time_entries", "project_customers", "timesheet", "project_profitability",
+    "timesheet_report", "project_profitability_report",
 }
 MAINTENANCE_ASSETS = {"report_catalog", "standard_report_templates"}
 

@@ -17,6 +17,10 @@ PLATFORM_TABLES = {
     "invoice_comparison": "Comparisons the platform stored itself (optional input).",
     "invoice_header": "Invoices issued to paying clients (receivables).",
     "invoice_payment": "Payments received against invoices to clients.",
+    "member": "People who log time; an organization's staff.",
+    "task": "Tasks of projects; time entries reach their project through the task.",
+    "time_entry": "Logged time with the billing and cost rate snapshots of the day.",
+    "customer_project": "The customers each project works for.",
     "report_template": "Per-organization report templates: branding and sections.",
 }
 

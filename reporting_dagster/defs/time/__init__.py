@@ -1,0 +1,1 @@
+"""Time tracking reports: the month's time entries, timesheet and project_profitability."""

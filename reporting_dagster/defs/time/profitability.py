@@ -1,0 +1,47 @@
+"""`project_profitability`: the month's revenue, cost and margin per project and currency."""
+
+from collections.abc import Iterator
+
+import dagster as dg
+import pandas as pd
+
+from reporting_dagster.defs.partitions import billing_period
+from reporting_dagster.lib import profitability as pf
+from reporting_dagster.lib.jsonutil import to_jsonable
+from reporting_dagster.lib.money import half_up
+from reporting_dagster.lib.periods import month_bounds
+from reporting_dagster.lib.timesheet import rounded
+
+CHECKS = {
+    "billable_entries_have_billing_rate":
+        "Every billable entry has a billing rate snapshot (otherwise its hours earn no revenue).",
+}
+
+
+@dg.asset(
+    partitions_def=billing_period,
+    group_name="time",
+    kinds={"pandas"},
+    check_specs=[dg.AssetCheckSpec(name, asset="project_profitability", description=text)
+                 for name, text in CHECKS.items()],
+)
+def project_profitability(
+    context: dg.AssetExecutionContext, time_entries: pd.DataFrame, project_customers: pd.DataFrame,
+) -> Iterator[dg.Output | dg.AssetCheckResult]:
+    """Billable hours, revenue, cost, margin and margin % per project and currency."""
+    start, end = month_bounds(context.partition_key)
+    result = pf.profitability(time_entries, project_customers, start, end)
+    yield dg.Output(result, metadata={
+        "organizations": len(result.organization_ids()),
+        "rows": len(result.rows),
+        "totals_by_currency": dg.MetadataValue.json(to_jsonable(rounded(pf.totals_by_currency(result.rows)))),
+        **result.parameters,
+    })
+    unpriced = result.unpriced
+    yield dg.AssetCheckResult(
+        check_name="billable_entries_have_billing_rate", passed=unpriced.empty,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"projects": len(unpriced), "listing": dg.MetadataValue.md(
+            unpriced.assign(billable_hours=[str(half_up(h)) for h in unpriced["billable_hours"]])
+            .head(50).to_markdown(index=False) if len(unpriced) else "none")},
+    )
