@@ -6,10 +6,13 @@ from reporting_dagster.defs import jobs, platform_tables
 from reporting_dagster.defs.exports import (
     invoice_aging_report,
     invoice_comparison_report,
+    invoice_expected_report,
+    invoice_received_report,
+    invoice_to_client_report,
     project_profitability_report,
     timesheet_report,
 )
-from reporting_dagster.defs.invoices import comparison, extracts
+from reporting_dagster.defs.invoices import client_extracts, comparison, extracts, listings
 from reporting_dagster.defs.maintenance import catalog
 from reporting_dagster.defs.receivables import aging as receivables_aging
 from reporting_dagster.defs.receivables import extracts as receivables_extracts
@@ -23,6 +26,7 @@ defs = dg.Definitions(
         *platform_tables.platform_tables,
         *dg.load_assets_from_modules([
             extracts, comparison, invoice_comparison_report,
+            client_extracts, listings, invoice_to_client_report, invoice_expected_report, invoice_received_report,
             receivables_extracts, receivables_aging, invoice_aging_report,
             time_extracts, time_timesheet, time_profitability, timesheet_report, project_profitability_report,
             catalog,

@@ -11,6 +11,8 @@ EXPECTED_ASSETS = {
     "expected_invoice_lines", "received_invoice_lines", "stored_invoice_comparisons",
     "invoice_comparison", "invoice_comparison_report",
     "receivable_invoices", "invoice_aging", "invoice_aging_report",
+    "client_invoice_lines", "invoice_to_client", "invoice_expected", "invoice_received",
+    "invoice_to_client_report", "invoice_expected_report", "invoice_received_report",
     "time_entries", "project_customers", "timesheet", "project_profitability",
     "timesheet_report", "project_profitability_report",
 }
@@ -76,3 +78,11 @@ def test_maintenance_job_runs_daily_before_the_monthly_pack():
     assert {k.to_user_string() for k in job.asset_layer.selected_asset_keys} == MAINTENANCE_ASSETS
     schedule = defs.resolve_schedule_def("report_maintenance_schedule")
     assert schedule.cron_schedule == "0 5 * * *"
+
+
+def test_every_report_type_has_an_export_asset_and_a_catalogue_entry():
+    from reporting_dagster.lib.catalog import CATALOG
+
+    assert set(CATALOG) == {"invoice_to_client", "invoice_expected", "invoice_received", "invoice_comparison",
+                            "invoice_aging", "timesheet", "project_profitability"}
+    assert {f"{slug}_report" for slug in CATALOG} <= EXPECTED_ASSETS

@@ -16,6 +16,8 @@ PLATFORM_TABLES = {
     "received_invoice_line_item": "Lines of received invoices.",
     "invoice_comparison": "Comparisons the platform stored itself (optional input).",
     "invoice_header": "Invoices issued to paying clients (receivables).",
+    "invoice_line_item": "Lines of invoices to clients; energy lines point at a meter aggregate.",
+    "meter_aggregate": "Monthly metered production per organization (billed quantity and unit).",
     "invoice_payment": "Payments received against invoices to clients.",
     "member": "People who log time; an organization's staff.",
     "task": "Tasks of projects; time entries reach their project through the task.",

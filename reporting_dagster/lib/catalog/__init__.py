@@ -100,9 +100,18 @@ PERIOD_PARAMETER = Parameter("billing_period", "date", "Billing period", require
 
 def _register() -> dict[str, "ReportDefinition"]:
     # one module per report type in this package, each defining DEFINITION
-    from reporting_dagster.lib.catalog import invoice_aging, invoice_comparison, project_profitability, timesheet
+    from reporting_dagster.lib.catalog import (
+        invoice_aging,
+        invoice_comparison,
+        invoice_expected,
+        invoice_received,
+        invoice_to_client,
+        project_profitability,
+        timesheet,
+    )
 
-    modules = [invoice_comparison, invoice_aging, timesheet, project_profitability]
+    modules = [invoice_to_client, invoice_expected, invoice_received, invoice_comparison, invoice_aging,
+               timesheet, project_profitability]
     return {m.DEFINITION.slug: m.DEFINITION for m in sorted(modules, key=lambda m: m.DEFINITION.sort_order)}
 
 

@@ -62,7 +62,7 @@ def _cell(value: Any, column: Column | None) -> Any:
     if column is None:
         return _value(value)
     if column.type in MONEY_TYPES:
-        return money(value)
+        return money(value, column)
     if column.type == "integer":
         if isinstance(value, Decimal) and value == value.to_integral_value():
             return int(value)

@@ -1,6 +1,7 @@
 """Presentation helpers shared by every renderer: typed cell values in, text or exact values out.
 
-Money stays `Decimal` until here; rounding is half-up to 2 decimals and happens only when a value
+Money stays `Decimal` until here; rounding is half-up to 2 decimals (or to the decimals a
+catalogue column's format asks for, e.g. '0.00####' for unit prices) and happens only when a value
 is presented. Two textual forms exist: plain (`money`, for CSV and JSON: `-1234.50`) and display
 (`display_money`, for PDF and HTML: `-1,234.50`).
 """
@@ -86,9 +87,37 @@ def decimal_2dp(value: Any) -> Decimal | None:
     return d.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def money(value: Any) -> str:
-    """Plain 2-decimal text, half-up, no thousands separator: `-160.00`; '' for None."""
-    d = decimal_2dp(value)
+_PLACES_FORMAT = re.compile(r"[#,]*0?\.(0*)(#*)")
+
+
+def decimal_places(column: Column | None) -> tuple[int, int]:
+    """(fewest, most) decimals of a decimal/currency column, from its catalogue format.
+
+    '0.00' → (2, 2) (the default, also for no column or any other format), '0.0000' → (4, 4),
+    '0.00##' → (2, 4): a unit price of 0.0825 keeps its 4 decimals, 12500 shows as 12500.00.
+    """
+    match = _PLACES_FORMAT.fullmatch((column.format if column is not None else None) or "")
+    if not match or not (match.group(1) or match.group(2)):
+        return 2, 2
+    return len(match.group(1)), len(match.group(1)) + len(match.group(2))
+
+
+def scaled(value: Any, column: Column | None = None) -> Decimal | None:
+    """The value half-up to the column's decimals (2 by default); None stays None."""
+    fewest, most = decimal_places(column)
+    d = to_decimal(value)
+    if d is None:
+        return None
+    d = d.quantize(Decimal(1).scaleb(-most), rounding=ROUND_HALF_UP)
+    if fewest < most:
+        trimmed = d.normalize()
+        d = d.quantize(Decimal(1).scaleb(-fewest)) if trimmed.as_tuple().exponent > -fewest else trimmed
+    return d
+
+
+def money(value: Any, column: Column | None = None) -> str:
+    """Plain 2-decimal text (or the column's decimals), half-up, no separator: `-160.00`; '' for None."""
+    d = scaled(value, column)
     if d is None:
         return ""
     if d == 0:
@@ -96,14 +125,14 @@ def money(value: Any) -> str:
     return format(d, "f")
 
 
-def display_money(value: Any) -> str:
-    """2-decimal text with thousands separators for people: `-1,234.50`; '' for None."""
-    d = decimal_2dp(value)
+def display_money(value: Any, column: Column | None = None) -> str:
+    """2-decimal text (or the column's decimals) with thousands separators: `-1,234.50`; '' for None."""
+    d = scaled(value, column)
     if d is None:
         return ""
     if d == 0:
         d = abs(d)
-    return format(d, ",.2f")
+    return format(d, ",f")
 
 
 def display_percent(value: Any) -> str:
@@ -216,7 +245,7 @@ def plain_cell(value: Any, column: Column) -> str:
     if value is None:
         return ""
     if column.type in MONEY_TYPES:
-        return money(value)
+        return money(value, column)
     if column.type == "integer":
         return display_integer(value)
     if column.type == "date":
@@ -230,7 +259,7 @@ def display_cell(value: Any, column: Column) -> str:
     if value is None:
         return ""
     if column.type in MONEY_TYPES:
-        return display_percent(value) if is_percent_column(column) else display_money(value)
+        return display_percent(value) if is_percent_column(column) else display_money(value, column)
     if column.type == "integer":
         return display_integer(value)
     if column.type == "date":

@@ -30,13 +30,14 @@ from reporting_dagster.lib.catalog import Column
 from reporting_dagster.lib.render.document import ReportDocument, TableData
 from reporting_dagster.lib.render.values import (
     MONEY_TYPES,
-    decimal_2dp,
+    decimal_places,
     display_cell,
     display_money,
     iso_timestamp,
     is_percent_column,
     normalize,
     safe_color,
+    scaled,
     table_records,
     text,
     utc,
@@ -69,8 +70,8 @@ def put(cell: Cell, value: Any, column: Column | None = None) -> None:
         return
     kind = column.type if column is not None else None
     if kind in MONEY_TYPES or (kind is None and isinstance(value, (Decimal, float))):
-        cell.value = _excel_decimal(decimal_2dp(value))
-        cell.number_format = PERCENT_FORMAT if column is not None and is_percent_column(column) else MONEY_FORMAT
+        cell.value = _excel_decimal(scaled(value, column))
+        cell.number_format = PERCENT_FORMAT if column is not None and is_percent_column(column) else _number_format(column)
     elif isinstance(value, bool):
         cell.value = value
     elif kind == "integer" and isinstance(value, (int, Decimal)):
@@ -85,6 +86,12 @@ def put(cell: Cell, value: Any, column: Column | None = None) -> None:
         cell.value = value
     else:
         put_text(cell, text(value))
+
+
+def _number_format(column: Column | None) -> str:
+    """`#,##0.00`, or the column's decimals (catalogue format '0.00##' → `#,##0.00##`)."""
+    fewest, most = decimal_places(column)
+    return MONEY_FORMAT if (fewest, most) == (2, 2) else "#,##0." + "0" * fewest + "#" * (most - fewest)
 
 
 def put_text(cell: Cell, value: str) -> None:

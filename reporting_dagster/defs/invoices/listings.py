@@ -1,0 +1,87 @@
+"""`invoice_to_client`, `invoice_expected`, `invoice_received`: the month's invoices with their lines.
+
+Report data for the three plain listings (pure logic in lib/listings.py). The client listing
+carries the asset checks for invoices to clients (the contractor invoices are checked by
+invoice_comparison): evaluated inside the asset on the result it just computed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import dagster as dg
+import pandas as pd
+
+from reporting_dagster.defs.partitions import billing_period
+from reporting_dagster.lib import listings as lst
+from reporting_dagster.lib.jsonutil import to_jsonable
+
+CLIENT_CHECKS = {
+    "every_invoice_has_organization": "Every invoice to a client resolves to an organization "
+                                      "(through project, then contract); unresolved ones are in no file.",
+    "line_totals_match_headers": "Each client invoice's total equals the sum of its lines.",
+    "no_duplicate_invoice_numbers": "No invoice number appears twice for one client in the month.",
+}
+
+
+def _metadata(listing: lst.Listing) -> dict[str, dg.RawMetadataValue]:
+    resolved = listing.resolved()
+    return {
+        "invoices": len(listing.invoices),
+        "lines": len(listing.lines),
+        "organizations": len(listing.organization_ids()),
+        "unresolved_invoices": int(listing.invoices["organization_id"].isna().sum()),
+        "mismatched_invoices": int(listing.invoices["total_mismatch"].sum()) if len(listing.invoices) else 0,
+        "totals_by_currency": dg.MetadataValue.json(
+            to_jsonable(lst.totals_by_currency(resolved.invoices, resolved.lines))),
+    }
+
+
+def _listing_table(frame: pd.DataFrame) -> dg.MetadataValue:
+    return dg.MetadataValue.md(frame.head(50).to_markdown(index=False) if len(frame) else "none")
+
+
+@dg.asset(
+    partitions_def=billing_period,
+    group_name="invoices",
+    kinds={"pandas"},
+    check_specs=[dg.AssetCheckSpec(name, asset="invoice_to_client", description=text)
+                 for name, text in CLIENT_CHECKS.items()],
+)
+def invoice_to_client(client_invoice_lines: pd.DataFrame) -> Iterator[dg.Output | dg.AssetCheckResult]:
+    """Invoices issued to clients, per organization: lines with metered quantity, totals per currency."""
+    listing = lst.build_listing(client_invoice_lines, lst.CLIENT)
+    yield dg.Output(listing, metadata=_metadata(listing))
+    yield from client_check_results(listing)
+
+
+def client_check_results(listing: lst.Listing) -> Iterator[dg.AssetCheckResult]:
+    unresolved = lst.unresolved_invoices(listing)
+    yield dg.AssetCheckResult(
+        check_name="every_invoice_has_organization", passed=unresolved.empty, severity=dg.AssetCheckSeverity.WARN,
+        metadata={"unresolved_invoices": len(unresolved), "invoices": _listing_table(unresolved)},
+    )
+    bad = lst.total_mismatches(listing)
+    yield dg.AssetCheckResult(
+        check_name="line_totals_match_headers", passed=bad.empty, severity=dg.AssetCheckSeverity.WARN,
+        metadata={"mismatched_invoices": len(bad), "invoices": _listing_table(bad)},
+    )
+    dup = lst.duplicate_invoice_numbers(listing)
+    yield dg.AssetCheckResult(
+        check_name="no_duplicate_invoice_numbers", passed=dup.empty, severity=dg.AssetCheckSeverity.WARN,
+        metadata={"duplicate_invoices": len(dup), "invoices": _listing_table(dup)},
+    )
+
+
+@dg.asset(partitions_def=billing_period, group_name="invoices", kinds={"pandas"})
+def invoice_expected(expected_invoice_lines: pd.DataFrame) -> dg.Output[lst.Listing]:
+    """Expected contractor invoices, per organization: contract, project, contractor, lines."""
+    listing = lst.build_listing(expected_invoice_lines, lst.EXPECTED)
+    return dg.Output(listing, metadata=_metadata(listing))
+
+
+@dg.asset(partitions_def=billing_period, group_name="invoices", kinds={"pandas"})
+def invoice_received(received_invoice_lines: pd.DataFrame) -> dg.Output[lst.Listing]:
+    """Received contractor invoices, per organization: vendor number, dates, status, received date, lines."""
+    listing = lst.build_listing(received_invoice_lines, lst.RECEIVED)
+    return dg.Output(listing, metadata=_metadata(listing))

@@ -1,0 +1,43 @@
+-- Invoices to clients of one billing period, one row per line (a header without lines gives one
+-- row with NULL line columns). The organization comes from the project, else the contract; NULL
+-- means it cannot be resolved (reported by an asset check, never dropped). Energy lines carry the
+-- metered quantity and unit of their meter_aggregate; a meter row of another organization is not
+-- joined, so its figures can never reach this organization's report.
+SELECT
+    h.id                                        AS header_id,
+    COALESCE(p.organization_id, c.organization_id) AS organization_id,
+    h.project_id,
+    p.name                                      AS project_name,
+    h.contract_id,
+    c.name                                      AS contract_name,
+    h.counterparty_id,
+    cp.name                                     AS counterparty_name,
+    cur.code                                    AS currency,
+    h.total_amount                              AS header_total,
+    h.invoice_number,
+    h.invoice_date,
+    h.due_date,
+    h.status::text                              AS invoice_status,
+    h.created_at,
+    l.id                                        AS line_id,
+    t.code                                      AS line_type,
+    t.name                                      AS line_type_name,
+    l.description,
+    l.quantity,
+    l.line_unit_price                           AS unit_price,
+    l.line_total_amount                         AS line_total,
+    l.meter_aggregate_id,
+    ma.total_production                         AS metered_quantity,
+    ma.unit                                     AS metered_unit
+FROM invoice_header h
+LEFT JOIN project p ON p.id = h.project_id
+LEFT JOIN contract c ON c.id = h.contract_id
+LEFT JOIN counterparty cp ON cp.id = h.counterparty_id
+LEFT JOIN currency cur ON cur.id = h.currency_id
+LEFT JOIN invoice_line_item l ON l.invoice_header_id = h.id
+LEFT JOIN invoice_line_item_type t ON t.id = l.invoice_line_item_type_id
+LEFT JOIN meter_aggregate ma
+       ON ma.id = l.meter_aggregate_id
+      AND (ma.organization_id IS NULL OR ma.organization_id = COALESCE(p.organization_id, c.organization_id))
+WHERE h.billing_period_id = :billing_period_id
+ORDER BY h.id, l.id
