@@ -1,7 +1,7 @@
 -- name: active_template
 -- The organization's org-wide active template for a report type (the newest when several).
 SELECT id, name, file_format::text AS file_format, template_config, include_charts, include_summary,
-       include_line_items, logo_path, header_text, footer_text, brand_color
+       include_line_items, logo_path, header_text, footer_text, brand_color, default_contract_id
 FROM report_template
 WHERE organization_id = :organization_id AND report_type = CAST(:report_type AS report_type)
   AND project_id IS NULL AND is_active
@@ -22,7 +22,7 @@ RETURNING id
 UPDATE generated_report
 SET report_status = 'completed', file_path = :file_path, file_size_bytes = :file_size_bytes,
     file_hash = :file_hash, record_count = :record_count, summary_data = CAST(:summary_data AS jsonb),
-    processing_completed_at = now(), processing_error = NULL,
+    processing_completed_at = now(), processing_error = NULL, expires_at = now() + interval '90 days',
     processing_time_ms = CAST(EXTRACT(EPOCH FROM (now() - processing_started_at)) * 1000 AS INTEGER)
 WHERE id = :id
 
@@ -48,3 +48,17 @@ WHERE b.start_date = :start_date
   AND g.id IN (SELECT max(id) FROM generated_report
                GROUP BY organization_id, report_type, billing_period_id, file_format)
 ORDER BY g.organization_id, g.report_type, g.file_format
+
+-- name: claim_report
+-- Take a request for this run: pending or failed (a retry) rows, or a row this run already holds
+-- (a re-executed step). The timestamps restart so processing_time_ms measures this attempt.
+UPDATE generated_report
+SET report_status = 'processing', processing_started_at = now(), processing_completed_at = NULL,
+    processing_error = NULL, processing_time_ms = NULL, dagster_run_id = :dagster_run_id
+WHERE id = :id
+  AND (report_status IN ('pending', 'failed')
+       OR (report_status = 'processing' AND dagster_run_id = :dagster_run_id))
+RETURNING id
+
+-- name: report_status
+SELECT report_status::text AS report_status, dagster_run_id FROM generated_report WHERE id = :id

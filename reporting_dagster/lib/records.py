@@ -35,6 +35,7 @@ class Template:
     header_text: str | None
     footer_text: str | None
     brand_color: str | None
+    default_contract_id: int | None = None
 
 
 def active_template(engine: Engine, organization_id: int, report_type: str) -> Template | None:

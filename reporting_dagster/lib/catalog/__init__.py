@@ -96,6 +96,12 @@ def col(key: str, label: str, type_: str = "string", fmt: str | None = None) -> 
 
 
 PERIOD_PARAMETER = Parameter("billing_period", "date", "Billing period", required=True)
+# Several whole billing periods (a quarterly or annual schedule): the first day of the first and
+# the last day of the last. Without them a request covers one billing period.
+SPAN_PARAMETERS = (
+    Parameter("date_from", "date", "From (first day of a billing period)"),
+    Parameter("date_to", "date", "To (last day of a billing period)"),
+)
 
 
 def _register() -> dict[str, "ReportDefinition"]:

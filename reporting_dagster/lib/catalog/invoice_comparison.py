@@ -1,9 +1,10 @@
 """invoice_comparison: expected versus received contractor invoices (seed 000 §4)."""
 
-from reporting_dagster.lib.catalog import PERIOD_PARAMETER, Parameter, ReportDefinition, Table, col
+from reporting_dagster.lib.catalog import PERIOD_PARAMETER, SPAN_PARAMETERS, Parameter, ReportDefinition, Table, col
 
 PARAMETERS = (
     PERIOD_PARAMETER,
+    *SPAN_PARAMETERS,
     Parameter("contract_id", "id", "Contract", entity_type="contract"),
     Parameter("project_id", "id", "Project", entity_type="project"),
     Parameter("tolerance_absolute", "decimal", "Absolute tolerance", default="0.01"),
@@ -16,6 +17,7 @@ DEFINITION = ReportDefinition(
     category="INVOICING",
     description="Expected versus received contractor invoices for a billing period: variance per "
                 "invoice and per line, with the status of each and totals per currency.",
+    version=2,
     sort_order=40,
     csv_table="lines",
     parameters=PARAMETERS,

@@ -1,10 +1,11 @@
 """invoice_expected: what the contracts say each contractor should bill, with lines (seed 000 §4–5)."""
 
-from reporting_dagster.lib.catalog import PERIOD_PARAMETER, Parameter, ReportDefinition, Table, col
+from reporting_dagster.lib.catalog import PERIOD_PARAMETER, SPAN_PARAMETERS, Parameter, ReportDefinition, Table, col
 from reporting_dagster.lib.catalog.invoice_to_client import QUANTITY_FORMAT, UNIT_PRICE_FORMAT
 
 PARAMETERS = (
     PERIOD_PARAMETER,
+    *SPAN_PARAMETERS,
     Parameter("contract_id", "id", "Contract", entity_type="contract"),
     Parameter("project_id", "id", "Project", entity_type="project"),
 )
@@ -15,6 +16,7 @@ DEFINITION = ReportDefinition(
     category="INVOICING",
     description="The contractor invoices expected from the contract terms for a billing period: contract, "
                 "project, contractor and the expected lines, with totals per currency.",
+    version=2,
     sort_order=20,
     csv_table="lines",
     parameters=PARAMETERS,

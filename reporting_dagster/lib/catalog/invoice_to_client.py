@@ -1,9 +1,10 @@
 """invoice_to_client: the invoices issued to paying clients, with their lines (seed 000 §4–5)."""
 
-from reporting_dagster.lib.catalog import PERIOD_PARAMETER, Parameter, ReportDefinition, Table, col
+from reporting_dagster.lib.catalog import PERIOD_PARAMETER, SPAN_PARAMETERS, Parameter, ReportDefinition, Table, col
 
 PARAMETERS = (
     PERIOD_PARAMETER,
+    *SPAN_PARAMETERS,
     Parameter("contract_id", "id", "Contract", entity_type="contract"),
     Parameter("project_id", "id", "Project", entity_type="project"),
 )
@@ -18,6 +19,7 @@ DEFINITION = ReportDefinition(
     description="The invoices issued to clients for a billing period, with their lines: metered quantity "
                 "and unit, quantity, unit price, line type and line total (credits as negative lines), "
                 "and totals per currency.",
+    version=2,
     sort_order=10,
     csv_table="lines",
     parameters=PARAMETERS,

@@ -1,0 +1,132 @@
+"""Generate the report a generated_report row asks for, owning its lifecycle.
+
+pending (or failed, on a retry) → processing → completed | failed. The row is claimed for the
+run first, so a second run launched for the same row does nothing. An invalid request fails
+the row with a message that tells the user what to fix; a row deleted or already taken
+meanwhile is skipped. The caller (the Dagster op) turns `outcome` into a run result.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from reporting_dagster.lib import records, render
+from reporting_dagster.lib.jsonutil import dumps, to_jsonable
+from reporting_dagster.lib.paths import read_named_sql
+from reporting_dagster.lib.report_requests import InvalidRequest, ReportRequest, load_request, validate
+from reporting_dagster.lib.request_reports import Read, build_request_document, context_for
+from reporting_dagster.lib.store import ObjectExists, Store, StoredObject, report_key
+
+_SQL = read_named_sql("report_records.sql")
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    generated_report_id: int
+    outcome: str  # completed | failed | invalid | skipped
+    message: str = ""
+    request: ReportRequest | None = None
+    stored: StoredObject | None = None
+    record_count: int = 0
+    seconds: float = 0.0
+    scheduled_report_id: int | None = None
+    organization_id: int | None = None
+
+    @property
+    def delivered_next(self) -> bool:
+        return self.outcome == "completed"
+
+
+def claim(engine: Engine, report_id: int, run_id: str) -> bool:
+    with engine.begin() as conn:
+        return conn.execute(sa.text(_SQL["claim_report"]), {"id": report_id, "dagster_run_id": run_id}).first() is not None
+
+
+def current_status(engine: Engine, report_id: int) -> tuple[str, str | None] | None:
+    with engine.connect() as conn:
+        row = conn.execute(sa.text(_SQL["report_status"]), {"id": report_id}).first()
+    return (row.report_status, row.dagster_run_id) if row else None
+
+
+def run_request(
+    engine: Engine,
+    store: Store,
+    read: Read,
+    report_id: int,
+    *,
+    run_id: str,
+    now: dt.datetime | None = None,
+) -> RunOutcome:
+    started = time.perf_counter()
+    now = now or dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    row = load_request(engine, report_id)
+    if row is None:
+        return RunOutcome(report_id, "skipped", f"generated_report {report_id} no longer exists; nothing to do")
+    sched = row.get("scheduled_report_id")
+    org = int(row["organization_id"])
+    if row["report_status"] == "completed":
+        return RunOutcome(report_id, "completed", "already completed (a retried run); not rendered again",
+                          scheduled_report_id=sched, organization_id=org)
+    if not claim(engine, report_id, run_id):
+        status = current_status(engine, report_id)
+        return RunOutcome(report_id, "skipped", f"generated_report {report_id} is {status[0] if status else 'gone'}"
+                          f"{' in run ' + str(status[1]) if status and status[1] else ''}; not taken by this run",
+                          scheduled_report_id=sched, organization_id=org)
+    fail_kwargs = {"organization_id": org, "report_type": row["report_type"], "file_format": row["file_format"],
+                   "dagster_run_id": run_id}
+    try:
+        request = validate(engine, row, today=now.date())
+    except InvalidRequest as exc:
+        message = records.fail_report(engine, report_id, str(exc), **fail_kwargs)
+        return RunOutcome(report_id, "invalid", message, scheduled_report_id=sched, organization_id=org,
+                          seconds=time.perf_counter() - started)
+    try:
+        doc = build_request_document(request, read, context_for(request, store, now))
+        data = render.render(doc, request.file_format)
+        key = report_key(org, request.span.start_date, request.report_type, report_id,
+                         render.EXTENSIONS[request.file_format])
+        stored = _put_once(store, key, data, render.CONTENT_TYPES[request.file_format])
+        parameters = to_jsonable(doc.parameters)
+        records.complete_report(
+            engine, report_id, stored, organization_id=org, report_type=request.report_type,
+            file_format=request.file_format, record_count=doc.record_count, summary=to_jsonable(doc.summary),
+            parameters=parameters, dagster_run_id=run_id,
+        )
+        _audit_generated(engine, request, stored, doc.record_count, parameters, run_id)
+    except Exception as exc:  # noqa: BLE001 - recorded on the row; the op fails the run
+        message = records.fail_report(engine, report_id, exc, **fail_kwargs)
+        return RunOutcome(report_id, "failed", message, request, scheduled_report_id=sched, organization_id=org,
+                          seconds=time.perf_counter() - started)
+    return RunOutcome(report_id, "completed", f"{stored.uri} ({stored.size} bytes)", request, stored,
+                      doc.record_count, time.perf_counter() - started, sched, org)
+
+
+def _put_once(store: Store, key: str, data: bytes, content_type: str) -> StoredObject:
+    """Keys are written once. A retry after a crash between writing and recording finds the
+    object its earlier attempt wrote for this same request (complete: puts are atomic) and
+    records that one, so the file a link may already point to never changes."""
+    try:
+        return store.put(key, data, content_type)
+    except ObjectExists:
+        existing = store.get(key)
+        return StoredObject(key, store.uri(key), len(existing), hashlib.sha256(existing).hexdigest())
+
+
+def _audit_generated(engine: Engine, request: ReportRequest, stored: StoredObject, record_count: int,
+                     parameters: dict[str, Any], run_id: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(sa.text(_SQL["audit"]), {
+            "organization_id": request.organization_id, "event_type": "REPORT_GENERATED",
+            "entity_id": request.id, "actor": f"dagster:{run_id}",
+            "details": dumps({"report_type": request.report_type, "file_format": request.file_format,
+                              "parameters": parameters, "record_count": record_count,
+                              "generation_source": request.generation_source, "file_path": stored.key,
+                              "run_id": run_id}),
+        })

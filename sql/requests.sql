@@ -1,0 +1,143 @@
+-- Statements behind on-demand and scheduled report requests (issue #4): loading and validating
+-- a generated_report row, and creating rows from the launchpad or a schedule.
+
+-- name: load_request
+SELECT g.id, g.organization_id, o.name AS organization_name, g.report_template_id, g.scheduled_report_id,
+       g.generation_source::text AS generation_source, g.report_type::text AS report_type, g.name,
+       g.report_status::text AS report_status, g.project_id, g.contract_id, g.billing_period_id,
+       g.parameters, g.file_format::text AS file_format, g.dagster_run_id
+FROM generated_report g
+JOIN organization o ON o.id = g.organization_id
+WHERE g.id = :id
+
+-- name: template_by_id
+SELECT id, organization_id, project_id, report_type::text AS report_type, is_active, name,
+       file_format::text AS file_format, template_config, include_charts, include_summary,
+       include_line_items, logo_path, header_text, footer_text, brand_color, default_contract_id
+FROM report_template
+WHERE id = :id
+
+-- name: contract_organization
+SELECT COALESCE(c.organization_id, p.organization_id) AS organization_id
+FROM contract c LEFT JOIN project p ON p.id = c.project_id
+WHERE c.id = :id
+
+-- name: project_organization
+SELECT organization_id FROM project WHERE id = :id
+
+-- name: member_organization
+SELECT organization_id FROM member WHERE id = :id
+
+-- name: counterparty_exists
+SELECT id FROM counterparty WHERE id = :id
+
+-- name: billing_period_by_id
+SELECT id, name, start_date, end_date FROM billing_period WHERE id = :id
+
+-- name: billing_periods_within
+-- Whole billing periods inside [date_from, date_to], oldest first.
+SELECT id, name, start_date, end_date FROM billing_period
+WHERE start_date >= :date_from AND end_date <= :date_to
+ORDER BY start_date
+
+-- name: latest_completed_billing_period
+-- seed 000 §8 get_latest_completed_billing_period(): the newest period that has ended.
+SELECT id, name, start_date, end_date FROM billing_period
+WHERE end_date < :today
+ORDER BY end_date DESC, id DESC
+LIMIT 1
+
+-- name: insert_request
+INSERT INTO generated_report (
+    organization_id, report_template_id, scheduled_report_id, generation_source, report_type, name,
+    report_status, project_id, contract_id, billing_period_id, parameters, file_format, requested_by)
+VALUES (
+    :organization_id, :report_template_id, :scheduled_report_id, CAST(:generation_source AS generation_source),
+    CAST(:report_type AS report_type), :name, 'pending', :project_id, :contract_id, :billing_period_id,
+    CAST(:parameters AS jsonb), CAST(:file_format AS file_format), CAST(:requested_by AS uuid))
+RETURNING id
+
+-- name: pending_requests
+-- Pending rows to launch, oldest first: new ones above the cursor, and rows below it that the
+-- platform set back to pending after a failed attempt. attempt = 1 + earlier failures, so each
+-- retry gets its own run key.
+SELECT g.id, 1 + COALESCE(f.failures, 0) AS attempt, g.organization_id, g.report_type::text AS report_type,
+       g.generation_source::text AS generation_source
+FROM generated_report g
+LEFT JOIN LATERAL (
+    SELECT count(*) AS failures FROM audit_event a
+    WHERE a.entity_type = 'REPORT' AND a.entity_id = g.id AND a.event_type = 'REPORT_FAILED'
+) f ON true
+WHERE g.report_status = 'pending'
+  AND (g.id > :cursor OR COALESCE(f.failures, 0) > 0)
+ORDER BY g.id
+LIMIT :limit
+
+-- name: active_schedules
+-- Schedules to look at now: due ones, and ones without a next run time yet.
+SELECT s.id, s.organization_id, s.report_template_id, s.name, s.report_frequency::text AS report_frequency,
+       s.day_of_month, s.time_of_day, s.timezone, s.project_id, s.contract_id, s.billing_period_id,
+       s.next_run_at, s.last_run_error, t.report_type::text AS report_type, t.file_format::text AS file_format,
+       t.organization_id AS template_organization_id
+FROM scheduled_report s
+LEFT JOIN report_template t ON t.id = s.report_template_id
+WHERE s.is_active AND s.report_frequency <> 'on_demand'
+  AND (s.next_run_at IS NULL OR s.next_run_at <= :now)
+ORDER BY s.next_run_at NULLS FIRST, s.id
+LIMIT :limit
+
+-- name: set_first_run
+UPDATE scheduled_report SET next_run_at = :next_run_at, last_run_error = NULL, updated_at = now()
+WHERE id = :id AND is_active AND next_run_at IS NULL
+RETURNING id
+
+-- name: claim_slot
+-- Only one claimer wins a slot: the row must still show the slot this evaluation saw.
+UPDATE scheduled_report
+SET next_run_at = :next_run_at, last_run_at = now(), last_run_status = 'pending', last_run_error = NULL,
+    updated_at = now()
+WHERE id = :id AND is_active AND next_run_at = :slot
+RETURNING id
+
+-- name: schedule_error
+-- A schedule that cannot run (bad time zone, missing day): said once on the row, not every tick.
+UPDATE scheduled_report
+SET last_run_status = 'failed', last_run_error = :error, next_run_at = NULL, updated_at = now()
+WHERE id = :id AND (last_run_error IS DISTINCT FROM :error OR next_run_at IS NOT NULL)
+
+-- name: billing_period_by_start
+SELECT id, name, start_date, end_date FROM billing_period WHERE start_date = :start_date
+ORDER BY id LIMIT 1
+
+-- name: schedule_outcome
+-- The schedule follows the outcome of its newest report (an older report finishing late does not
+-- overwrite a newer one's outcome).
+UPDATE scheduled_report s
+SET last_run_status = CAST(:status AS report_status), last_run_error = :error, updated_at = now()
+WHERE s.id = :scheduled_report_id
+  AND NOT EXISTS (SELECT 1 FROM generated_report g
+                  WHERE g.scheduled_report_id = s.id AND g.id > :generated_report_id)
+
+-- name: previous_scheduled_status
+-- The outcome of the schedule's report before this one: a failure streak starts when it was not failed.
+SELECT report_status::text AS report_status FROM generated_report
+WHERE scheduled_report_id = :scheduled_report_id AND id < :generated_report_id
+ORDER BY id DESC LIMIT 1
+
+-- name: stuck_reports
+-- Rows in processing for a while, with the run that holds them.
+SELECT id, organization_id, report_type::text AS report_type, file_format::text AS file_format,
+       dagster_run_id, scheduled_report_id
+FROM generated_report
+WHERE report_status = 'processing' AND processing_started_at < :started_before
+ORDER BY id
+LIMIT :limit
+
+-- name: report_for_failure
+-- A row a dead run left unfinished: processing in that run, or still pending (never claimed).
+SELECT id, organization_id, report_type::text AS report_type, file_format::text AS file_format,
+       scheduled_report_id
+FROM generated_report
+WHERE id = :id
+  AND ((report_status = 'processing' AND dagster_run_id IS NOT DISTINCT FROM :run_id)
+       OR report_status = 'pending')
