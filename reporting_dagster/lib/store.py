@@ -6,11 +6,13 @@ concurrent write can never replace a delivered file. Keys are built from ids onl
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import os
 import tempfile
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,6 +64,24 @@ class Store(ABC):
     def uri(self, key: str) -> str:
         """The object's canonical address (s3://… or file://…), for lineage metadata."""
 
+    # Retention (lib/retention.py). Concrete defaults so stores written elsewhere keep working.
+    def archive(self, key: str, archive_key: str) -> StoredObject:
+        """Move `key` to `archive_key` (cold storage where the store has it), write-once.
+
+        Safe to re-run after a crash between copy and delete: an archive copy already there
+        means only the original is left to delete; original gone and archive present is done.
+        Raises FileNotFoundError when neither exists.
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot archive")
+
+    def delete(self, key: str) -> bool:
+        """Remove `key`; True if something was deleted, False if it was already gone."""
+        raise NotImplementedError(f"{type(self).__name__} cannot delete")
+
+    def list_keys(self, prefix: str) -> Iterator[tuple[str, dt.datetime]]:
+        """(key, last modified in UTC) of every object whose key starts with `prefix`."""
+        raise NotImplementedError(f"{type(self).__name__} cannot list")
+
 
 def _describe(store: Store, key: str, data: bytes) -> StoredObject:
     return StoredObject(key=key, uri=store.uri(key), size=len(data), sha256=hashlib.sha256(data).hexdigest())
@@ -104,6 +124,39 @@ class LocalStore(Store):
 
     def uri(self, key: str) -> str:
         return self.path(key).as_uri()
+
+    def archive(self, key: str, archive_key: str) -> StoredObject:
+        source, target = self.path(key), self.path(archive_key)
+        if not target.is_file():
+            if not source.is_file():
+                raise FileNotFoundError(f"{key} is not in the report store")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(source, target)  # atomic, and refuses an existing name
+            except FileExistsError:
+                pass  # a concurrent archiver got there first; checked below
+            # the archive date is the object's date, as for an S3 copy (the 7-year sweep reads it)
+            os.utime(target)
+        if source.is_file():
+            if not os.path.samefile(source, target) and source.stat().st_size != target.stat().st_size:
+                raise ObjectExists(f"{archive_key} already holds a different object")
+            source.unlink()
+        return _describe(self, archive_key, target.read_bytes())
+
+    def delete(self, key: str) -> bool:
+        try:
+            self.path(key).unlink()
+            return True
+        except FileNotFoundError:
+            return False
+
+    def list_keys(self, prefix: str) -> Iterator[tuple[str, dt.datetime]]:
+        for path in sorted(self.root.rglob("*")):
+            if not path.is_file() or path.name.startswith(".incoming-"):
+                continue
+            key = path.relative_to(self.root).as_posix()
+            if key.startswith(prefix):
+                yield key, dt.datetime.fromtimestamp(path.stat().st_mtime, dt.timezone.utc)
 
 
 class S3Store(Store):
@@ -153,3 +206,60 @@ class S3Store(Store):
 
     def uri(self, key: str) -> str:
         return f"s3://{self.bucket}/{self._full(key)}"
+
+    def _head(self, key: str) -> dict[str, Any] | None:
+        from botocore.exceptions import ClientError
+
+        try:
+            return self.client.head_object(Bucket=self.bucket, Key=self._full(key), ChecksumMode="ENABLED")
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+
+    def archive(self, key: str, archive_key: str) -> StoredObject:
+        """Server-side copy to GLACIER, then delete the original.
+
+        The copy asks S3 for a SHA-256 checksum, so the archived object's hash is known without
+        reading it back (a GLACIER object cannot be read until restored).
+        """
+        from botocore.exceptions import ClientError
+
+        source, archived = self._head(key), self._head(archive_key)
+        if archived is None:
+            if source is None:
+                raise FileNotFoundError(f"{key} is not in the report store")
+            try:
+                self.client.copy_object(
+                    Bucket=self.bucket, Key=self._full(archive_key),
+                    CopySource={"Bucket": self.bucket, "Key": self._full(key)},
+                    StorageClass="GLACIER", ChecksumAlgorithm="SHA256", MetadataDirective="COPY",
+                    IfNoneMatch="*",  # honoured by S3; servers that ignore it are covered by the head above
+                )
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code", "") not in (
+                        "PreconditionFailed", "412", "ConditionalRequestConflict"):
+                    raise
+            archived = self._head(archive_key)
+            if archived is None:
+                raise FileNotFoundError(f"{archive_key} did not appear after the copy")
+        if source is not None:
+            if source.get("ContentLength") != archived.get("ContentLength"):
+                raise ObjectExists(f"{archive_key} already holds a different object")
+            self.client.delete_object(Bucket=self.bucket, Key=self._full(key))
+        checksum = archived.get("ChecksumSHA256") or ""
+        sha256 = base64.b64decode(checksum).hex() if checksum and "-" not in checksum else ""
+        return StoredObject(key=archive_key, uri=self.uri(archive_key),
+                            size=int(archived.get("ContentLength") or 0), sha256=sha256)
+
+    def delete(self, key: str) -> bool:
+        existed = self._head(key) is not None
+        self.client.delete_object(Bucket=self.bucket, Key=self._full(key))
+        return existed
+
+    def list_keys(self, prefix: str) -> Iterator[tuple[str, dt.datetime]]:
+        full = f"{self.prefix}/{prefix}" if self.prefix else prefix
+        strip = len(self.prefix) + 1 if self.prefix else 0
+        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=full):
+            for item in page.get("Contents", []):
+                yield item["Key"][strip:], item["LastModified"].astimezone(dt.timezone.utc)
