@@ -284,3 +284,13 @@ def test_install_lifecycle_job_on_s3_and_on_a_local_folder(s3_endpoint, s3_bucke
         resources={"report_store": LocalReportStore(directory=str(tmp_path))})
     metadata = _output_metadata(local, "put_s3_lifecycle_rules")
     assert local.success and metadata["installed"] is False and "local folder" in metadata["message"]
+
+
+def test_list_keys_gives_store_keys_under_a_prefix(s3_endpoint, s3_bucket, tmp_path):
+    for store in (S3Store(_client(s3_endpoint), s3_bucket, "prod"), LocalStore(tmp_path)):
+        store.put("archive/1/2020/01/a.pdf", b"a")
+        store.put("archive/2/2021/02/b.pdf", b"b")
+        store.put("reports/1/2026/01/c.pdf", b"c")
+        listed = list(store.list_keys("archive/"))
+        assert sorted(key for key, _ in listed) == ["archive/1/2020/01/a.pdf", "archive/2/2021/02/b.pdf"]
+        assert all(modified.tzinfo is not None and modified.utcoffset() == dt.timedelta(0) for _, modified in listed)

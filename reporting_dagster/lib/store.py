@@ -151,7 +151,9 @@ class LocalStore(Store):
             return False
 
     def list_keys(self, prefix: str) -> Iterator[tuple[str, dt.datetime]]:
-        for path in sorted(self.root.rglob("*")):
+        # walk only the folder the prefix names (up to its last "/"), not the whole store
+        folder = self.root / prefix.rsplit("/", 1)[0] if "/" in prefix else self.root
+        for path in sorted(folder.rglob("*")):
             if not path.is_file() or path.name.startswith(".incoming-"):
                 continue
             key = path.relative_to(self.root).as_posix()
