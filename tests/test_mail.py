@@ -181,3 +181,48 @@ def test_ses_mailer_against_moto_server(s3_endpoint):
     message_id = mailer.send(_report_message())
     assert message_id and "@" not in message_id  # SES's own id, not our Message-ID header
     assert client.get_send_quota()["SentLast24Hours"] == before + 1
+
+
+def test_mailer_resource_follows_the_environment(monkeypatch, tmp_path, smtp_server):  # noqa: F811
+    from reporting_dagster.defs.resources import (
+        OutboxReportMailer,
+        SesReportMailer,
+        SmtpReportMailer,
+        delivery_s3_from_env,
+        report_mailer_from_env,
+    )
+
+    for name in ("SES_FROM_EMAIL", "SES_REPLY_TO_EMAIL", "AWS_SES_REGION", "REPORTS_SMTP_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("REPORTING_STATE_DIR", str(tmp_path))
+    outbox = report_mailer_from_env()
+    assert isinstance(outbox, OutboxReportMailer) and outbox.directory == str(tmp_path / "outbox")
+    assert isinstance(outbox.mailer(), OutboxMailer)
+
+    monkeypatch.setenv("REPORTS_SMTP_URL", smtp_server.url)
+    monkeypatch.setenv("SES_FROM_EMAIL", "reports@example.com")
+    monkeypatch.setenv("SES_REPLY_TO_EMAIL", "finance@example.com")
+    smtp = report_mailer_from_env()
+    assert isinstance(smtp, SmtpReportMailer)
+    initialized = smtp.process_config_and_initialize()  # resolves the EnvVar as Dagster does
+    assert (initialized.sender, initialized.reply_to) == ("reports@example.com", "finance@example.com")
+    initialized.mailer().send(_report_message(sender=initialized.sender))
+    assert [r.mail_from for r in smtp_server.received] == ["reports@example.com"]
+
+    monkeypatch.setenv("AWS_SES_REGION", "eu-west-1")
+    ses = report_mailer_from_env()
+    assert isinstance(ses, SesReportMailer) and ses.region == "eu-west-1"
+
+    monkeypatch.setenv("REPORTS_S3_ENDPOINT_URL", "http://127.0.0.1:9000")
+    assert delivery_s3_from_env().endpoint_url == "http://127.0.0.1:9000"
+
+
+def test_ses_resource_sends_through_moto(s3_endpoint, monkeypatch):
+    from reporting_dagster.defs.resources import SesReportMailer
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    resource = SesReportMailer(sender="reports@example.com", region="us-east-1", endpoint_url=s3_endpoint)
+    client = boto3.client("ses", endpoint_url=s3_endpoint, region_name="us-east-1")
+    client.verify_email_identity(EmailAddress="reports@example.com")
+    assert resource.mailer().send(_report_message(sender=resource.sender))

@@ -98,3 +98,65 @@ def report_store_from_env() -> ReportStore:
 
 def resources_from_env() -> dict[str, object]:
     return {"platform_db": platform_database_from_env(), "report_store": report_store_from_env()}
+
+
+# --- report e-mail and delivery (DESIGN.md "Configuration": SES, else SMTP, else the .eml outbox) ---
+
+from reporting_dagster.lib.mail import Mailer, OutboxMailer, SesMailer, SmtpMailer  # noqa: E402
+
+DEFAULT_SENDER = "Reports <reports@localhost>"
+
+
+class ReportMailer(dg.ConfigurableResource):
+    """How report e-mail leaves, and who it is from; delivery code only sees a `Mailer`."""
+
+    sender: str = Field(default=DEFAULT_SENDER, description="From: of every report e-mail")
+    reply_to: str | None = Field(default=None, description="Reply-To: of every report e-mail")
+
+    @abstractmethod
+    def mailer(self) -> Mailer: ...
+
+
+class SesReportMailer(ReportMailer):
+    region: str = Field(description="SES region (AWS_SES_REGION)")
+    endpoint_url: str | None = Field(default=None, description="SES-compatible endpoint (tests)")
+    configuration_set: str | None = Field(default=None, description="SES configuration set, if any")
+
+    def mailer(self) -> Mailer:
+        ses = SesMailer.for_region(self.region, self.endpoint_url)
+        ses.configuration_set = self.configuration_set
+        return ses
+
+
+class SmtpReportMailer(ReportMailer):
+    url: str = Field(description="smtp://user:pass@host:port, smtps://…, or smtp://host:port?starttls=true")
+
+    def mailer(self) -> Mailer:
+        return SmtpMailer(self.url)
+
+
+class OutboxReportMailer(ReportMailer):
+    directory: str = Field(description="folder receiving one .eml file per message")
+
+    def mailer(self) -> Mailer:
+        return OutboxMailer(self.directory)
+
+
+def report_mailer_from_env() -> ReportMailer:
+    """SES when SES_FROM_EMAIL and AWS_SES_REGION are set, else SMTP (REPORTS_SMTP_URL), else the outbox.
+
+    SES_FROM_EMAIL / SES_REPLY_TO_EMAIL are the sender and reply-to of every mailer when set.
+    """
+    sender = _env("SES_FROM_EMAIL") or DEFAULT_SENDER
+    reply_to = _env("SES_REPLY_TO_EMAIL")
+    if _env("SES_FROM_EMAIL") and _env("AWS_SES_REGION"):
+        return SesReportMailer(sender=sender, reply_to=reply_to, region=_env("AWS_SES_REGION"))
+    if _env("REPORTS_SMTP_URL"):
+        # an EnvVar, so the password in the URL is never shown in the Dagster UI
+        return SmtpReportMailer(sender=sender, reply_to=reply_to, url=dg.EnvVar("REPORTS_SMTP_URL"))
+    return OutboxReportMailer(sender=sender, reply_to=reply_to, directory=str(state_dir() / "outbox"))
+
+
+def delivery_s3_from_env() -> S3Resource:
+    """The S3 client for copies to scheduled_report.s3_destination (same endpoint as the report store)."""
+    return S3Resource(endpoint_url=_env("REPORTS_S3_ENDPOINT_URL"), region_name=_env("AWS_REGION"))

@@ -223,8 +223,7 @@ def deliver_report(
         raise NotDeliverable(f"generated_report {generated_report_id} is {report['report_status']}, "
                              "only completed reports with a file are delivered")
     summary = DeliverySummary(generated_report_id)
-    method = report["delivery_method"] or ("email" if recipients is not None else None)
-    channels = {"email": {"email"}, "s3": {"s3"}, "both": {"email", "s3"}}.get(method or "", set())
+    channels = {"email": {"email"}, "s3": {"s3"}, "both": {"email", "s3"}}.get(report["delivery_method"] or "", set())
     if recipients is not None:
         channels.add("email")
     attempts = _Attempts(engine, report, summary, run_id, reclaim_after_seconds)
@@ -245,7 +244,7 @@ def deliver_report(
         url = store.url(report["file_path"], expires_in=link_expiry_seconds)
         expires_hours = None if url.startswith("file:") else max(1, round(link_expiry_seconds / 3600))
         size = report["file_size_bytes"]
-        attach = size is not None and size <= attachment_limit
+        attach = size is None or size <= attachment_limit  # an unknown size is checked once read
 
         def email_to(recipient: Recipient) -> Callable[[], str]:
             def action() -> str:
@@ -307,7 +306,8 @@ def notify_failure(
     attempts = _Attempts(engine, report, summary, run_id, None)
     valid, invalid = parse_recipients(report["recipients"])
     for raw, reason in invalid:
-        attempts.run("email", FAILURE_NOTICE_PREFIX + (raw or "(empty)"), _refuse(f"invalid recipient: {reason}"), audit=False)
+        attempts.run("email", FAILURE_NOTICE_PREFIX + (raw or "(empty)"),
+                     _refuse(f"invalid recipient: {reason}"), audit=False)
     sent = 0
     for recipient in valid:
         def action(recipient: Recipient = recipient) -> str:
