@@ -1,0 +1,105 @@
+"""`generate_report`: one report for one organization from one generated_report row, then delivery.
+
+Sensors launch it with `generated_report_id`; from the launchpad it can instead create the row
+itself from a template (the organization is the template's), a billing period (default: the
+latest completed one) and overrides.
+"""
+
+import datetime as dt
+from typing import Optional
+
+import dagster as dg
+from dagster_aws.s3 import S3Resource
+from pydantic import Field
+
+from reporting_dagster.defs.resources import PlatformDatabase, ReportMailer, ReportStore
+from reporting_dagster.lib import delivery, request_queue
+from reporting_dagster.lib.report_requests import InvalidRequest, launchpad_request
+from reporting_dagster.lib.request_runner import RunOutcome, run_request
+
+REQUEST_TAG = "reporting/queue"
+
+
+class GenerateReportConfig(dg.Config):
+    generated_report_id: int | None = Field(default=None, description="the generated_report row to render")
+    template_id: int | None = Field(default=None, description="launchpad: create the row from this report_template")
+    billing_period: str | None = Field(default=None, description="launchpad: YYYY-MM (default: latest completed)")
+    file_format: str | None = Field(default=None, description="launchpad: override the template's format")
+    contract_id: int | None = Field(default=None, description="launchpad: only this contract")
+    project_id: int | None = Field(default=None, description="launchpad: only this project")
+    parameters: dict[str, str] = Field(default_factory=dict, description="launchpad: catalogue parameters")
+
+
+@dg.op(out=dg.Out(Optional[int]), tags={"kind": "pdf"})
+def render_report(context: dg.OpExecutionContext, config: GenerateReportConfig, platform_db: PlatformDatabase,
+                  report_store: ReportStore, report_mailer: ReportMailer) -> Optional[int]:
+    """Claim the row, validate it, render, store, record; None when there is nothing to deliver."""
+    engine = platform_db.engine
+    report_id = config.generated_report_id
+    if report_id is None:
+        if config.template_id is None:
+            raise dg.Failure("give generated_report_id, or template_id to create a request", allow_retries=False)
+        try:
+            report_id = request_queue.create_request(engine, **launchpad_request(
+                engine, template_id=config.template_id, billing_period=config.billing_period,
+                file_format=config.file_format, contract_id=config.contract_id, project_id=config.project_id,
+                parameters=dict(config.parameters), today=dt.date.today()))
+        except InvalidRequest as exc:
+            raise dg.Failure(str(exc), allow_retries=False) from None
+        context.log.info(f"created generated_report {report_id} from template {config.template_id}")
+    outcome = run_request(engine, report_store.store(), platform_db.extract, report_id, run_id=context.run_id)
+    if _record_schedule(engine, outcome):
+        sent = delivery.notify_failure(engine, report_mailer.mailer(), generated_report_id=report_id,
+                                       sender=report_mailer.sender, reply_to=report_mailer.reply_to)
+        context.log.info(f"schedule {outcome.scheduled_report_id} started failing: {sent} owners notified")
+    context.add_output_metadata(_metadata(outcome))
+    if outcome.outcome in ("invalid", "failed"):
+        raise dg.Failure(description=f"generated_report {report_id}: {outcome.message}",
+                         metadata=_metadata(outcome), allow_retries=outcome.outcome == "failed")
+    context.log.info(f"generated_report {report_id}: {outcome.outcome}: {outcome.message}")
+    return report_id if outcome.outcome == "completed" else None
+
+
+@dg.op
+def deliver_report(context: dg.OpExecutionContext, report_id: Optional[int], platform_db: PlatformDatabase,
+                   report_store: ReportStore, report_mailer: ReportMailer, delivery_s3: S3Resource) -> None:
+    """E-mail and/or copy the file per its schedule; each (channel, recipient) at most once."""
+    if report_id is None:
+        return
+    summary = delivery.deliver_report(
+        platform_db.engine, report_store.store(), report_mailer.mailer(), generated_report_id=report_id,
+        s3_client=delivery_s3.get_client(), sender=report_mailer.sender, reply_to=report_mailer.reply_to,
+        run_id=context.run_id,
+    )
+    context.add_output_metadata(summary.as_metadata())
+    if summary.failed:
+        context.log.warning(f"generated_report {report_id}: {len(summary.failed)} deliveries failed: {summary.failed}")
+
+
+def _record_schedule(engine, outcome: RunOutcome) -> bool:
+    """Update the schedule's last run; True when this failure starts a failure streak."""
+    if outcome.scheduled_report_id is None or outcome.outcome == "skipped":
+        return False
+    status = "completed" if outcome.outcome == "completed" else "failed"
+    return request_queue.record_schedule_outcome(
+        engine, scheduled_report_id=outcome.scheduled_report_id, generated_report_id=outcome.generated_report_id,
+        status=status, error=None if status == "completed" else outcome.message)
+
+
+def _metadata(outcome: RunOutcome) -> dict:
+    meta = {"generated_report_id": outcome.generated_report_id, "outcome": outcome.outcome,
+            "message": outcome.message, "seconds": round(outcome.seconds, 3)}
+    if outcome.request is not None:
+        meta.update({"report_type": outcome.request.report_type, "file_format": outcome.request.file_format,
+                     "organization_id": outcome.request.organization_id, "period": outcome.request.span.name})
+    if outcome.stored is not None:
+        meta.update({"uri": dg.MetadataValue.url(outcome.stored.uri) if outcome.stored.uri.startswith("s3")
+                     else outcome.stored.uri, "bytes": outcome.stored.size, "sha256": outcome.stored.sha256,
+                     "records": outcome.record_count})
+    return meta
+
+
+@dg.job(tags={REQUEST_TAG: "requests"},
+        description="Render one requested or scheduled report (a generated_report row) and deliver it.")
+def generate_report():
+    deliver_report(render_report())

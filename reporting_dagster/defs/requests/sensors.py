@@ -1,0 +1,56 @@
+"""Sensors that turn the platform's report tables into runs.
+
+- `scheduled_report_sensor`: due scheduled_report rows get their pending generated_report row
+  (the slot is claimed atomically; next_run_at moves past now, so no catch-up runs).
+- `report_request_sensor`: pending generated_report rows (on demand, and the scheduled ones
+  above) become `generate_report` runs, in bounded batches, one run key per row and attempt.
+"""
+
+import datetime as dt
+
+import dagster as dg
+
+from reporting_dagster.defs.requests.generate import REQUEST_TAG, generate_report
+from reporting_dagster.defs.resources import PlatformDatabase
+from reporting_dagster.lib import request_queue
+
+BATCH = 25  # runs launched per tick at most; the run queue limits how many run at once
+
+
+@dg.sensor(job=generate_report, minimum_interval_seconds=15, default_status=dg.DefaultSensorStatus.RUNNING,
+           description="Launch generate_report for pending generated_report rows (batches, cursor on id).")
+def report_request_sensor(context: dg.SensorEvaluationContext, platform_db: PlatformDatabase) -> dg.SensorResult:
+    after_id = int(context.cursor or 0)
+    pending = request_queue.pending_requests(platform_db.engine, after_id=after_id, limit=BATCH)
+    runs = [
+        dg.RunRequest(
+            run_key=p.run_key,
+            run_config={"ops": {"render_report": {"config": {"generated_report_id": p.generated_report_id}}}},
+            tags={REQUEST_TAG: "requests", "generated_report_id": str(p.generated_report_id),
+                  "organization_id": str(p.organization_id), "report_type": p.report_type,
+                  "generation_source": p.generation_source, "attempt": str(p.attempt)},
+        )
+        for p in pending
+    ]
+    cursor = max([after_id, *(p.generated_report_id for p in pending)])
+    if not runs:
+        return dg.SensorResult(skip_reason=f"no pending reports above id {after_id}", cursor=str(cursor))
+    return dg.SensorResult(run_requests=runs, cursor=str(cursor))
+
+
+@dg.sensor(minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING,
+           description="Claim due scheduled_report slots and queue their reports as pending rows.")
+def scheduled_report_sensor(context: dg.SensorEvaluationContext, platform_db: PlatformDatabase) -> dg.SkipReason:
+    now = dt.datetime.now(dt.timezone.utc)
+    outcomes = request_queue.evaluate_schedules(platform_db.engine, now=now)
+    for o in outcomes:
+        if o.action == "claimed":
+            context.log.info(f"schedule {o.scheduled_report_id}: slot {o.slot} → generated_report "
+                             f"{o.generated_report_id}; next run {o.next_run_at}")
+        elif o.action == "error":
+            context.log.warning(f"schedule {o.scheduled_report_id}: {o.error}")
+        else:
+            context.log.info(f"schedule {o.scheduled_report_id}: {o.action} (next run {o.next_run_at})")
+    claimed = sum(o.action == "claimed" for o in outcomes)
+    return dg.SkipReason(f"{claimed} scheduled reports queued as pending rows; {len(outcomes) - claimed} other "
+                         "schedules looked at (the request sensor launches the runs)")
