@@ -352,3 +352,18 @@ def test_concurrent_deliveries_send_each_message_once(fresh_engine, tmp_path, sm
     assert sum(len(s.skipped) for s in summaries) == 9
     assert sorted(r.rcpt_tos[0] for r in smtp_server.received) == \
         ["Bob@Example.org", "alice@example.com", "carol@example.net"]
+
+
+def test_file_over_the_default_limit_is_linked_only(fresh_engine, tmp_path, smtp_server):  # noqa: F811
+    from reporting_dagster.lib.mail import ATTACHMENT_LIMIT_BYTES
+
+    assert ATTACHMENT_LIMIT_BYTES == 7 * 1024 * 1024
+    store = LocalStore(tmp_path)
+    big = b"x" * (7 * 1024 * 1024 + 1)
+    ids = _seed(fresh_engine, store, recipients=[ALICE], data=big)
+    summary = deliver_report(fresh_engine, store, SmtpMailer(smtp_server.url), generated_report_id=ids["report"],
+                             sender=SENDER, reply_to=None)
+    assert len(summary.sent) == 1
+    [message] = smtp_server.messages
+    assert list(message.iter_attachments()) == []
+    assert len(message.as_bytes()) < 10_000

@@ -30,7 +30,7 @@ ATTACHMENT_LIMIT_BYTES = 7 * 1024 * 1024
 _EMAIL = re.compile(
     r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+"            # local part: no spaces, commas, quotes, @, CR/LF
     r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"  # dotted domain labels
-    r"[A-Za-z]{2,63}$"
+    r"(?:[A-Za-z]{2,63}|xn--[A-Za-z0-9-]{1,59})$"  # a TLD, or its punycode form
 )
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 
