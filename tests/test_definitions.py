@@ -16,7 +16,7 @@ EXPECTED_ASSETS = {
     "time_entries", "project_customers", "timesheet", "project_profitability",
     "timesheet_report", "project_profitability_report",
 }
-MAINTENANCE_ASSETS = {"report_catalog", "standard_report_templates"}
+MAINTENANCE_ASSETS = {"report_catalog", "standard_report_templates", "report_statistics"}
 
 
 def test_code_location_loads():
@@ -86,3 +86,15 @@ def test_every_report_type_has_an_export_asset_and_a_catalogue_entry():
     assert set(CATALOG) == {"invoice_to_client", "invoice_expected", "invoice_received", "invoice_comparison",
                             "invoice_aging", "timesheet", "project_profitability"}
     assert {f"{slug}_report" for slug in CATALOG} <= EXPECTED_ASSETS
+
+
+def test_request_operations_are_wired_and_running_by_default():
+    for name in ("generate_report", "report_retention", "install_s3_lifecycle_rules"):
+        defs.resolve_job_def(name)
+    for name in ("report_request_sensor", "scheduled_report_sensor", "report_run_failure_sensor",
+                 "stuck_report_reaper"):
+        sensor = defs.resolve_sensor_def(name)
+        assert sensor.default_status == dg.DefaultSensorStatus.RUNNING, name
+    assert defs.resolve_sensor_def("report_request_sensor").job_name == "generate_report"
+    assert defs.resolve_schedule_def("report_retention_schedule").job_name == "report_retention"
+    assert defs.resolve_job_def("generate_report").tags["reporting/queue"] == "requests"

@@ -24,6 +24,8 @@ PLATFORM_TABLES = {
     "time_entry": "Logged time with the billing and cost rate snapshots of the day.",
     "customer_project": "The customers each project works for.",
     "report_template": "Per-organization report templates: branding and sections.",
+    "generated_report": "Every report file and request: lifecycle, path, size, hash, run id.",
+    "scheduled_report": "Report schedules: frequency, local time, recipients, delivery.",
 }
 
 

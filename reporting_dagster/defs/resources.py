@@ -97,7 +97,8 @@ def report_store_from_env() -> ReportStore:
 
 
 def resources_from_env() -> dict[str, object]:
-    return {"platform_db": platform_database_from_env(), "report_store": report_store_from_env()}
+    return {"platform_db": platform_database_from_env(), "report_store": report_store_from_env(),
+            "report_mailer": report_mailer_from_env(), "delivery_s3": delivery_s3_from_env()}
 
 
 # --- report e-mail and delivery (DESIGN.md "Configuration": SES, else SMTP, else the .eml outbox) ---

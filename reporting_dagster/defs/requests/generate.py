@@ -60,8 +60,14 @@ def render_report(context: dg.OpExecutionContext, config: GenerateReportConfig, 
     return report_id if outcome.outcome == "completed" else None
 
 
+class DeliverConfig(dg.Config):
+    recipients: list[str] = Field(default_factory=list,
+                                  description="launchpad: also e-mail the report to these addresses")
+
+
 @dg.op
-def deliver_report(context: dg.OpExecutionContext, report_id: Optional[int], platform_db: PlatformDatabase,
+def deliver_report(context: dg.OpExecutionContext, config: DeliverConfig, report_id: Optional[int],
+                   platform_db: PlatformDatabase,
                    report_store: ReportStore, report_mailer: ReportMailer, delivery_s3: S3Resource) -> None:
     """E-mail and/or copy the file per its schedule; each (channel, recipient) at most once."""
     if report_id is None:
@@ -69,7 +75,7 @@ def deliver_report(context: dg.OpExecutionContext, report_id: Optional[int], pla
     summary = delivery.deliver_report(
         platform_db.engine, report_store.store(), report_mailer.mailer(), generated_report_id=report_id,
         s3_client=delivery_s3.get_client(), sender=report_mailer.sender, reply_to=report_mailer.reply_to,
-        run_id=context.run_id,
+        run_id=context.run_id, recipients=list(config.recipients) or None,
     )
     context.add_output_metadata(summary.as_metadata())
     if summary.failed:
