@@ -32,14 +32,15 @@ def test_catalog_sync_inserts_then_changes_nothing_then_updates_newer_versions(f
     assert _definitions(fresh_engine)["invoice_comparison"].updated_at == comparison.updated_at
 
     bumped = dict(CATALOG)
-    bumped["invoice_comparison"] = dataclasses.replace(CATALOG["invoice_comparison"], version=2, name="Comparison v2")
+    newer = CATALOG["invoice_comparison"].version + 1
+    bumped["invoice_comparison"] = dataclasses.replace(CATALOG["invoice_comparison"], version=newer, name="Comparison v2")
     third = maintenance.sync_report_definitions(fresh_engine, bumped)
     assert third.updated == ["invoice_comparison"]
     assert _definitions(fresh_engine)["invoice_comparison"].name == "Comparison v2"
     # an older catalogue never downgrades the row
     fourth = maintenance.sync_report_definitions(fresh_engine)
     assert fourth.newer_in_database == ["invoice_comparison"]
-    assert _definitions(fresh_engine)["invoice_comparison"].version == 2
+    assert _definitions(fresh_engine)["invoice_comparison"].version == newer
 
 
 def _templates(engine):
