@@ -10,7 +10,8 @@ SELECT g.id, g.organization_id, o.name AS organization_name, g.report_type::text
 FROM generated_report g
 JOIN organization o ON o.id = g.organization_id
 LEFT JOIN billing_period b ON b.id = g.billing_period_id
-LEFT JOIN scheduled_report s ON s.id = g.scheduled_report_id
+-- a schedule of another organization is never joined: its recipients never get this report
+LEFT JOIN scheduled_report s ON s.id = g.scheduled_report_id AND s.organization_id = g.organization_id
 WHERE g.id = :id
 
 -- name: claim

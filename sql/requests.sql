@@ -28,6 +28,9 @@ SELECT organization_id FROM project WHERE id = :id
 -- name: member_organization
 SELECT organization_id FROM member WHERE id = :id
 
+-- name: schedule_organization
+SELECT organization_id FROM scheduled_report WHERE id = :id
+
 -- name: counterparty_exists
 SELECT id FROM counterparty WHERE id = :id
 
@@ -58,9 +61,10 @@ VALUES (
 RETURNING id
 
 -- name: pending_requests
--- Pending rows to launch, oldest first: new ones above the cursor, and rows below it that the
--- platform set back to pending after a failed attempt. attempt = 1 + earlier failures, so each
--- retry gets its own run key.
+-- Pending rows to launch, oldest first: new ones above the cursor; recent ones below it (a
+-- transaction that took a lower id may commit after a higher one: the cursor must not skip it);
+-- and rows the platform set back to pending after a failed attempt. attempt = 1 + earlier
+-- failures, so each retry gets its own run key (a row launched already is deduplicated by it).
 SELECT g.id, 1 + COALESCE(f.failures, 0) AS attempt, g.organization_id, g.report_type::text AS report_type,
        g.generation_source::text AS generation_source
 FROM generated_report g
@@ -69,8 +73,8 @@ LEFT JOIN LATERAL (
     WHERE a.entity_type = 'REPORT' AND a.entity_id = g.id AND a.event_type = 'REPORT_FAILED'
 ) f ON true
 WHERE g.report_status = 'pending'
-  AND (g.id > :cursor OR COALESCE(f.failures, 0) > 0)
-ORDER BY g.id
+  AND (g.id > :cursor OR g.created_at > :recent OR COALESCE(f.failures, 0) > 0)
+ORDER BY (g.id > :cursor) DESC, g.id
 LIMIT :limit
 
 -- name: active_schedules
@@ -83,7 +87,7 @@ FROM scheduled_report s
 LEFT JOIN report_template t ON t.id = s.report_template_id
 WHERE s.is_active AND s.report_frequency <> 'on_demand'
   AND (s.next_run_at IS NULL OR s.next_run_at <= :now)
-ORDER BY s.next_run_at NULLS FIRST, s.id
+ORDER BY s.next_run_at ASC NULLS LAST, s.id
 LIMIT :limit
 
 -- name: set_first_run
@@ -122,6 +126,7 @@ WHERE s.id = :scheduled_report_id
 -- The outcome of the schedule's report before this one: a failure streak starts when it was not failed.
 SELECT report_status::text AS report_status FROM generated_report
 WHERE scheduled_report_id = :scheduled_report_id AND id < :generated_report_id
+  AND report_status IN ('completed', 'failed')
 ORDER BY id DESC LIMIT 1
 
 -- name: stuck_reports
@@ -141,3 +146,15 @@ FROM generated_report
 WHERE id = :id
   AND ((report_status = 'processing' AND dagster_run_id IS NOT DISTINCT FROM :run_id)
        OR report_status = 'pending')
+
+-- name: pending_since
+SELECT id, organization_id, report_type::text AS report_type, file_format::text AS file_format,
+       scheduled_report_id
+FROM generated_report
+WHERE report_status = 'pending' AND created_at < :created_before
+ORDER BY id
+LIMIT :limit
+
+-- name: report_of_run
+-- The row a launchpad run created and claimed (for its re-execution to continue).
+SELECT id FROM generated_report WHERE dagster_run_id IN :run_ids ORDER BY id DESC LIMIT 1

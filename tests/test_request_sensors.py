@@ -140,14 +140,45 @@ def test_request_sensor_launches_batches_with_a_run_key_per_row_and_attempt(org,
         with engine.begin() as conn:
             conn.execute(sa.text("DELETE FROM generated_report WHERE id = :id"), {"id": ids[-1]})
         second = report_request_sensor(_sensor_context(instance, url, first.cursor))
-        assert [r.run_key for r in second.run_requests] == [f"generated_report-{i}-attempt-1" for i in ids[BATCH:-1]]
+        keys = [r.run_key for r in second.run_requests]
+        # new rows first; then recent rows below the cursor (a late commit must not be skipped),
+        # which the daemon drops as already launched: same run key
+        assert keys[:4] == [f"generated_report-{i}-attempt-1" for i in ids[BATCH:-1]]
+        assert keys[4:] == [f"generated_report-{i}-attempt-1" for i in ids[:BATCH - 4]]
+        assert second.cursor == str(ids[-2])
+        # once their runs hold them (processing), rows are no longer offered
+        with engine.begin() as conn:
+            conn.execute(sa.text("UPDATE generated_report SET report_status = 'processing' WHERE id <> :id"),
+                         {"id": ids[0]})
         third = report_request_sensor(_sensor_context(instance, url, second.cursor))
-        assert not third.run_requests and done not in ids
+        assert [r.run_key for r in third.run_requests] == [f"generated_report-{ids[0]}-attempt-1"]
+        assert done not in ids
         # a failed request the platform puts back to pending gets a second attempt below the cursor
         p._insert("audit_event", organization_id=org["org"], event_type="REPORT_FAILED", entity_type="REPORT",
                   entity_id=ids[0])
         retry = report_request_sensor(_sensor_context(instance, url, third.cursor))
         assert [r.run_key for r in retry.run_requests] == [f"generated_report-{ids[0]}-attempt-2"]
+
+
+def test_a_row_committed_after_a_higher_id_is_not_skipped(org, fresh_url):
+    """Transaction A takes id n, B takes n+1 and commits first; the tick moves the cursor to n+1;
+    A commits: its row is still offered (created within the late-commit window)."""
+    p, engine = org["p"], org["p"].engine
+    url = fresh_url.render_as_string(hide_password=False)
+    late = engine.connect()
+    tx = late.begin()
+    late_id = late.execute(sa.text(
+        "INSERT INTO generated_report (organization_id, report_type, file_format, generation_source, name) "
+        "VALUES (:o, 'timesheet', 'csv', 'on_demand', 'late') RETURNING id"), {"o": org["org"]}).scalar_one()
+    early_id = p.request(org["org"], "timesheet")
+    assert early_id > late_id
+    with dg.instance_for_test() as instance:
+        first = report_request_sensor(_sensor_context(instance, url))
+        assert [r.run_key for r in first.run_requests] == [f"generated_report-{early_id}-attempt-1"]
+        tx.commit()
+        late.close()
+        second = report_request_sensor(_sensor_context(instance, url, first.cursor))
+        assert f"generated_report-{late_id}-attempt-1" in [r.run_key for r in second.run_requests]
 
 
 def test_scheduled_sensor_queues_due_schedules(org, fresh_url):
@@ -158,3 +189,15 @@ def test_scheduled_sensor_queues_due_schedules(org, fresh_url):
         result = scheduled_report_sensor(_sensor_context(instance, fresh_url.render_as_string(hide_password=False)))
     assert "1 scheduled reports queued" in str(result.skip_message)
     assert len(_reports(p.engine, sid)) == 1
+
+
+def test_many_broken_schedules_do_not_starve_a_due_one(org):
+    p, engine = org["p"], org["p"].engine
+    for i in range(3):
+        p.schedule(org["org"], org["template"], name=f"broken {i}", day_of_month=1, timezone="Nowhere/Land")
+    due = p.schedule(org["org"], org["template"], name="due", day_of_month=1,
+                     next_run_at=dt.datetime(2026, 11, 1, 6, 0, tzinfo=UTC))
+    now = dt.datetime(2026, 11, 1, 7, 0, tzinfo=UTC)
+    for _ in range(2):  # broken rows first make their error known, then stay out of the way
+        request_queue.evaluate_schedules(engine, now=now, limit=2)
+    assert len(_reports(engine, due)) == 1

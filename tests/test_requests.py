@@ -110,6 +110,7 @@ def test_profitability_request_defaults_to_the_billing_period(world, tmp_path):
     ({"template": "aging"}, "is a invoice_aging template, not timesheet"),
     ({"template": "inactive"}, "is inactive"),
     ({"template": 999999}, "does not exist"),
+    ({"schedule": "canary"}, "is not a schedule of this organization"),
 ])
 def test_invalid_requests_fail_the_row_with_what_to_fix(world, tmp_path, change, hint):
     p = world["p"]
@@ -127,6 +128,9 @@ def test_invalid_requests_fail_the_row_with_what_to_fix(world, tmp_path, change,
         values["project_id"] = world["cproj"]
     if values.get("parameters", {}).get("member_id") == "canary_member":
         values["parameters"]["member_id"] = str(world["cmember"])
+    if values.pop("schedule", None) == "canary":
+        values["scheduled_report_id"] = p.schedule(world["canary"], p.template(world["canary"], "timesheet"),
+                                                   day_of_month=1, recipients=[{"email": "boss@canary.example"}])
     if template == 999999:
         with p.engine.begin() as conn:  # a dangling template id cannot be inserted through the FK
             conn.exec_driver_sql("ALTER TABLE generated_report DROP CONSTRAINT generated_report_report_template_id_fkey")
@@ -193,3 +197,37 @@ def test_invoice_listing_over_two_billing_periods_with_a_contract_filter(fresh_e
     # 100.00 + 200.00 − 15.50 = 284.50 USD over the two months; INV-X (another contract) left out
     assert json.dumps(doc["summary"]).count("284.50") >= 1 and "999" not in json.dumps(doc["rows"])
     assert p.row("generated_report", rid)["file_path"].startswith(f"reports/{org}/2026/09/")
+
+
+def test_a_retried_run_takes_over_the_row_its_parent_run_left_processing(world, tmp_path):
+    p = world["p"]
+    rid = p.request(world["helios"], "timesheet", "csv", report_status="processing", dagster_run_id="run-lost")
+    stranger, _ = _run(world, rid, tmp_path, "run-other")
+    assert stranger.outcome == "skipped"
+    store = LocalStore(tmp_path)
+    outcome = run_request(p.engine, store, _read(p.engine), rid, run_id="run-retry", parent_run_id="run-lost", now=NOW)
+    assert outcome.outcome == "completed" and p.row("generated_report", rid)["dagster_run_id"] == "run-retry"
+
+
+def test_a_completed_report_is_never_turned_into_a_failure(world, tmp_path):
+    from reporting_dagster.lib import records
+
+    p = world["p"]
+    rid = p.request(world["helios"], "timesheet", "csv")
+    assert _run(world, rid, tmp_path)[0].outcome == "completed"
+    changed = records.fail_unfinished(p.engine, rid, "late reaper", organization_id=world["helios"],
+                                      report_type="timesheet", file_format="csv", dagster_run_id=None)
+    assert changed is False and p.row("generated_report", rid)["report_status"] == "completed"
+    assert "REPORT_FAILED" not in p.audit(rid)
+
+
+@pytest.mark.parametrize("text, leaked", [
+    ("could not connect to postgresql://rep:pa/ss@db.internal:5432/platform", "pa/ss"),
+    ("login failed for smtp://mailer:p@ss@mail.example:587", "p@ss"),
+    ("GET https://b.s3.amazonaws.com/k?X-Amz-Credential=AKIA123&X-Amz-Signature=deadbeef failed", "deadbeef"),
+    ("password=hunter2 rejected", "hunter2"),
+])
+def test_stored_errors_carry_no_credentials(text, leaked):
+    from reporting_dagster.lib.records import short_error
+
+    assert leaked not in short_error(text)

@@ -84,8 +84,10 @@ def complete_report(
     summary: dict[str, Any],
     parameters: dict[str, Any],
     dagster_run_id: str | None,
+    generated: dict[str, Any] | None = None,
 ) -> None:
-    """Mark the row completed and append REPORT_EXPORTED, in one transaction."""
+    """Mark the row completed and append REPORT_EXPORTED (and REPORT_GENERATED with `generated`
+    details, for requests), in one transaction."""
     with engine.begin() as conn:
         conn.execute(sa.text(_SQL["complete_report"]), {
             "id": report_id, "file_path": stored.key, "file_size_bytes": stored.size,
@@ -98,6 +100,14 @@ def complete_report(
                               "parameters": parameters, "record_count": record_count,
                               "file_path": stored.key, "run_id": dagster_run_id}),
         })
+        if generated is not None:
+            conn.execute(sa.text(_SQL["audit"]), {
+                "organization_id": organization_id, "event_type": "REPORT_GENERATED", "entity_id": report_id,
+                "actor": f"dagster:{dagster_run_id}" if dagster_run_id else "dagster",
+                "details": dumps({"report_type": report_type, "file_format": file_format, "parameters": parameters,
+                                  "record_count": record_count, "file_path": stored.key, "run_id": dagster_run_id,
+                                  **generated}),
+            })
 
 
 def fail_report(
@@ -111,20 +121,38 @@ def fail_report(
     dagster_run_id: str | None,
 ) -> str:
     """Mark the row failed with a short, credential-free message; return that message."""
+    return _fail(engine, report_id, error, organization_id=organization_id, report_type=report_type,
+                 file_format=file_format, dagster_run_id=dagster_run_id)[0]
+
+
+def fail_unfinished(engine: Engine, report_id: int, error: BaseException | str, **kwargs: Any) -> bool:
+    """Like fail_report; True only when this call failed the row (it was pending or processing
+    in that run), so a notice or log line follows exactly once."""
+    return _fail(engine, report_id, error, **kwargs)[1]
+
+
+def _fail(engine: Engine, report_id: int, error: BaseException | str, *, organization_id: int, report_type: str,
+          file_format: str, dagster_run_id: str | None) -> tuple[str, bool]:
     message = short_error(error)
     with engine.begin() as conn:
-        conn.execute(sa.text(_SQL["fail_report"]), {"id": report_id, "error": message})
+        row = conn.execute(sa.text(_SQL["fail_report"]),
+                           {"id": report_id, "error": message, "dagster_run_id": dagster_run_id}).first()
+        if row is None:
+            return message, False
         conn.execute(sa.text(_SQL["audit"]), {
             "organization_id": organization_id, "event_type": "REPORT_FAILED", "entity_id": report_id,
             "actor": f"dagster:{dagster_run_id}" if dagster_run_id else "dagster",
-            "details": dumps({"report_type": report_type, "file_format": file_format,
-                              "error": message, "run_id": dagster_run_id}),
+            "details": dumps({"report_type": report_type, "file_format": file_format, "error": message,
+                              "parameters": loads(row.parameters), "record_count": row.record_count,
+                              "run_id": dagster_run_id}),
         })
-    return message
+    return message, True
 
 
-_URL_CREDENTIALS = re.compile(r"([a-z][a-z0-9+.-]*://)[^/@\s]+@", re.IGNORECASE)
-_SECRETS = re.compile(r"(password|passwd|secret|token|access[_-]?key)\s*[=:]\s*\S+", re.IGNORECASE)
+# everything between the scheme and the last @ of a URL (passwords may contain / or @)
+_URL_CREDENTIALS = re.compile(r"([a-z][a-z0-9+.-]*://)[^\s]*@", re.IGNORECASE)
+_SECRETS = re.compile(r"(password|passwd|secret|token|access[_-]?key|x-amz-signature|x-amz-credential|signature)"
+                      r"\s*[=:]\s*[^\s&]+", re.IGNORECASE)
 
 
 def short_error(error: BaseException | str) -> str:

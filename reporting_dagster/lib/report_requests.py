@@ -90,6 +90,10 @@ def validate(engine: Engine, row: dict[str, Any], *, today: dt.date) -> ReportRe
                              or (template.default_contract_id if template else None), org)
         project_id = _owned(conn, "project", row.get("project_id") or typed.get("project_id"), org)
         span, periods = _period(conn, definition, row, typed, today)
+        if row.get("scheduled_report_id") is not None:
+            owner = conn.execute(sa.text(_SQL["schedule_organization"]), {"id": row["scheduled_report_id"]}).first()
+            if owner is None or int(owner[0]) != org:
+                raise InvalidRequest(f"scheduled report {row['scheduled_report_id']} is not a schedule of this organization")
     if report_type == "invoice_aging":
         as_of = typed.get("as_of_date") or span.end_date
         if as_of > today:

@@ -37,10 +37,17 @@ class PendingRequest:
         return f"generated_report-{self.generated_report_id}-attempt-{self.attempt}"
 
 
-def pending_requests(engine: Engine, *, after_id: int, limit: int) -> list[PendingRequest]:
-    """Pending rows to launch: new ones above the cursor plus re-queued failures below it."""
+LATE_COMMIT_WINDOW = dt.timedelta(hours=1)
+
+
+def pending_requests(engine: Engine, *, after_id: int, limit: int, now: dt.datetime | None = None) -> list[PendingRequest]:
+    """Pending rows to launch: new ones above the cursor, rows below it created within the last
+    hour (committed after a higher id), and re-queued failures. Rows already launched come back
+    until their run claims them; their run key makes the launch a no-op."""
+    now = now or dt.datetime.now(dt.timezone.utc)
     with engine.connect() as conn:
-        rows = conn.execute(sa.text(_SQL["pending_requests"]), {"cursor": after_id, "limit": limit}).all()
+        rows = conn.execute(sa.text(_SQL["pending_requests"]), {
+            "cursor": after_id, "limit": limit, "recent": now - LATE_COMMIT_WINDOW}).all()
     return [PendingRequest(int(r.id), int(r.attempt), int(r.organization_id), r.report_type, r.generation_source)
             for r in rows]
 
@@ -86,7 +93,7 @@ class ScheduleOutcome:
     error: str | None = None
 
 
-def evaluate_schedules(engine: Engine, *, now: dt.datetime, limit: int = 50) -> list[ScheduleOutcome]:
+def evaluate_schedules(engine: Engine, *, now: dt.datetime, limit: int = 500) -> list[ScheduleOutcome]:
     """Give every due schedule one pending generated_report row for its slot.
 
     A schedule without next_run_at gets its first slot (no report). A due one is claimed by
@@ -96,7 +103,14 @@ def evaluate_schedules(engine: Engine, *, now: dt.datetime, limit: int = 50) -> 
     """
     with engine.connect() as conn:
         rows = [dict(r) for r in conn.execute(sa.text(_SQL["active_schedules"]), {"now": now, "limit": limit}).mappings()]
-    return [_evaluate(engine, row, now) for row in rows]
+    outcomes = []
+    for row in rows:
+        try:
+            outcomes.append(_evaluate(engine, row, now))
+        except Exception as exc:  # noqa: BLE001 - one row's trouble must not stop every other schedule
+            # not written to the row: a passing fault (a lost connection) must not reset the schedule
+            outcomes.append(ScheduleOutcome(int(row["id"]), "error", error=short_error(exc)))
+    return outcomes
 
 
 def _evaluate(engine: Engine, row: dict[str, Any], now: dt.datetime) -> ScheduleOutcome:
@@ -187,3 +201,21 @@ def report_for_failure(engine: Engine, report_id: int, run_id: str | None) -> di
     with engine.connect() as conn:
         row = conn.execute(sa.text(_SQL["report_for_failure"]), {"id": report_id, "run_id": run_id}).mappings().first()
     return dict(row) if row else None
+
+
+def pending_since(engine: Engine, *, created_before: dt.datetime, limit: int = 200) -> list[dict[str, Any]]:
+    """Rows still pending long after they were created (their run was canceled or never started)."""
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(sa.text(_SQL["pending_since"]),
+                                              {"created_before": created_before, "limit": limit}).mappings()]
+
+
+def report_of_run(engine: Engine, run_ids: list[str | None]) -> int | None:
+    """The newest generated_report row held or finished by one of these runs."""
+    ids = tuple(r for r in run_ids if r)
+    if not ids:
+        return None
+    statement = sa.text(_SQL["report_of_run"]).bindparams(sa.bindparam("run_ids", expanding=True))
+    with engine.connect() as conn:
+        found = conn.execute(statement, {"run_ids": list(ids)}).scalar()
+    return int(found) if found is not None else None

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from reporting_dagster.lib import records, render
-from reporting_dagster.lib.jsonutil import dumps, to_jsonable
+from reporting_dagster.lib.jsonutil import to_jsonable
 from reporting_dagster.lib.paths import read_named_sql
 from reporting_dagster.lib.report_requests import InvalidRequest, ReportRequest, load_request, validate
 from reporting_dagster.lib.request_reports import Read, build_request_document, context_for
@@ -44,9 +44,10 @@ class RunOutcome:
         return self.outcome == "completed"
 
 
-def claim(engine: Engine, report_id: int, run_id: str) -> bool:
+def claim(engine: Engine, report_id: int, run_id: str, parent_run_id: str | None = None) -> bool:
     with engine.begin() as conn:
-        return conn.execute(sa.text(_SQL["claim_report"]), {"id": report_id, "dagster_run_id": run_id}).first() is not None
+        return conn.execute(sa.text(_SQL["claim_report"]), {
+            "id": report_id, "dagster_run_id": run_id, "parent_run_id": parent_run_id or run_id}).first() is not None
 
 
 def current_status(engine: Engine, report_id: int) -> tuple[str, str | None] | None:
@@ -62,8 +63,10 @@ def run_request(
     report_id: int,
     *,
     run_id: str,
+    parent_run_id: str | None = None,
     now: dt.datetime | None = None,
 ) -> RunOutcome:
+    """`parent_run_id`: the run this one retries or re-executes; it may take over that run's row."""
     started = time.perf_counter()
     now = now or dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     row = load_request(engine, report_id)
@@ -74,7 +77,7 @@ def run_request(
     if row["report_status"] == "completed":
         return RunOutcome(report_id, "completed", "already completed (a retried run); not rendered again",
                           scheduled_report_id=sched, organization_id=org)
-    if not claim(engine, report_id, run_id):
+    if not claim(engine, report_id, run_id, parent_run_id):
         status = current_status(engine, report_id)
         return RunOutcome(report_id, "skipped", f"generated_report {report_id} is {status[0] if status else 'gone'}"
                           f"{' in run ' + str(status[1]) if status and status[1] else ''}; not taken by this run",
@@ -98,8 +101,8 @@ def run_request(
             engine, report_id, stored, organization_id=org, report_type=request.report_type,
             file_format=request.file_format, record_count=doc.record_count, summary=to_jsonable(doc.summary),
             parameters=parameters, dagster_run_id=run_id,
+            generated={"generation_source": request.generation_source},
         )
-        _audit_generated(engine, request, stored, doc.record_count, parameters, run_id)
     except Exception as exc:  # noqa: BLE001 - recorded on the row; the op fails the run
         message = records.fail_report(engine, report_id, exc, **fail_kwargs)
         return RunOutcome(report_id, "failed", message, request, scheduled_report_id=sched, organization_id=org,
@@ -117,16 +120,3 @@ def _put_once(store: Store, key: str, data: bytes, content_type: str) -> StoredO
     except ObjectExists:
         existing = store.get(key)
         return StoredObject(key, store.uri(key), len(existing), hashlib.sha256(existing).hexdigest())
-
-
-def _audit_generated(engine: Engine, request: ReportRequest, stored: StoredObject, record_count: int,
-                     parameters: dict[str, Any], run_id: str) -> None:
-    with engine.begin() as conn:
-        conn.execute(sa.text(_SQL["audit"]), {
-            "organization_id": request.organization_id, "event_type": "REPORT_GENERATED",
-            "entity_id": request.id, "actor": f"dagster:{run_id}",
-            "details": dumps({"report_type": request.report_type, "file_format": request.file_format,
-                              "parameters": parameters, "record_count": record_count,
-                              "generation_source": request.generation_source, "file_path": stored.key,
-                              "run_id": run_id}),
-        })

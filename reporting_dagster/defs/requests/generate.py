@@ -36,6 +36,10 @@ def render_report(context: dg.OpExecutionContext, config: GenerateReportConfig, 
     """Claim the row, validate it, render, store, record; None when there is nothing to deliver."""
     engine = platform_db.engine
     report_id = config.generated_report_id
+    parent_run_id = context.run.parent_run_id
+    if report_id is None and parent_run_id:
+        # a re-executed launchpad run continues the row its first run created (no second report)
+        report_id = request_queue.report_of_run(engine, [parent_run_id, context.run.root_run_id])
     if report_id is None:
         if config.template_id is None:
             raise dg.Failure("give generated_report_id, or template_id to create a request", allow_retries=False)
@@ -43,11 +47,13 @@ def render_report(context: dg.OpExecutionContext, config: GenerateReportConfig, 
             report_id = request_queue.create_request(engine, **launchpad_request(
                 engine, template_id=config.template_id, billing_period=config.billing_period,
                 file_format=config.file_format, contract_id=config.contract_id, project_id=config.project_id,
-                parameters=dict(config.parameters), today=dt.date.today()))
+                parameters=dict(config.parameters),
+                today=dt.datetime.now(dt.timezone.utc).date()))
         except InvalidRequest as exc:
             raise dg.Failure(str(exc), allow_retries=False) from None
         context.log.info(f"created generated_report {report_id} from template {config.template_id}")
-    outcome = run_request(engine, report_store.store(), platform_db.extract, report_id, run_id=context.run_id)
+    outcome = run_request(engine, report_store.store(), platform_db.extract, report_id, run_id=context.run_id,
+                          parent_run_id=parent_run_id)
     if _record_schedule(engine, outcome):
         sent = delivery.notify_failure(engine, report_mailer.mailer(), generated_report_id=report_id,
                                        sender=report_mailer.sender, reply_to=report_mailer.reply_to)
