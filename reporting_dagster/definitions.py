@@ -13,7 +13,7 @@ from reporting_dagster.defs.exports import (
     timesheet_report,
 )
 from reporting_dagster.defs.invoices import client_extracts, comparison, extracts, listings
-from reporting_dagster.defs.maintenance import catalog, retention, statistics
+from reporting_dagster.defs.maintenance import catalog, retention, run_retention, statistics
 from reporting_dagster.defs.receivables import aging as receivables_aging
 from reporting_dagster.defs.receivables import extracts as receivables_extracts
 from reporting_dagster.defs.time import extracts as time_extracts
@@ -34,8 +34,9 @@ defs = dg.Definitions(
         ]),
     ],
     jobs=[jobs.monthly_reports, jobs.report_maintenance, generate.generate_report, retention.report_retention,
-          retention.install_s3_lifecycle_rules],
-    schedules=[jobs.monthly_reports_schedule, jobs.report_maintenance_schedule, retention.report_retention_schedule],
+          retention.install_s3_lifecycle_rules, run_retention.dagster_run_retention],
+    schedules=[jobs.monthly_reports_schedule, jobs.report_maintenance_schedule, retention.report_retention_schedule,
+               run_retention.dagster_run_retention_schedule],
     sensors=[sensors.report_request_sensor, sensors.scheduled_report_sensor, failures.report_run_failure_sensor,
              failures.stuck_report_reaper],
     resources=resources_from_env(),
