@@ -236,6 +236,18 @@ def test_s3_destination_written_once(fresh_engine, tmp_path, s3_endpoint, s3_buc
     assert client.head_object(Bucket=s3_bucket, Key=object_key)["LastModified"] == written_at
 
 
+def test_s3_destination_outside_the_allowed_buckets_is_refused(fresh_engine, tmp_path, s3_endpoint, s3_bucket):
+    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
+    store = LocalStore(tmp_path)
+    ids = _seed(fresh_engine, store, recipients=[ALICE], delivery_method="s3",
+                s3_destination=f"s3://{s3_bucket}/finance/")
+    summary = deliver_report(fresh_engine, store, None, generated_report_id=ids["report"], s3_client=client,
+                             sender=SENDER, reply_to=None, allowed_buckets=["finance-drop"])
+    assert not summary.sent and len(summary.failed) == 1
+    assert "not an allowed delivery bucket" in str(summary.failed[0])
+    assert "Contents" not in client.list_objects_v2(Bucket=s3_bucket)
+
+
 def test_s3_destination_holding_a_different_object_fails(fresh_engine, tmp_path, s3_endpoint, s3_bucket):
     client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
     store = LocalStore(tmp_path)

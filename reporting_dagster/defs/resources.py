@@ -158,6 +158,13 @@ def report_mailer_from_env() -> ReportMailer:
     return OutboxReportMailer(sender=sender, reply_to=reply_to, directory=str(state_dir() / "outbox"))
 
 
+def delivery_buckets_from_env() -> list[str] | None:
+    """REPORTS_S3_DELIVERY_BUCKETS (comma-separated): the only buckets scheduled_report.s3_destination
+    may name; unset → any bucket the credentials reach."""
+    value = _env("REPORTS_S3_DELIVERY_BUCKETS")
+    return [b.strip() for b in value.split(",") if b.strip()] if value else None
+
+
 def delivery_s3_from_env() -> S3Resource:
     """The S3 client for copies to scheduled_report.s3_destination (same endpoint as the report store)."""
     return S3Resource(endpoint_url=_env("REPORTS_S3_ENDPOINT_URL"), region_name=_env("AWS_REGION"))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -211,6 +211,7 @@ def deliver_report(
     run_id: str | None = None,
     attachment_limit: int = ATTACHMENT_LIMIT_BYTES,
     reclaim_after_seconds: float | None = None,
+    allowed_buckets: Collection[str] | None = None,
 ) -> DeliverySummary:
     """Deliver a completed report per its schedule's delivery_method and recipients.
 
@@ -236,7 +237,7 @@ def deliver_report(
         return file_bytes[0]
 
     if "s3" in channels:
-        _deliver_s3(attempts, report, s3_client, data, content_type)
+        _deliver_s3(attempts, report, s3_client, data, content_type, allowed_buckets)
     if "email" in channels and mailer is not None:
         valid, invalid = parse_recipients(list(recipients) if recipients is not None else report["recipients"])
         for raw, reason in invalid:
@@ -269,10 +270,13 @@ def deliver_report(
 
 
 def _deliver_s3(attempts: _Attempts, report: dict[str, Any], s3_client: Any,
-                data: Callable[[], bytes], content_type: str) -> None:
+                data: Callable[[], bytes], content_type: str, allowed_buckets: Collection[str] | None) -> None:
     destination = report["s3_destination"] or ""
     try:
         bucket, prefix = parse_s3_destination(destination)
+        if allowed_buckets is not None and bucket not in allowed_buckets:
+            raise DeliveryError(f"bucket {bucket!r} is not an allowed delivery bucket "
+                                "(REPORTS_S3_DELIVERY_BUCKETS)")
     except DeliveryError as exc:
         attempts.run("s3", destination.strip() or "(no s3_destination)", _refuse(str(exc)), audit=False)
         return

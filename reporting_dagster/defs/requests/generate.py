@@ -12,7 +12,7 @@ import dagster as dg
 from dagster_aws.s3 import S3Resource
 from pydantic import Field
 
-from reporting_dagster.defs.resources import PlatformDatabase, ReportMailer, ReportStore
+from reporting_dagster.defs.resources import PlatformDatabase, ReportMailer, ReportStore, delivery_buckets_from_env
 from reporting_dagster.lib import delivery, request_queue
 from reporting_dagster.lib.report_requests import InvalidRequest, launchpad_request
 from reporting_dagster.lib.request_runner import RunOutcome, run_request
@@ -82,6 +82,7 @@ def deliver_report(context: dg.OpExecutionContext, config: DeliverConfig, report
         platform_db.engine, report_store.store(), report_mailer.mailer(), generated_report_id=report_id,
         s3_client=delivery_s3.get_client(), sender=report_mailer.sender, reply_to=report_mailer.reply_to,
         run_id=context.run_id, recipients=list(config.recipients) or None,
+        allowed_buckets=delivery_buckets_from_env(),
     )
     context.add_output_metadata(summary.as_metadata())
     if summary.failed:
