@@ -39,7 +39,7 @@ demo: seed
 
 # run from .reporting/ so the production dagster.yaml at the top is not mistaken for the demo's
 dev: seed
-	@mkdir -p .reporting "$(DAGSTER_HOME)"
+	@$(BIN)/python -c 'from reporting_dagster.demo import ensure_demo_instance; ensure_demo_instance()'
 	cd .reporting && ../$(BIN)/dagster dev -w ../workspace.yaml
 
 test: install

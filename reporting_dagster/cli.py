@@ -32,7 +32,8 @@ def cmd_db_status(args: argparse.Namespace) -> int:
 
 
 def cmd_db_url(args: argparse.Namespace) -> int:
-    print(settings.database_url().render_as_string(hide_password=False))
+    # libpq form: psql and REPORTING_DATABASE_URL both take it
+    print(settings.database_url().set(drivername="postgresql").render_as_string(hide_password=False))
     return 0
 
 

@@ -11,6 +11,13 @@ from reporting_dagster.lib.paths import state_dir
 
 DEMO_INSTANCE_YAML = """\
 # Throwaway demo instance (SQLite storage under .reporting/dagster); production uses ../dagster.yaml
+# A laptop-sized run queue: a 12-month backfill takes two slots, so a report request still runs.
+concurrency:
+  runs:
+    max_concurrent_runs: 3
+    tag_concurrency_limits:
+      - key: dagster/backfill
+        limit: 2
 telemetry:
   enabled: false
 """
@@ -20,7 +27,7 @@ def ensure_demo_instance() -> Path:
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(state_dir() / "dagster")))
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
-    if not config.exists():
+    if not config.exists() or config.read_text(encoding="utf-8") != DEMO_INSTANCE_YAML:
         config.write_text(DEMO_INSTANCE_YAML, encoding="utf-8")
     return home
 

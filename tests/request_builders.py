@@ -9,26 +9,13 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from tests.listing_builders import ListingPlatform
+from tests.time_builders import TimePlatform
 
 D = Decimal
 CANARY = "CANARY-7731"
 
 
-class RequestPlatform(ListingPlatform):
-    def member(self, org_id: int, name: str | None, email: str) -> int:
-        return self._insert("member", organization_id=org_id, name=name, email=email)
-
-    def task(self, project_id: int, name: str = "Field work") -> int:
-        return self._insert("task", project_id=project_id, name=name)
-
-    def entry(self, task_id: int, member_id: int, day: dt.date, minutes: int, billable: bool = True,
-              billing: tuple[str, str] | None = None, cost: tuple[str, str] | None = None) -> int:
-        return self._insert(
-            "time_entry", task_id=task_id, member_id=member_id, date=day, duration_minutes=minutes, billable=billable,
-            billing_rate_snapshot=D(billing[0]) if billing else None, billing_rate_currency=billing[1] if billing else None,
-            cost_rate_snapshot=D(cost[0]) if cost else None, cost_rate_currency=cost[1] if cost else None,
-        )
-
+class RequestPlatform(ListingPlatform, TimePlatform):
     def request(self, org_id: int, report_type: str, file_format: str = "csv", **values) -> int:
         if "parameters" in values:
             values["parameters"] = json.dumps(values["parameters"])
