@@ -112,7 +112,7 @@ def _metadata(outcome: RunOutcome) -> dict:
     return meta
 
 
-@dg.job(tags={REQUEST_TAG: "requests"},
+@dg.job(tags={REQUEST_TAG: "requests"}, executor_def=dg.in_process_executor,
         description="Render one requested or scheduled report (a generated_report row) and deliver it.")
 def generate_report():
     deliver_report(render_report())
