@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,28 +75,34 @@ def archive_expired(engine: Engine, store: Store, *, now: dt.datetime, batch: in
     """
     _require_utc(now)
     summary = ArchiveSummary()
+    for row in _pages(engine, "expired_reports", {"now": now}, batch):
+        try:
+            target = archive_key(row["organization_id"], row["file_path"], row["period_start"], row["id"])
+            store.archive(row["file_path"], target)
+        except FileNotFoundError:
+            summary.missing.append(row["id"])
+            continue
+        except Exception as exc:  # noqa: BLE001 - one row's failure must not stop the others
+            summary.failed[row["id"]] = short_error(exc)
+            continue
+        with engine.begin() as conn:
+            conn.execute(sa.text(_SQL["mark_archived"]),
+                         {"id": row["id"], "archived_at": now, "archived_path": target})
+        summary.archived.append(row["id"])
+    return summary
+
+
+def _pages(engine: Engine, query: str, params: dict, batch: int) -> Iterator[Any]:
+    """The rows of a keyset-paged query (`:after_id`, `:batch`), one page in memory at a time."""
     after_id = 0
     while True:
         with engine.connect() as conn:
-            rows = conn.execute(sa.text(_SQL["expired_reports"]),
-                                {"now": now, "after_id": after_id, "batch": batch}).mappings().all()
+            rows = conn.execute(sa.text(_SQL[query]), {**params, "after_id": after_id, "batch": batch}).mappings().all()
         if not rows:
-            return summary
+            return
         for row in rows:
             after_id = row["id"]
-            try:
-                target = archive_key(row["organization_id"], row["file_path"], row["period_start"], row["id"])
-                store.archive(row["file_path"], target)
-            except FileNotFoundError:
-                summary.missing.append(row["id"])
-                continue
-            except Exception as exc:  # noqa: BLE001 - one row's failure must not stop the others
-                summary.failed[row["id"]] = short_error(exc)
-                continue
-            with engine.begin() as conn:
-                conn.execute(sa.text(_SQL["mark_archived"]),
-                             {"id": row["id"], "archived_at": now, "archived_path": target})
-            summary.archived.append(row["id"])
+            yield row
 
 
 def retention_cutoff(now: dt.datetime, years: int = ARCHIVE_YEARS) -> dt.datetime:
@@ -116,24 +123,15 @@ def purge_archive(engine: Engine, store: Store, *, now: dt.datetime, years: int 
     _require_utc(now)
     cutoff = retention_cutoff(now, years)
     summary = PurgeSummary()
-    after_id = 0
-    while True:
-        with engine.connect() as conn:
-            rows = conn.execute(sa.text(_SQL["purgeable_archives"]),
-                                {"cutoff": cutoff, "after_id": after_id, "batch": batch}).mappings().all()
-        if not rows:
-            break
-        for row in rows:
-            after_id = row["id"]
-            try:
-                deleted = store.delete(row["archived_path"])
-            except Exception as exc:  # noqa: BLE001
-                summary.failed[row["id"]] = short_error(exc)
-                continue
-            with engine.begin() as conn:
-                conn.execute(sa.text(_SQL["mark_purged"]),
-                             {"id": row["id"], "archived_path": row["archived_path"]})
-            (summary.purged if deleted else summary.already_gone).append(row["id"])
+    for row in _pages(engine, "purgeable_archives", {"cutoff": cutoff}, batch):
+        try:
+            deleted = store.delete(row["archived_path"])
+        except Exception as exc:  # noqa: BLE001
+            summary.failed[row["id"]] = short_error(exc)
+            continue
+        with engine.begin() as conn:
+            conn.execute(sa.text(_SQL["mark_purged"]), {"id": row["id"], "archived_path": row["archived_path"]})
+        (summary.purged if deleted else summary.already_gone).append(row["id"])
     _sweep_orphans(engine, store, cutoff, summary)
     return summary
 
