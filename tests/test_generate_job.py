@@ -82,6 +82,13 @@ def test_scheduled_report_due_now_with_two_recipients_is_generated_and_mailed_on
         assert schedule["last_run_status"] == "completed" and schedule["last_run_error"] is None
         assert _audit(p.engine, report_id) == ["REPORT_DELIVERED", "REPORT_DELIVERED", "REPORT_EXPORTED",
                                                "REPORT_GENERATED"]
+        with p.engine.connect() as conn:
+            details = conn.execute(sa.text("SELECT details FROM audit_event WHERE entity_id = :id AND "
+                                           "event_type = 'REPORT_DELIVERED'"), {"id": report_id}).scalars().all()
+        # who got what, with the report's type, format, parameters, row count and run
+        assert {(d["recipient"], d["record_count"], d["file_format"], d["run_id"]) for d in details} == {
+            ("ops@helios.example", 2, "csv", runs[0].run_id), ("cfo@helios.example", 2, "csv", runs[0].run_id)}
+        assert [d["parameters"] for d in details] == [{}, {}]  # the row asked for its billing period only
         # the run retried (re-executed with the same config): nothing rendered or sent again
         again = generate_report.execute_in_process(run_config=result.run_requests[0].run_config,
                                                    resources=resources, instance=instance)

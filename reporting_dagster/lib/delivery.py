@@ -167,6 +167,8 @@ class _Attempts:
                     "details": dumps({"channel": channel, "recipient": recipient,
                                       "report_type": self.report["report_type"],
                                       "file_format": self.report["file_format"],
+                                      "parameters": loads(self.report["parameters"]),
+                                      "record_count": self.report["record_count"],
                                       "provider_message_id": provider_id, "run_id": self.run_id}),
                 })
         self.summary.sent.append(DeliveryOutcome(channel, recipient))
