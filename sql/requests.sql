@@ -105,9 +105,16 @@ RETURNING id
 
 -- name: schedule_error
 -- A schedule that cannot run (bad time zone, missing day): said once on the row, not every tick.
+-- Returns the row only to the one evaluation that recorded a new error (it tells the owners).
 UPDATE scheduled_report
 SET last_run_status = 'failed', last_run_error = :error, next_run_at = NULL, updated_at = now()
 WHERE id = :id AND (last_run_error IS DISTINCT FROM :error OR next_run_at IS NOT NULL)
+RETURNING id
+
+-- name: schedule_for_notice
+SELECT s.name, s.recipients, o.name AS organization_name
+FROM scheduled_report s JOIN organization o ON o.id = s.organization_id
+WHERE s.id = :id
 
 -- name: billing_period_by_start
 SELECT id, name, start_date, end_date FROM billing_period WHERE start_date = :start_date

@@ -57,7 +57,7 @@ def test_scheduled_report_due_now_with_two_recipients_is_generated_and_mailed_on
                      next_run_at=dt.datetime.now(UTC) - dt.timedelta(minutes=1),
                      recipients=[{"email": "ops@helios.example", "name": "Ops"}, {"email": "cfo@helios.example"}],
                      billing_period_id=p.row("billing_period", 2)["id"])
-    platform = {"platform_db": resources["platform_db"]}
+    platform = {"platform_db": resources["platform_db"], "report_mailer": resources["report_mailer"]}
     with dg.instance_for_test() as instance:
         # two overlapping ticks of the schedule sensor: one report
         for _ in range(2):
@@ -138,3 +138,19 @@ def test_launchpad_request_creates_its_row_and_mails_the_given_recipient(setup):
     [message] = smtp.messages
     assert message["To"] == "finance@helios.example"
     assert LocalStore(store_dir).exists(row["file_path"])
+
+
+def test_a_schedule_that_cannot_run_tells_its_owners_once(setup):
+    world, resources, smtp, _ = setup
+    p = world["p"]
+    template = p.template(world["helios"], "timesheet")
+    sid = p.schedule(world["helios"], template, name="Hours", day_of_month=1, timezone="Europe/Atlantis",
+                     recipients=[{"email": "ops@helios.example"}, {"email": "not an address"}])
+    platform = {"platform_db": resources["platform_db"], "report_mailer": resources["report_mailer"]}
+    with dg.instance_for_test() as instance:
+        for _ in range(3):  # three ticks, one notice
+            scheduled_report_sensor(dg.build_sensor_context(instance=instance, resources=platform))
+    [notice] = smtp.messages
+    assert notice["To"] == "ops@helios.example" and "Hours" in notice["Subject"]
+    assert "unknown time zone 'Europe/Atlantis'" in notice.get_body(("plain",)).get_content()
+    assert p.row("scheduled_report", sid)["last_run_status"] == "failed"

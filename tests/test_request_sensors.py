@@ -181,12 +181,17 @@ def test_a_row_committed_after_a_higher_id_is_not_skipped(org, fresh_url):
         assert f"generated_report-{late_id}-attempt-1" in [r.run_key for r in second.run_requests]
 
 
-def test_scheduled_sensor_queues_due_schedules(org, fresh_url):
+def test_scheduled_sensor_queues_due_schedules(org, fresh_url, tmp_path):
+    from reporting_dagster.defs.resources import OutboxReportMailer
+
     p = org["p"]
     sid = p.schedule(org["org"], org["template"], day_of_month=1,
                      next_run_at=dt.datetime(2026, 1, 1, 6, 0, tzinfo=UTC))
     with dg.instance_for_test() as instance:
-        result = scheduled_report_sensor(_sensor_context(instance, fresh_url.render_as_string(hide_password=False)))
+        context = dg.build_sensor_context(instance=instance, resources={
+            "platform_db": PlatformDatabase(url=fresh_url.render_as_string(hide_password=False)),
+            "report_mailer": OutboxReportMailer(directory=str(tmp_path))})
+        result = scheduled_report_sensor(context)
     assert "1 scheduled reports queued" in str(result.skip_message)
     assert len(_reports(p.engine, sid)) == 1
 

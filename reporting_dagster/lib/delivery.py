@@ -325,3 +325,22 @@ def notify_failure(
             ))
         sent += attempts.run("email", FAILURE_NOTICE_PREFIX + recipient.key, action, audit=False)
     return sent
+
+
+def notify_schedule_error(mailer: Mailer, schedule: dict[str, Any], *, error: str, sender: str,
+                          reply_to: str | None) -> int:
+    """Tell a schedule's recipients it cannot run (bad time zone, missing day, deleted template).
+
+    No report exists, so there is no report_delivery row: the caller sends only when it was the
+    one that recorded the new error on the schedule row, which happens once per error."""
+    valid, _ = parse_recipients(schedule["recipients"])
+    sent = 0
+    for recipient in valid:
+        try:
+            mailer.send(build_failure_notice(
+                sender=sender, reply_to=reply_to, recipient=recipient, schedule_name=schedule["name"],
+                organization_name=schedule["organization_name"], period_label="its next run", error=error))
+            sent += 1
+        except Exception:  # noqa: BLE001 - a notice that cannot be sent must not stop the sensor
+            continue
+    return sent

@@ -91,6 +91,7 @@ class ScheduleOutcome:
     slot: dt.datetime | None = None
     next_run_at: dt.datetime | None = None
     error: str | None = None
+    new_error: bool = False  # this evaluation recorded the error first: the owners are told once
 
 
 def evaluate_schedules(engine: Engine, *, now: dt.datetime, limit: int = 500) -> list[ScheduleOutcome]:
@@ -125,8 +126,8 @@ def _evaluate(engine: Engine, row: dict[str, Any], now: dt.datetime) -> Schedule
     except schedule.ScheduleError as exc:
         message = short_error(str(exc))
         with engine.begin() as conn:
-            conn.execute(sa.text(_SQL["schedule_error"]), {"id": sid, "error": message})
-        return ScheduleOutcome(sid, "error", error=message)
+            recorded = conn.execute(sa.text(_SQL["schedule_error"]), {"id": sid, "error": message}).first()
+        return ScheduleOutcome(sid, "error", error=message, new_error=recorded is not None)
     if row["next_run_at"] is None:
         with engine.begin() as conn:
             conn.execute(sa.text(_SQL["set_first_run"]), {"id": sid, "next_run_at": next_run})
@@ -219,3 +220,9 @@ def report_of_run(engine: Engine, run_ids: list[str | None]) -> int | None:
     with engine.connect() as conn:
         found = conn.execute(statement, {"run_ids": list(ids)}).scalar()
     return int(found) if found is not None else None
+
+
+def schedule_for_notice(engine: Engine, scheduled_report_id: int) -> dict[str, Any] | None:
+    with engine.connect() as conn:
+        row = conn.execute(sa.text(_SQL["schedule_for_notice"]), {"id": scheduled_report_id}).mappings().first()
+    return dict(row) if row else None

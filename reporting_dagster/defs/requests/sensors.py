@@ -11,8 +11,8 @@ import datetime as dt
 import dagster as dg
 
 from reporting_dagster.defs.requests.generate import REQUEST_TAG, generate_report
-from reporting_dagster.defs.resources import PlatformDatabase
-from reporting_dagster.lib import request_queue
+from reporting_dagster.defs.resources import PlatformDatabase, ReportMailer
+from reporting_dagster.lib import delivery, request_queue
 
 BATCH = 25  # runs launched per tick at most; the run queue limits how many run at once
 
@@ -40,9 +40,16 @@ def report_request_sensor(context: dg.SensorEvaluationContext, platform_db: Plat
 
 @dg.sensor(minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING,
            description="Claim due scheduled_report slots and queue their reports as pending rows.")
-def scheduled_report_sensor(context: dg.SensorEvaluationContext, platform_db: PlatformDatabase) -> dg.SkipReason:
+def scheduled_report_sensor(context: dg.SensorEvaluationContext, platform_db: PlatformDatabase,
+                            report_mailer: ReportMailer) -> dg.SkipReason:
     now = dt.datetime.now(dt.timezone.utc)
     outcomes = request_queue.evaluate_schedules(platform_db.engine, now=now)
+    for o in outcomes:
+        schedule = request_queue.schedule_for_notice(platform_db.engine, o.scheduled_report_id) if o.new_error else None
+        if schedule is not None:
+            sent = delivery.notify_schedule_error(report_mailer.mailer(), schedule, error=o.error or "",
+                                                  sender=report_mailer.sender, reply_to=report_mailer.reply_to)
+            context.log.info(f"schedule {o.scheduled_report_id}: {sent} owners told it cannot run")
     for o in outcomes:
         if o.action == "claimed":
             context.log.info(f"schedule {o.scheduled_report_id}: slot {o.slot} → generated_report "
