@@ -7,7 +7,6 @@ import csv
 import datetime as dt
 import io
 import json
-from decimal import Decimal as D
 
 import dagster as dg
 import pytest

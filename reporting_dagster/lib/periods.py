@@ -37,8 +37,12 @@ def month_bounds(partition_key: str) -> tuple[dt.date, dt.date]:
         start = dt.datetime.strptime(partition_key, "%Y-%m").date()
     except ValueError:
         raise ValueError(f"billing period keys look like YYYY-MM, got {partition_key!r}") from None
-    nxt = (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-    return start, nxt - dt.timedelta(days=1)
+    return start, month_end(start)
+
+
+def month_end(day: dt.date) -> dt.date:
+    """The last day of `day`'s month."""
+    return (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
 
 
 def resolve(engine: Engine, partition_key: str) -> BillingPeriod:

@@ -1,7 +1,9 @@
 """generated_report and audit_event bookkeeping: the lifecycle of every report file.
 
-A file's row is created `processing` before rendering and becomes `completed` (path, size,
-hash, record count, summary) or `failed` (a short message, no credentials) afterwards.
+A monthly-pack file's row is created `processing` before rendering; a request's `pending` row
+is claimed into `processing` by its run. Either becomes `completed` (path, size, hash, record
+count, summary) or `failed` (a short message, no credentials) afterwards, and only an
+unfinished row can fail, so a completed report never turns into a failure.
 """
 
 from __future__ import annotations
@@ -42,9 +44,12 @@ def active_template(engine: Engine, organization_id: int, report_type: str) -> T
     with engine.connect() as conn:
         row = conn.execute(sa.text(_SQL["active_template"]),
                            {"organization_id": organization_id, "report_type": report_type}).mappings().first()
-    if row is None:
-        return None
-    values = dict(row)
+    return template_from_row(row) if row is not None else None
+
+
+def template_from_row(row: Any) -> Template:
+    """A report_template row as a Template; an unset include_* switch means on."""
+    values = {k: row[k] for k in Template.__dataclass_fields__ if k in row}
     for flag in ("include_charts", "include_summary", "include_line_items"):
         values[flag] = True if values[flag] is None else bool(values[flag])
     return Template(**values)
@@ -72,6 +77,20 @@ def start_report(
         }).scalar_one())
 
 
+def claim_report(engine: Engine, report_id: int, run_id: str, parent_run_id: str | None = None) -> bool:
+    """Take a pending or failed request row (or one the parent run held) for this run."""
+    with engine.begin() as conn:
+        return conn.execute(sa.text(_SQL["claim_report"]), {
+            "id": report_id, "dagster_run_id": run_id, "parent_run_id": parent_run_id or run_id}).first() is not None
+
+
+def report_status(engine: Engine, report_id: int) -> tuple[str, str | None] | None:
+    """(status, run id) of a row, or None when it is gone."""
+    with engine.connect() as conn:
+        row = conn.execute(sa.text(_SQL["report_status"]), {"id": report_id}).first()
+    return (row.report_status, row.dagster_run_id) if row else None
+
+
 def complete_report(
     engine: Engine,
     report_id: int,
@@ -88,26 +107,20 @@ def complete_report(
 ) -> None:
     """Mark the row completed and append REPORT_EXPORTED (and REPORT_GENERATED with `generated`
     details, for requests), in one transaction."""
+    details = {"report_type": report_type, "file_format": file_format, "parameters": parameters,
+               "record_count": record_count, "file_path": stored.key, "run_id": dagster_run_id}
+    actor = f"dagster:{dagster_run_id}" if dagster_run_id else "dagster"
     with engine.begin() as conn:
         conn.execute(sa.text(_SQL["complete_report"]), {
             "id": report_id, "file_path": stored.key, "file_size_bytes": stored.size,
             "file_hash": stored.sha256, "record_count": record_count, "summary_data": dumps(summary),
         })
-        conn.execute(sa.text(_SQL["audit"]), {
-            "organization_id": organization_id, "event_type": "REPORT_EXPORTED", "entity_id": report_id,
-            "actor": f"dagster:{dagster_run_id}" if dagster_run_id else "dagster",
-            "details": dumps({"report_type": report_type, "file_format": file_format,
-                              "parameters": parameters, "record_count": record_count,
-                              "file_path": stored.key, "run_id": dagster_run_id}),
-        })
+        conn.execute(sa.text(_SQL["audit"]), {"organization_id": organization_id, "event_type": "REPORT_EXPORTED",
+                                               "entity_id": report_id, "actor": actor, "details": dumps(details)})
         if generated is not None:
-            conn.execute(sa.text(_SQL["audit"]), {
-                "organization_id": organization_id, "event_type": "REPORT_GENERATED", "entity_id": report_id,
-                "actor": f"dagster:{dagster_run_id}" if dagster_run_id else "dagster",
-                "details": dumps({"report_type": report_type, "file_format": file_format, "parameters": parameters,
-                                  "record_count": record_count, "file_path": stored.key, "run_id": dagster_run_id,
-                                  **generated}),
-            })
+            conn.execute(sa.text(_SQL["audit"]), {"organization_id": organization_id, "event_type": "REPORT_GENERATED",
+                                                   "entity_id": report_id, "actor": actor,
+                                                   "details": dumps({**details, **generated})})
 
 
 def fail_report(

@@ -24,9 +24,9 @@ from sqlalchemy.engine import Connection, Engine
 
 from reporting_dagster.lib import catalog
 from reporting_dagster.lib.catalog import ReportDefinition
-from reporting_dagster.lib.periods import BillingPeriod
+from reporting_dagster.lib.periods import BillingPeriod, month_bounds, month_end
 from reporting_dagster.lib.paths import read_named_sql
-from reporting_dagster.lib.records import Template, active_template, loads
+from reporting_dagster.lib.records import Template, active_template, loads, template_from_row
 
 _SQL = read_named_sql("requests.sql")
 DATE_RANGE_TYPES = ("timesheet", "project_profitability")
@@ -62,7 +62,7 @@ class ReportRequest:
         return catalog.get(self.report_type)
 
 
-def load_request(engine: Engine, generated_report_id: int, *, today: dt.date | None = None) -> dict[str, Any] | None:
+def load_request(engine: Engine, generated_report_id: int) -> dict[str, Any] | None:
     """The raw generated_report row (with the organization's name), or None when it is gone."""
     with engine.connect() as conn:
         row = conn.execute(sa.text(_SQL["load_request"]), {"id": generated_report_id}).mappings().first()
@@ -123,10 +123,7 @@ def _template(conn: Connection, engine: Engine, row: dict[str, Any], definition:
                              f"not {definition.slug}")
     if not found["is_active"]:
         raise InvalidRequest(f"report template {template_id} is inactive; activate it or pick another")
-    values = {k: found[k] for k in Template.__dataclass_fields__}
-    for flag in ("include_charts", "include_summary", "include_line_items"):
-        values[flag] = True if values[flag] is None else bool(values[flag])
-    return Template(**values)
+    return template_from_row(found)
 
 
 def _typed_parameters(conn: Connection, definition: ReportDefinition, params: dict[str, Any],
@@ -217,26 +214,35 @@ def _period(conn: Connection, definition: ReportDefinition, row: dict[str, Any],
     if "date_from" in typed:
         return _range(conn, definition, typed["date_from"], typed["date_to"])
     if "billing_period" in typed:
-        start = dt.datetime.strptime(typed["billing_period"], "%Y-%m").date()
-        found = conn.execute(sa.text(_SQL["billing_periods_within"]),
-                             {"date_from": start, "date_to": _month_end(start)}).mappings().first()
-        if found is None:
-            raise InvalidRequest(f"the platform has no billing period {typed['billing_period']}")
-        period = _period_row(found)
+        period = _month_period(conn, typed["billing_period"])
     elif row.get("billing_period_id") is not None:
         found = conn.execute(sa.text(_SQL["billing_period_by_id"]), {"id": row["billing_period_id"]}).mappings().first()
         if found is None:
             raise InvalidRequest(f"billing period {row['billing_period_id']} does not exist")
         period = _period_row(found)
     else:
-        found = conn.execute(sa.text(_SQL["latest_completed_billing_period"]), {"today": today}).mappings().first()
-        if found is None:
-            raise InvalidRequest("the platform has no completed billing period yet; give a billing period or dates")
-        period = _period_row(found)
+        period = _latest_period(conn, today, "give a billing period or dates")
     if definition.slug in DATE_RANGE_TYPES:
         typed.setdefault("date_from", period.start_date)
         typed.setdefault("date_to", period.end_date)
     return period, (period,)
+
+
+def _month_period(conn: Connection, key: str) -> BillingPeriod:
+    """The billing period of a YYYY-MM month."""
+    start, end = month_bounds(key)
+    found = conn.execute(sa.text(_SQL["billing_periods_within"]), {"date_from": start, "date_to": end}).mappings().first()
+    if found is None:
+        raise InvalidRequest(f"the platform has no billing period {key}")
+    return _period_row(found)
+
+
+def _latest_period(conn: Connection, today: dt.date, hint: str) -> BillingPeriod:
+    """seed 000 get_latest_completed_billing_period(): the newest period that has ended."""
+    found = conn.execute(sa.text(_SQL["latest_completed_billing_period"]), {"today": today}).mappings().first()
+    if found is None:
+        raise InvalidRequest(f"the platform has no completed billing period yet; {hint}")
+    return _period_row(found)
 
 
 def _range(conn: Connection, definition: ReportDefinition, date_from: dt.date,
@@ -254,13 +260,9 @@ def _range(conn: Connection, definition: ReportDefinition, date_from: dt.date,
     return BillingPeriod(found[-1].id, range_label(date_from, date_to), date_from, date_to), tuple(found)
 
 
-def _month_end(start: dt.date) -> dt.date:
-    return (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
-
-
 def range_label(date_from: dt.date, date_to: dt.date) -> str:
     """'Q1 2026', '2026', 'March 2026', or '3 March 2026 – 9 April 2026'."""
-    whole_months = date_from.day == 1 and date_to == _month_end(date_to.replace(day=1))
+    whole_months = date_from.day == 1 and date_to == month_end(date_to)
     if whole_months:
         months = (date_to.year - date_from.year) * 12 + date_to.month - date_from.month + 1
         if months == 1:
@@ -283,20 +285,12 @@ def launchpad_request(engine: Engine, *, template_id: int, billing_period: str |
         template = conn.execute(sa.text(_SQL["template_by_id"]), {"id": template_id}).mappings().first()
         if template is None:
             raise InvalidRequest(f"report template {template_id} does not exist")
-        if billing_period:
-            start = dt.datetime.strptime(_month(billing_period), "%Y-%m").date()
-            period = conn.execute(sa.text(_SQL["billing_periods_within"]),
-                                  {"date_from": start, "date_to": _month_end(start)}).mappings().first()
-            if period is None:
-                raise InvalidRequest(f"the platform has no billing period {billing_period}")
-        else:
-            period = conn.execute(sa.text(_SQL["latest_completed_billing_period"]), {"today": today}).mappings().first()
-            if period is None:
-                raise InvalidRequest("the platform has no completed billing period yet; give billing_period")
+        period = (_month_period(conn, _month(billing_period)) if billing_period
+                  else _latest_period(conn, today, "give billing_period"))
     return {
         "organization_id": int(template["organization_id"]), "report_type": template["report_type"],
-        "name": f"{template['name']} — {period['name']}", "file_format": file_format or template["file_format"],
+        "name": f"{template['name']} — {period.name}", "file_format": file_format or template["file_format"],
         "generation_source": "on_demand", "report_template_id": int(template["id"]),
-        "billing_period_id": int(period["id"]), "contract_id": contract_id, "project_id": project_id,
+        "billing_period_id": period.id, "contract_id": contract_id, "project_id": project_id,
         "parameters": parameters,
     }

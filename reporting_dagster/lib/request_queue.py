@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from reporting_dagster.lib import catalog, schedule
 from reporting_dagster.lib.jsonutil import dumps
 from reporting_dagster.lib.paths import read_named_sql
+from reporting_dagster.lib.periods import month_bounds
 from reporting_dagster.lib.records import short_error
 from reporting_dagster.lib.report_requests import DATE_RANGE_TYPES, range_label
 
@@ -151,11 +152,10 @@ def _scheduled_request(conn: sa.Connection, row: dict[str, Any], local_today: dt
     label = ""
     if period_id is None:
         months = schedule.covered_months(row["report_frequency"], local_today)
-        last = conn.execute(sa.text(_SQL["billing_period_by_start"]),
-                            {"start_date": dt.date.fromisoformat(months[-1] + "-01")}).first()
+        first_day = month_bounds(months[0])[0]
+        last_start, last_day = month_bounds(months[-1])
+        last = conn.execute(sa.text(_SQL["billing_period_by_start"]), {"start_date": last_start}).first()
         period_id = int(last.id) if last else None
-        first_day = dt.date.fromisoformat(months[0] + "-01")
-        last_day = _month_end(dt.date.fromisoformat(months[-1] + "-01"))
         label = range_label(first_day, last_day)
         if len(months) > 1 and (definition.slug in DATE_RANGE_TYPES or _has(definition, "date_from")):
             parameters = {"date_from": first_day.isoformat(), "date_to": last_day.isoformat()}
@@ -173,10 +173,6 @@ def _scheduled_request(conn: sa.Connection, row: dict[str, Any], local_today: dt
 
 def _has(definition: catalog.ReportDefinition, name: str) -> bool:
     return any(p.name == name for p in definition.parameters)
-
-
-def _month_end(start: dt.date) -> dt.date:
-    return (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
 
 
 def record_schedule_outcome(engine: Engine, *, scheduled_report_id: int, generated_report_id: int,

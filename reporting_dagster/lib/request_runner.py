@@ -9,23 +9,16 @@ meanwhile is skipped. The caller (the Dagster op) turns `outcome` into a run res
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import time
 from dataclasses import dataclass
-from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from reporting_dagster.lib import records, render
 from reporting_dagster.lib.jsonutil import to_jsonable
-from reporting_dagster.lib.paths import read_named_sql
 from reporting_dagster.lib.report_requests import InvalidRequest, ReportRequest, load_request, validate
 from reporting_dagster.lib.request_reports import Read, build_request_document, context_for
-from reporting_dagster.lib.store import ObjectExists, Store, StoredObject, report_key
-
-_SQL = read_named_sql("report_records.sql")
-
+from reporting_dagster.lib.store import ObjectExists, Store, StoredObject, describe, report_key
 
 @dataclass(frozen=True)
 class RunOutcome:
@@ -37,23 +30,6 @@ class RunOutcome:
     record_count: int = 0
     seconds: float = 0.0
     scheduled_report_id: int | None = None
-    organization_id: int | None = None
-
-    @property
-    def delivered_next(self) -> bool:
-        return self.outcome == "completed"
-
-
-def claim(engine: Engine, report_id: int, run_id: str, parent_run_id: str | None = None) -> bool:
-    with engine.begin() as conn:
-        return conn.execute(sa.text(_SQL["claim_report"]), {
-            "id": report_id, "dagster_run_id": run_id, "parent_run_id": parent_run_id or run_id}).first() is not None
-
-
-def current_status(engine: Engine, report_id: int) -> tuple[str, str | None] | None:
-    with engine.connect() as conn:
-        row = conn.execute(sa.text(_SQL["report_status"]), {"id": report_id}).first()
-    return (row.report_status, row.dagster_run_id) if row else None
 
 
 def run_request(
@@ -76,19 +52,19 @@ def run_request(
     org = int(row["organization_id"])
     if row["report_status"] == "completed":
         return RunOutcome(report_id, "completed", "already completed (a retried run); not rendered again",
-                          scheduled_report_id=sched, organization_id=org)
-    if not claim(engine, report_id, run_id, parent_run_id):
-        status = current_status(engine, report_id)
+                          scheduled_report_id=sched)
+    if not records.claim_report(engine, report_id, run_id, parent_run_id):
+        status = records.report_status(engine, report_id)
         return RunOutcome(report_id, "skipped", f"generated_report {report_id} is {status[0] if status else 'gone'}"
                           f"{' in run ' + str(status[1]) if status and status[1] else ''}; not taken by this run",
-                          scheduled_report_id=sched, organization_id=org)
+                          scheduled_report_id=sched)
     fail_kwargs = {"organization_id": org, "report_type": row["report_type"], "file_format": row["file_format"],
                    "dagster_run_id": run_id}
     try:
         request = validate(engine, row, today=now.date())
     except InvalidRequest as exc:
         message = records.fail_report(engine, report_id, str(exc), **fail_kwargs)
-        return RunOutcome(report_id, "invalid", message, scheduled_report_id=sched, organization_id=org,
+        return RunOutcome(report_id, "invalid", message, scheduled_report_id=sched,
                           seconds=time.perf_counter() - started)
     try:
         doc = build_request_document(request, read, context_for(request, store, now))
@@ -105,10 +81,10 @@ def run_request(
         )
     except Exception as exc:  # noqa: BLE001 - recorded on the row; the op fails the run
         message = records.fail_report(engine, report_id, exc, **fail_kwargs)
-        return RunOutcome(report_id, "failed", message, request, scheduled_report_id=sched, organization_id=org,
+        return RunOutcome(report_id, "failed", message, request, scheduled_report_id=sched,
                           seconds=time.perf_counter() - started)
     return RunOutcome(report_id, "completed", f"{stored.uri} ({stored.size} bytes)", request, stored,
-                      doc.record_count, time.perf_counter() - started, sched, org)
+                      doc.record_count, time.perf_counter() - started, sched)
 
 
 def _put_once(store: Store, key: str, data: bytes, content_type: str) -> StoredObject:
@@ -118,5 +94,4 @@ def _put_once(store: Store, key: str, data: bytes, content_type: str) -> StoredO
     try:
         return store.put(key, data, content_type)
     except ObjectExists:
-        existing = store.get(key)
-        return StoredObject(key, store.uri(key), len(existing), hashlib.sha256(existing).hexdigest())
+        return describe(store, key, store.get(key))

@@ -83,7 +83,8 @@ class Store(ABC):
         raise NotImplementedError(f"{type(self).__name__} cannot list")
 
 
-def _describe(store: Store, key: str, data: bytes) -> StoredObject:
+def describe(store: Store, key: str, data: bytes) -> StoredObject:
+    """The StoredObject of bytes under a key: uri, size and sha256."""
     return StoredObject(key=key, uri=store.uri(key), size=len(data), sha256=hashlib.sha256(data).hexdigest())
 
 
@@ -111,7 +112,7 @@ class LocalStore(Store):
                 raise ObjectExists(f"{key} already exists in the report store") from None
         finally:
             os.unlink(tmp)
-        return _describe(self, key, data)
+        return describe(self, key, data)
 
     def get(self, key: str) -> bytes:
         return self.path(key).read_bytes()
@@ -141,7 +142,7 @@ class LocalStore(Store):
             if not os.path.samefile(source, target) and source.stat().st_size != target.stat().st_size:
                 raise ObjectExists(f"{archive_key} already holds a different object")
             source.unlink()
-        return _describe(self, archive_key, target.read_bytes())
+        return describe(self, archive_key, target.read_bytes())
 
     def delete(self, key: str) -> bool:
         try:
@@ -185,7 +186,7 @@ class S3Store(Store):
             if code in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
                 raise ObjectExists(f"{key} already exists in s3://{self.bucket}") from None
             raise
-        return _describe(self, key, data)
+        return describe(self, key, data)
 
     def get(self, key: str) -> bytes:
         return self.client.get_object(Bucket=self.bucket, Key=self._full(key))["Body"].read()

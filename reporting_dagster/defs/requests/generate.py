@@ -106,8 +106,7 @@ def _metadata(outcome: RunOutcome) -> dict:
         meta.update({"report_type": outcome.request.report_type, "file_format": outcome.request.file_format,
                      "organization_id": outcome.request.organization_id, "period": outcome.request.span.name})
     if outcome.stored is not None:
-        meta.update({"uri": dg.MetadataValue.url(outcome.stored.uri) if outcome.stored.uri.startswith("s3")
-                     else outcome.stored.uri, "bytes": outcome.stored.size, "sha256": outcome.stored.sha256,
+        meta.update({"uri": outcome.stored.uri, "bytes": outcome.stored.size, "sha256": outcome.stored.sha256,
                      "records": outcome.record_count})
     return meta
 
