@@ -105,3 +105,14 @@ def s3_bucket(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
     name = f"reports-{uuid.uuid4().hex[:10]}"
     boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1").create_bucket(Bucket=name)
     return name
+
+
+@pytest.fixture
+def production_url(empty_database_url: URL) -> URL:
+    """A new database shaped like the production platform (Part A+), not yet upgraded."""
+    from tests.production_platform import build_production_platform
+
+    engine = db.create_engine(empty_database_url)
+    build_production_platform(engine)
+    engine.dispose()
+    return empty_database_url

@@ -20,7 +20,7 @@ from pypdf import PdfReader
 from reporting_dagster.lib import db
 from reporting_dagster.lib.aging import INPUT_COLUMNS, age_receivables, bucket_for, totals_by_currency
 from reporting_dagster.lib.catalog.invoice_aging import DEFINITION
-from reporting_dagster.lib.paths import read_sql
+from reporting_dagster.lib.platform_schema import extract_sql
 from reporting_dagster.lib.periods import BillingPeriod
 from reporting_dagster.lib.render import render
 from reporting_dagster.lib.render.document import Branding, Sections
@@ -50,7 +50,7 @@ class AgingPlatform(Platform):
 
 
 def extract(engine, as_of: dt.date) -> pd.DataFrame:
-    return db.read_frame(engine, read_sql("receivable_invoices"), {"as_of_date": as_of})
+    return db.read_frame(engine, extract_sql(engine, "receivable_invoices"), {"as_of_date": as_of})
 
 
 def run(engine, as_of: dt.date = AS_OF, customer_id=None):

@@ -9,16 +9,16 @@ import pytest
 
 from reporting_dagster.lib import checks, db
 from reporting_dagster.lib.comparison import Tolerance, compare, totals_by_currency
-from reporting_dagster.lib.paths import read_sql
+from reporting_dagster.lib.platform_schema import extract_sql
 from tests.builders import Platform
 
 
 def run(engine, period_id, tolerance=Tolerance()):
     params = {"billing_period_id": period_id}
     return compare(
-        db.read_frame(engine, read_sql("expected_invoice_lines"), params),
-        db.read_frame(engine, read_sql("received_invoice_lines"), params),
-        db.read_frame(engine, read_sql("stored_invoice_comparisons"), params),
+        db.read_frame(engine, extract_sql(engine, "expected_invoice_lines"), params),
+        db.read_frame(engine, extract_sql(engine, "received_invoice_lines"), params),
+        db.read_frame(engine, extract_sql(engine, "stored_invoice_comparisons"), params),
         tolerance,
     )
 
@@ -202,14 +202,14 @@ def test_duplicate_vendor_invoice_numbers_are_detected(world):
 
 def test_extract_keeps_numeric_as_decimal(world):
     pair(world, "C1", [("OM_FEE", "Fee", "0.10")], [("OM_FEE", "Fee", "0.20")])
-    frame = db.read_frame(world.engine, read_sql("expected_invoice_lines"), {"billing_period_id": world.period_id}, chunk_rows=1)
+    frame = db.read_frame(world.engine, extract_sql(world.engine, "expected_invoice_lines"), {"billing_period_id": world.period_id}, chunk_rows=1)
     assert isinstance(frame.iloc[0]["line_total"], D) and frame.iloc[0]["line_total"] == D("0.10")
 
 
 def test_extract_streams_in_chunks(world):
     c = world.contract(world.org_id, world.project_id, "Many lines")
     world.expected(world.period_id, c, world.project_id, "USD", [("OM_FEE", f"Fee {i}", "1.00") for i in range(7)])
-    chunks = list(db.read_frames(world.engine, read_sql("expected_invoice_lines"), {"billing_period_id": world.period_id}, chunk_rows=3))
+    chunks = list(db.read_frames(world.engine, extract_sql(world.engine, "expected_invoice_lines"), {"billing_period_id": world.period_id}, chunk_rows=3))
     assert [len(c) for c in chunks] == [3, 3, 1]
 
 

@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from reporting_dagster.lib import db
-from reporting_dagster.lib.paths import read_sql
+from reporting_dagster.lib.platform_schema import extract_sql
 from reporting_dagster.lib.request_runner import run_request
 from reporting_dagster.lib.store import LocalStore
 from tests.request_builders import CANARY, time_world
@@ -23,7 +23,7 @@ NOW = dt.datetime(2026, 11, 22, 9, 0, tzinfo=dt.timezone.utc)
 
 
 def _read(engine):
-    return lambda name, **params: db.read_frame(engine, read_sql(name), params)
+    return lambda name, **params: db.read_frame(engine, extract_sql(engine, name), params)
 
 
 def _csv(data: bytes) -> list[list[str]]:

@@ -19,7 +19,7 @@ from reporting_dagster.defs.exports.timesheet_report import timesheet_report
 from reporting_dagster.defs.resources import LocalReportStore, PlatformDatabase
 from reporting_dagster.defs.time import extracts, profitability, timesheet
 from reporting_dagster.lib import db
-from reporting_dagster.lib.paths import read_sql
+from reporting_dagster.lib.platform_schema import extract_sql
 from tests.time_builders import TimePlatform
 
 PARTITION = "2026-10"
@@ -93,12 +93,12 @@ def _rows(engine):
 
 
 def test_extract_includes_both_ends_of_the_range(world):
-    frame = db.read_frame(world["engine"], read_sql("time_entries"),
+    frame = db.read_frame(world["engine"], extract_sql(world["engine"], "time_entries"),
                           {"date_from": dt.date(2026, 10, 1), "date_to": dt.date(2026, 10, 31)})
     assert sorted(frame["duration_minutes"]) == [45, 60, 90, 555]  # 09-30 and 11-01 (600 each) excluded
     assert set(frame["billing_rate_currency"].dropna()) == {"USD", "EUR"}  # CHAR(3) trimmed
     assert set(frame["organization_id"]) == {world["helios"], world["canary"]}
-    customers = db.read_frame(world["engine"], read_sql("project_customers"),
+    customers = db.read_frame(world["engine"], extract_sql(world["engine"], "project_customers"),
                               {"date_from": dt.date(2026, 10, 1), "date_to": dt.date(2026, 10, 31)})
     assert sorted(customers.loc[customers["project_id"] == world["north"], "customer_name"]) == ["Zeta Power", "acme Energy"]
 

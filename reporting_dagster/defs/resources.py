@@ -16,8 +16,8 @@ from dagster_aws.s3 import S3Resource
 from pydantic import Field
 from sqlalchemy.engine import Engine
 
-from reporting_dagster.lib import db, periods
-from reporting_dagster.lib.paths import read_sql, state_dir
+from reporting_dagster.lib import db, periods, platform_schema
+from reporting_dagster.lib.paths import state_dir
 from reporting_dagster.lib.store import LocalStore, S3Store, Store
 
 
@@ -38,8 +38,10 @@ class PlatformDatabase(dg.ConfigurableResource):
         return _engine_for(self.url)
 
     def extract(self, query_name: str, **params) -> pd.DataFrame:
-        """Run `sql/extracts/<query_name>.sql`, streamed in chunks, NUMERIC kept as Decimal."""
-        return db.read_frame(self.engine, read_sql(query_name), params, self.chunk_rows)
+        """Run `sql/extracts/<query_name>.sql` for this database's schema (lib/platform_schema.py),
+        streamed in chunks, NUMERIC kept as Decimal."""
+        sql = platform_schema.extract_sql(self.engine, query_name)
+        return db.read_frame(self.engine, sql, params, self.chunk_rows)
 
     def billing_period(self, partition_key: str) -> periods.BillingPeriod:
         """The platform's billing_period row for the partition; a run failure that says what to do."""

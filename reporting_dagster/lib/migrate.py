@@ -1,8 +1,10 @@
 """Versioned schema migrations from `sql/migrations/NNNN_name.sql`.
 
 Each file runs once, in its own transaction, and is recorded in `reporting_schema_version`
-with its checksum. The files themselves are conditional (IF NOT EXISTS), so an existing
-platform database that already has Part A gains only what it lacks.
+with its checksum. The files themselves are conditional (IF NOT EXISTS, and the helpers of
+`sql/migration_helpers.sql`, loaded into the session first), so an existing platform database
+gains only what it lacks. `sql/migration_finish.sql` runs after every upgrade, even when no
+migration was pending: it follows what the platform may have changed since (row-level security).
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from reporting_dagster.lib.paths import MIGRATIONS_DIR
+from reporting_dagster.lib.paths import MIGRATIONS_DIR, SQL_DIR
 
 VERSION_TABLE = "reporting_schema_version"
 _LOCK_KEY = 7_405_112_019  # pg_advisory_xact_lock key: one migrator at a time
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+HELPERS = SQL_DIR / "migration_helpers.sql"
+FINISH = SQL_DIR / "migration_finish.sql"
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,11 @@ class Migration:
     @property
     def sql(self) -> str:
         return self.path.read_text(encoding="utf-8")
+
+    def apply(self, conn: sa.Connection) -> None:
+        """Run this migration in the connection's transaction, with the session helpers loaded."""
+        run_script(conn, HELPERS.read_text(encoding="utf-8"))
+        run_script(conn, self.sql)
 
     @property
     def checksum(self) -> str:
@@ -74,7 +83,7 @@ def upgrade(engine: Engine, directory: Path = MIGRATIONS_DIR) -> list[Migration]
             ).scalar_one_or_none()
             if done is not None:
                 continue
-            conn.exec_driver_sql(migration.sql)
+            migration.apply(conn)
             conn.execute(
                 sa.text(
                     f"INSERT INTO {VERSION_TABLE} (version, name, checksum) VALUES (:v, :n, :c)"
@@ -82,12 +91,22 @@ def upgrade(engine: Engine, directory: Path = MIGRATIONS_DIR) -> list[Migration]
                 {"v": migration.version, "n": migration.name, "c": migration.checksum},
             )
             applied.append(migration)
+    with engine.begin() as conn:
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+        run_script(conn, FINISH.read_text(encoding="utf-8"))
     return applied
 
 
 def pending(engine: Engine, directory: Path = MIGRATIONS_DIR) -> list[Migration]:
     done = applied_versions(engine)
     return [m for m in discover(directory) if m.version not in done]
+
+
+def run_script(conn: sa.Connection, script: str) -> None:
+    """Run a whole SQL file in the connection's transaction, as written: no parameters, so the
+    driver leaves `%I` of format() alone."""
+    with conn.connection.dbapi_connection.cursor() as cursor:
+        cursor.execute(script)
 
 
 def _ensure_version_table(conn: sa.Connection) -> None:

@@ -1,6 +1,8 @@
 -- Expected contractor invoices of one billing period, one row per line (a header without lines
 -- gives one row with NULL line columns). The organization comes from the project, else the
--- contract; NULL means it cannot be resolved (reported by an asset check, never dropped).
+-- contract; NULL means it cannot be resolved (reported by an asset check, never dropped). Only
+-- current versions: a recalculated expected invoice supersedes the old one, which never counts.
+-- Line totals keep their stored sign (deductions are negative).
 SELECT
     h.id                                        AS header_id,
     COALESCE(p.organization_id, c.organization_id) AS organization_id,
@@ -13,6 +15,7 @@ SELECT
     cur.code                                    AS currency,
     h.total_amount                              AS header_total,
     CAST(NULL AS VARCHAR)                       AS invoice_number,
+    {{ platform.direction('h', 'expected_invoice_header') }} AS invoice_direction,
     l.id                                        AS line_id,
     t.code                                      AS line_type,
     t.name                                      AS line_type_name,
@@ -28,4 +31,5 @@ LEFT JOIN currency cur ON cur.id = h.currency_id
 LEFT JOIN expected_invoice_line_item l ON l.expected_invoice_header_id = h.id
 LEFT JOIN invoice_line_item_type t ON t.id = l.invoice_line_item_type_id
 WHERE h.billing_period_id = :billing_period_id
+  AND {{ platform.current('h') }}
 ORDER BY h.id, l.id

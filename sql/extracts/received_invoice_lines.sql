@@ -16,6 +16,7 @@ SELECT
     h.due_date,
     h.status::text                              AS invoice_status,
     h.created_at                                AS received_at,
+    {{ platform.direction('h', 'received_invoice_header') }} AS invoice_direction,
     l.id                                        AS line_id,
     t.code                                      AS line_type,
     t.name                                      AS line_type_name,

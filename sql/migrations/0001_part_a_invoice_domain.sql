@@ -177,12 +177,12 @@ CREATE TABLE IF NOT EXISTS invoice_comparison_line_item (
     created_at                     TIMESTAMPTZ DEFAULT now()
 );
 
--- Indexes the monthly extracts use (no-ops where the platform already has them).
-CREATE INDEX IF NOT EXISTS ix_invoice_header_period ON invoice_header (billing_period_id);
-CREATE INDEX IF NOT EXISTS ix_invoice_line_item_header ON invoice_line_item (invoice_header_id);
-CREATE INDEX IF NOT EXISTS ix_expected_invoice_header_period ON expected_invoice_header (billing_period_id);
-CREATE INDEX IF NOT EXISTS ix_expected_invoice_line_item_header ON expected_invoice_line_item (expected_invoice_header_id);
-CREATE INDEX IF NOT EXISTS ix_received_invoice_header_period ON received_invoice_header (billing_period_id);
-CREATE INDEX IF NOT EXISTS ix_received_invoice_line_item_header ON received_invoice_line_item (received_invoice_header_id);
-CREATE INDEX IF NOT EXISTS ix_invoice_comparison_expected ON invoice_comparison (expected_invoice_header_id);
-CREATE INDEX IF NOT EXISTS ix_invoice_comparison_received ON invoice_comparison (received_invoice_header_id);
+-- Indexes the monthly extracts use (skipped where the platform has an index on the same columns).
+SELECT pg_temp.ensure_index('invoice_header', 'ix_invoice_header_period', ARRAY['billing_period_id']);
+SELECT pg_temp.ensure_index('invoice_line_item', 'ix_invoice_line_item_header', ARRAY['invoice_header_id']);
+SELECT pg_temp.ensure_index('expected_invoice_header', 'ix_expected_invoice_header_period', ARRAY['billing_period_id']);
+SELECT pg_temp.ensure_index('expected_invoice_line_item', 'ix_expected_invoice_line_item_header', ARRAY['expected_invoice_header_id']);
+SELECT pg_temp.ensure_index('received_invoice_header', 'ix_received_invoice_header_period', ARRAY['billing_period_id']);
+SELECT pg_temp.ensure_index('received_invoice_line_item', 'ix_received_invoice_line_item_header', ARRAY['received_invoice_header_id']);
+SELECT pg_temp.ensure_index('invoice_comparison', 'ix_invoice_comparison_expected', ARRAY['expected_invoice_header_id']);
+SELECT pg_temp.ensure_index('invoice_comparison', 'ix_invoice_comparison_received', ARRAY['received_invoice_header_id']);

@@ -49,6 +49,6 @@ CREATE TABLE IF NOT EXISTS invoice_payment (
     created_at         TIMESTAMPTZ DEFAULT now()
 );
 
-CREATE INDEX IF NOT EXISTS ix_time_entry_date ON time_entry (date);
-CREATE INDEX IF NOT EXISTS ix_task_project ON task (project_id);
-CREATE INDEX IF NOT EXISTS ix_invoice_payment_header ON invoice_payment (invoice_header_id);
+SELECT pg_temp.ensure_index('time_entry', 'ix_time_entry_date', ARRAY['date']);
+SELECT pg_temp.ensure_index('task', 'ix_task_project', ARRAY['project_id']);
+SELECT pg_temp.ensure_index('invoice_payment', 'ix_invoice_payment_header', ARRAY['invoice_header_id']);

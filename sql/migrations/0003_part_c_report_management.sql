@@ -51,10 +51,10 @@ CREATE TABLE IF NOT EXISTS report_template (
     created_at           TIMESTAMPTZ DEFAULT now(),
     updated_at           TIMESTAMPTZ DEFAULT now()
 );
-CREATE UNIQUE INDEX IF NOT EXISTS ux_report_template_org_name
-    ON report_template (organization_id, name) WHERE project_id IS NULL;
-CREATE UNIQUE INDEX IF NOT EXISTS ux_report_template_org_project_name
-    ON report_template (organization_id, project_id, name) WHERE project_id IS NOT NULL;
+SELECT pg_temp.ensure_index('report_template', 'ux_report_template_org_name', ARRAY['organization_id', 'name'],
+                             true, 'project_id IS NULL');
+SELECT pg_temp.ensure_index('report_template', 'ux_report_template_org_project_name',
+                             ARRAY['organization_id', 'project_id', 'name'], true, 'project_id IS NOT NULL');
 
 CREATE TABLE IF NOT EXISTS scheduled_report (
     id                  BIGSERIAL PRIMARY KEY,
@@ -119,8 +119,8 @@ ALTER TABLE generated_report ADD COLUMN IF NOT EXISTS file_hash VARCHAR(64);
 ALTER TABLE generated_report ADD COLUMN IF NOT EXISTS record_count INTEGER;
 ALTER TABLE generated_report ADD COLUMN IF NOT EXISTS summary_data JSONB;
 ALTER TABLE generated_report ADD COLUMN IF NOT EXISTS processing_time_ms INTEGER;
-CREATE INDEX IF NOT EXISTS ix_generated_report_org_created ON generated_report (organization_id, created_at);
-CREATE INDEX IF NOT EXISTS ix_generated_report_status ON generated_report (report_status);
+SELECT pg_temp.ensure_index('generated_report', 'ix_generated_report_org_created', ARRAY['organization_id', 'created_at']);
+SELECT pg_temp.ensure_index('generated_report', 'ix_generated_report_status', ARRAY['report_status']);
 
 CREATE TABLE IF NOT EXISTS report_definition (
     id                  BIGSERIAL PRIMARY KEY,
@@ -161,4 +161,4 @@ CREATE TABLE IF NOT EXISTS audit_event (
     details          JSONB,
     occurred_at      TIMESTAMPTZ NOT NULL DEFAULT now()
 );
-CREATE INDEX IF NOT EXISTS ix_audit_event_org_time ON audit_event (organization_id, occurred_at);
+SELECT pg_temp.ensure_index('audit_event', 'ix_audit_event_org_time', ARRAY['organization_id', 'occurred_at']);
