@@ -254,8 +254,9 @@ def test_received_report_every_format(month):
     files = {fmt: render.render(doc, fmt) for fmt in render.FORMATS}
     rows = _csv_rows(files["csv"])
     assert rows[0] == ["Invoice ID", "Vendor invoice #", "Contractor", "Contract", "Project", "Currency",
-                       "Line type", "Description", "Quantity", "Unit price", "Line total"]
-    assert [r[-1] for r in rows[1:]] == ["400.00", "1000.00", "1020.00", "-160.00"]
+                       "Line type", "Description", "Quantity", "Unit price", "Line total", "Direction"]
+    assert [r[-2] for r in rows[1:]] == ["400.00", "1000.00", "1020.00", "-160.00"]
+    assert {r[-1] for r in rows[1:]} == {"payable"}
     data = json.loads(files["json"])
     v100 = next(r for r in data["rows"] if r["invoice_number"] == "V-100")
     assert (v100["invoice_date"], v100["due_date"], v100["received_on"], v100["status"]) == (
@@ -279,7 +280,7 @@ def test_expected_report_every_format(month):
     files = {fmt: render.render(doc, fmt) for fmt in render.FORMATS}
     rows = _csv_rows(files["csv"])
     assert rows[0][:5] == ["Expected invoice ID", "Contract", "Project", "Contractor", "Currency"]
-    assert [r[-3:] for r in rows[1:]] == [["1.00", "1000.00", "1000.00"], ["2500.50", "0.10", "250.05"]]
+    assert [r[-4:] for r in rows[1:]] == [["1.00", "1000.00", "1000.00", "payable"], ["2500.50", "0.10", "250.05", "payable"]]
     data = json.loads(files["json"])
     assert data["rows"][0]["amount"] == "1250.05" and "status_counts" not in data["summary"]
     assert openpyxl.load_workbook(io.BytesIO(files["xlsx"]))["Expected invoices"]["A2"].value == "O&M North"
@@ -299,7 +300,7 @@ def test_empty_month_gives_valid_no_data_files(report_type):
     assert doc.record_count == 0
     files = {fmt: render.render(doc, fmt) for fmt in render.FORMATS}
     rows = _csv_rows(files["csv"])
-    assert len(rows) == 1 and rows[0][-1] == "Line total"  # the header row only
+    assert len(rows) == 1 and rows[0][-2:] == ["Line total", "Direction"]  # the header row only
     data = json.loads(files["json"])
     assert data["rows"] == [] and data["summary"]["invoices"] == 0 and data["summary"]["currencies"] == {}
     wb = openpyxl.load_workbook(io.BytesIO(files["xlsx"]))

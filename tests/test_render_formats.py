@@ -56,6 +56,7 @@ def _invoices() -> pd.DataFrame:
     frame["adjustment_amount"] = [None, D("0"), None, None]
     frame["has_discrepancy"] = [True, True, True, False]
     frame["organization_id"] = 7
+    frame["invoice_direction"] = "payable"
     for col in ("expected_amount", "received_amount", "variance", "variance_percent", "final_amount", "adjustment_amount"):
         frame[col] = frame[col].astype(object).where(frame[col].notna(), None)
     return frame
@@ -73,6 +74,7 @@ def _lines() -> pd.DataFrame:
         "pair_id", "contract_name", "received_invoice_numbers", "currency", "line_type", "description",
         "expected_amount", "received_amount", "variance", "variance_percent", "status", "has_discrepancy",
     ])
+    frame["invoice_direction"] = "payable"
     for col in ("expected_amount", "received_amount", "variance", "variance_percent"):
         frame[col] = frame[col].astype(object).where(frame[col].notna(), None)
     return frame
@@ -209,7 +211,7 @@ def test_xlsx_sheets_types_and_formula_safety(doc):
     assert [c.value for c in ws[1]] == labels
     assert all(c.font.b for c in ws[1])
     assert ws.freeze_panes == "A2"
-    assert ws.auto_filter.ref == "A1:L5"
+    assert ws.auto_filter.ref == "A1:M5"  # 12 columns + Direction
     name = ws["A2"]
     assert name.data_type == "s" and name.value == FORMULA_NAME
     assert ws["B3"].value == "@Northwind" and ws["B3"].data_type == "s"

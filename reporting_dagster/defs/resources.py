@@ -16,7 +16,7 @@ from dagster_aws.s3 import S3Resource
 from pydantic import Field
 from sqlalchemy.engine import Engine
 
-from reporting_dagster.lib import db, periods, platform_schema
+from reporting_dagster.lib import db, periods, platform_access, platform_schema
 from reporting_dagster.lib.paths import state_dir
 from reporting_dagster.lib.store import LocalStore, S3Store, Store
 
@@ -43,8 +43,18 @@ class PlatformDatabase(dg.ConfigurableResource):
         sql = platform_schema.extract_sql(self.engine, query_name)
         return db.read_frame(self.engine, sql, params, self.chunk_rows)
 
+    def check_access(self) -> None:
+        """Fail the run before it reads anything when row-level security or a missing grant would
+        make the platform tables look empty to this role (lib/platform_access.py)."""
+        try:
+            platform_access.check_readable(self.engine)
+        except platform_access.PlatformAccessError as exc:
+            raise dg.Failure(description=str(exc), allow_retries=False) from None
+
     def billing_period(self, partition_key: str) -> periods.BillingPeriod:
-        """The platform's billing_period row for the partition; a run failure that says what to do."""
+        """The platform's billing_period row for the partition (access checked first); a run
+        failure that says what to do."""
+        self.check_access()
         try:
             return periods.resolve(self.engine, partition_key)
         except periods.BillingPeriodNotFound as exc:

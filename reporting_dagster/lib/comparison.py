@@ -9,7 +9,10 @@ Rules (issue #2, seed 000 §4):
   absolute tolerance or the percent tolerance of the expected amount (both inclusive), else
   `overbilled` / `underbilled`; `missing_received` / `missing_expected` when one side is absent.
 - variance % = variance / expected × 100, half-up to 2 dp, None when expected is 0.
-- Everything is Decimal; totals are per currency.
+- Direction (SOURCE_SCHEMA.md Part A+): payable (contractor bills) and receivable (the platform's
+  calculated client invoice vs the one the ERP issued) never pair with each other, not even
+  through a stored comparison; every row carries its `invoice_direction`.
+- Everything is Decimal; totals are per currency (and per direction: `by_direction`).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Any
 import pandas as pd
 
 from reporting_dagster.lib.money import ZERO, dsum, is_missing, percent_of, to_decimal
+from reporting_dagster.lib.platform_schema import DIRECTIONS, PAYABLE
 
 MATCHED = "matched"
 OVERBILLED = "overbilled"
@@ -32,7 +36,7 @@ STORED_VERDICTS = {MATCHED, OVERBILLED, UNDERBILLED}  # 'unchecked' states no op
 
 HEADER_COLUMNS = [
     "header_id", "organization_id", "project_id", "project_name", "contract_id", "contract_name",
-    "counterparty_id", "counterparty_name", "currency", "header_total", "invoice_number",
+    "counterparty_id", "counterparty_name", "currency", "header_total", "invoice_number", "invoice_direction",
 ]
 LINE_COLUMNS = ["header_id", "line_id", "line_type", "line_type_name", "description", "quantity", "line_total"]
 
@@ -99,6 +103,8 @@ def split_extract(extract: pd.DataFrame, side: str) -> tuple[pd.DataFrame, pd.Da
     headers = extract.drop_duplicates("header_id")[cols].copy()
     if "invoice_number" not in headers:
         headers["invoice_number"] = None
+    headers["invoice_direction"] = (headers["invoice_direction"].fillna(PAYABLE) if "invoice_direction" in headers
+                                    else PAYABLE)
     lines = extract.loc[extract["line_id"].notna(), LINE_COLUMNS].copy()
     sums = lines.groupby("header_id")["line_total"].agg(dsum) if len(lines) else pd.Series(dtype=object)
     counts = lines.groupby("header_id").size() if len(lines) else pd.Series(dtype=int)
@@ -136,28 +142,32 @@ class _UnionFind:
 def assign_pairs(headers: pd.DataFrame, stored: pd.DataFrame) -> pd.Series:
     """A pair number for every header (index-aligned with `headers`).
 
-    Headers linked by stored comparisons form one pair (transitively); the rest pair by
-    (contract, currency); a header without a contract stands alone. Pair numbers follow the
+    Headers linked by stored comparisons form one pair (transitively) when both have the same
+    direction; the rest pair by (contract, currency, direction); a header without a contract
+    stands alone. Pair numbers follow the
     smallest (organization, contract, side, header id) in the pair, so they are reproducible.
     """
     uf = _UnionFind()
-    present = set(zip(headers["side"], headers["header_id"].astype(int)))
+    direction_of = dict(zip(zip(headers["side"], headers["header_id"].astype(int)), headers["invoice_direction"]))
     stored_nodes: set[tuple[str, int]] = set()
     for e_id, r_id in zip(stored["expected_header_id"], stored["received_header_id"]):
         nodes = [n for n in (("E", e_id), ("R", r_id)) if not is_missing(n[1])]
-        nodes = [(s, int(i)) for s, i in nodes if (s, int(i)) in present]
+        nodes = [(s, int(i)) for s, i in nodes if (s, int(i)) in direction_of]
+        if len({direction_of[n] for n in nodes}) > 1:
+            continue  # a stored link across directions is not a pair: both sides pair by contract
         stored_nodes.update(nodes)
         for node in nodes[1:]:
             uf.union(nodes[0], node)
-    by_contract: dict[tuple[int, Any], tuple[str, int]] = {}
-    for side, hid, contract, currency in zip(
-        headers["side"], headers["header_id"].astype(int), headers["contract_id"], headers["currency"]
+    by_contract: dict[tuple[int, Any, str], tuple[str, int]] = {}
+    for side, hid, contract, currency, direction in zip(
+        headers["side"], headers["header_id"].astype(int), headers["contract_id"], headers["currency"],
+        headers["invoice_direction"],
     ):
         node = (side, hid)
         uf.find(node)
         if node in stored_nodes or is_missing(contract):
             continue
-        key = (int(contract), currency)
+        key = (int(contract), currency, direction)
         if key in by_contract:
             uf.union(by_contract[key], node)
         else:
@@ -213,7 +223,7 @@ def compare(
 
 
 INVOICE_OUTPUT = [
-    "pair_id", "organization_id", "contract_id", "contract_name", "project_name", "counterparty_name",
+    "pair_id", "invoice_direction", "organization_id", "contract_id", "contract_name", "project_name", "counterparty_name",
     "currency", "expected_header_ids", "received_header_ids", "received_invoice_numbers",
     "expected_amount", "received_amount", "variance", "variance_percent", "status",
     "stored_comparison_ids", "stored_status", "final_amount", "adjustment_amount",
@@ -234,6 +244,7 @@ def _compare_invoices(headers: pd.DataFrame, stored: pd.DataFrame, tolerance: To
         "project_name": grouped["project_name"].agg(_first),
         "counterparty_name": grouped["counterparty_name"].agg(_first),
         "currency": grouped["currency"].agg(_first),
+        "invoice_direction": grouped["invoice_direction"].agg(_first),
     })
     out["expected_header_ids"] = exp.groupby("pair_id")["header_id"].agg(_join_unique)
     out["received_header_ids"] = rec.groupby("pair_id")["header_id"].agg(_join_unique)
@@ -284,7 +295,7 @@ def _add_variance(frame: pd.DataFrame, tolerance: Tolerance) -> None:
 
 
 LINE_OUTPUT = [
-    "pair_id", "organization_id", "contract_name", "received_invoice_numbers", "currency",
+    "pair_id", "invoice_direction", "organization_id", "contract_name", "received_invoice_numbers", "currency",
     "line_type", "line_type_name", "description", "expected_quantity", "received_quantity",
     "expected_amount", "received_amount", "variance", "variance_percent", "status", "has_discrepancy",
 ]
@@ -343,7 +354,8 @@ def _compare_lines(
     })
     _add_variance(out, tolerance)
     out["has_discrepancy"] = out["status"] != MATCHED
-    context = invoices.set_index("pair_id")[["organization_id", "contract_name", "received_invoice_numbers", "currency"]]
+    context = invoices.set_index("pair_id")[["organization_id", "contract_name", "received_invoice_numbers", "currency",
+                                             "invoice_direction"]]
     out = out.join(context, on="pair_id")
     out = out.sort_values(["pair_id", "_order"]).reset_index(drop=True)
     return out[LINE_OUTPUT]
@@ -371,6 +383,13 @@ def totals_by_currency(invoices: pd.DataFrame) -> dict[str, dict[str, Any]]:
             "stored_disagreements": int(group["status_disagrees"].sum()),
         }
     return out
+
+
+def by_direction(frame: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """The frame's rows per direction present, payable first (totals never mix directions)."""
+    if "invoice_direction" not in frame:
+        return [(PAYABLE, frame)] if len(frame) else []
+    return [(d, frame[frame["invoice_direction"] == d]) for d in DIRECTIONS if (frame["invoice_direction"] == d).any()]
 
 
 def status_counts(invoices: pd.DataFrame) -> dict[str, int]:

@@ -32,6 +32,7 @@ from typing import Any
 import pandas as pd
 
 from reporting_dagster.lib.money import ZERO, dsum, is_missing
+from reporting_dagster.lib.platform_schema import PAYABLE
 
 CLIENT = "invoice_to_client"
 EXPECTED = "invoice_expected"
@@ -44,7 +45,8 @@ _HEADER_COMMON = [
     "header_id", "organization_id", "project_id", "project_name", "contract_id", "contract_name",
     "counterparty_id", "counterparty_name", "currency", "header_total",
 ]
-_HEADER_OPTIONAL = ["invoice_number", "invoice_date", "due_date", "invoice_status", "received_at", "created_at"]
+_HEADER_OPTIONAL = ["invoice_number", "invoice_date", "due_date", "invoice_status", "received_at", "created_at",
+                    "invoice_direction"]
 _LINE_SOURCE = ["line_id", "line_type", "line_type_name", "description", "quantity", "unit_price", "line_total",
                 "meter_aggregate_id", "metered_quantity", "metered_unit"]
 
@@ -52,12 +54,12 @@ INVOICE_COLUMNS = [
     "header_id", "organization_id", "project_id", "project_name", "contract_id", "contract_name",
     "counterparty_id", "counterparty_name", "currency", "invoice_number", "invoice_date", "due_date",
     "status", "received_on", "header_total", "line_count", "lines_total", "amount", "credits",
-    "difference", "total_mismatch",
+    "difference", "total_mismatch", "invoice_direction",
 ]
 LINE_COLUMNS = [
     "header_id", "organization_id", "line_id", "invoice_number", "contract_name", "project_name",
     "counterparty_name", "currency", "line_type", "line_type_code", "description", "quantity", "unit_price",
-    "line_total", "meter_aggregate_id", "metered_quantity", "metered_unit", "is_credit",
+    "line_total", "meter_aggregate_id", "metered_quantity", "metered_unit", "is_credit", "invoice_direction",
 ]
 
 _EMPTY_DTYPES = {"header_id": int, "line_count": int, "total_mismatch": bool, "is_credit": bool}
@@ -180,6 +182,9 @@ def _invoices(frame: pd.DataFrame, report_type: str) -> pd.DataFrame:
         "status": _objects(heads["invoice_status"]),
         "received_on": [_utc_date(v) for v in heads["received_at"]] if report_type == RECEIVED else None,
         "header_total": _objects(heads["header_total"]),
+        # contractor listings: payable unless the platform says receivable; client invoices: as stored
+        "invoice_direction": ([d if not is_missing(d) else PAYABLE for d in heads["invoice_direction"]]
+                              if report_type != CLIENT else _objects(heads["invoice_direction"])),
     }, dtype=object)
     out["line_count"] = [int(counts.get(h, 0)) for h in out["header_id"]]
     out["lines_total"] = [sums.get(h, ZERO) if not is_missing(sums.get(h, ZERO)) else ZERO for h in out["header_id"]]
@@ -191,13 +196,14 @@ def _invoices(frame: pd.DataFrame, report_type: str) -> pd.DataFrame:
     out["difference"] = [a - lt if m else None for a, lt, m in zip(out["amount"], out["lines_total"], mismatch)]
     out = out.astype({"header_id": int, "line_count": int, "total_mismatch": bool})
 
-    # by currency (totals follow), then by number (contractor and client invoices) or contract
+    # by direction and currency (totals follow), then by number (contractor and client invoices) or contract
     order = pd.DataFrame({
+        "dir": [0 if d in (None, PAYABLE) else 1 for d in out["invoice_direction"]],
         "cur": out["currency"].fillna("~"),
         "name": (out["invoice_number"] if report_type != EXPECTED else out["contract_name"]).fillna("~").astype(str),
         "id": out["header_id"],
     })
-    out = out.loc[order.sort_values(["cur", "name", "id"]).index]
+    out = out.loc[order.sort_values(["dir", "cur", "name", "id"]).index]
     return out[INVOICE_COLUMNS].reset_index(drop=True)
 
 
@@ -222,7 +228,7 @@ def _lines(frame: pd.DataFrame, invoices: pd.DataFrame, report_type: str) -> pd.
     }, dtype=object)
     out["is_credit"] = [(v is not None and v < 0) for v in out["line_total"]]
     context = invoices[["header_id", "organization_id", "invoice_number", "contract_name", "project_name",
-                        "counterparty_name", "currency"]].copy()
+                        "counterparty_name", "currency", "invoice_direction"]].copy()
     context["_order"] = range(len(context))
     out = out.astype({"header_id": int}).merge(context, on="header_id", how="left")
     out = out.sort_values(["_order", "line_id"], kind="stable")

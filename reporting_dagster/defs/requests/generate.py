@@ -34,6 +34,7 @@ class GenerateReportConfig(dg.Config):
 def render_report(context: dg.OpExecutionContext, config: GenerateReportConfig, platform_db: PlatformDatabase,
                   report_store: ReportStore, report_mailer: ReportMailer) -> Optional[int]:
     """Claim the row, validate it, render, store, record; None when there is nothing to deliver."""
+    platform_db.check_access()
     engine = platform_db.engine
     report_id = config.generated_report_id
     parent_run_id = context.run.parent_run_id

@@ -7,6 +7,7 @@ PARAMETERS = (
     *SPAN_PARAMETERS,
     Parameter("contract_id", "id", "Contract", entity_type="contract"),
     Parameter("project_id", "id", "Project", entity_type="project"),
+    Parameter("direction", "enum", "Invoice direction", options=("payable", "receivable")),
     Parameter("tolerance_absolute", "decimal", "Absolute tolerance", default="0.01"),
     Parameter("tolerance_percent", "decimal", "Percent tolerance", default="0"),
 )
@@ -17,7 +18,7 @@ DEFINITION = ReportDefinition(
     category="INVOICING",
     description="Expected versus received contractor invoices for a billing period: variance per "
                 "invoice and per line, with the status of each and totals per currency.",
-    version=2,
+    version=3,
     sort_order=40,
     csv_table="lines",
     parameters=PARAMETERS,
@@ -35,6 +36,7 @@ DEFINITION = ReportDefinition(
             col("stored_status", "Stored status"),
             col("final_amount", "Final amount", "currency"),
             col("adjustment_amount", "Adjustment", "currency"),
+            col("invoice_direction", "Direction"),
         )),
         Table("lines", "Line detail", (
             col("contract_name", "Contract"),
@@ -47,6 +49,7 @@ DEFINITION = ReportDefinition(
             col("variance", "Variance", "currency"),
             col("variance_percent", "Variance %", "decimal"),
             col("status", "Status"),
+            col("invoice_direction", "Direction"),
         )),
     ),
 )

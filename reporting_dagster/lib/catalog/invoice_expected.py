@@ -8,6 +8,7 @@ PARAMETERS = (
     *SPAN_PARAMETERS,
     Parameter("contract_id", "id", "Contract", entity_type="contract"),
     Parameter("project_id", "id", "Project", entity_type="project"),
+    Parameter("direction", "enum", "Invoice direction", options=("payable", "receivable")),
 )
 
 DEFINITION = ReportDefinition(
@@ -16,7 +17,7 @@ DEFINITION = ReportDefinition(
     category="INVOICING",
     description="The contractor invoices expected from the contract terms for a billing period: contract, "
                 "project, contractor and the expected lines, with totals per currency.",
-    version=2,
+    version=3,
     sort_order=20,
     csv_table="lines",
     parameters=PARAMETERS,
@@ -29,6 +30,7 @@ DEFINITION = ReportDefinition(
             col("amount", "Expected total", "currency"),
             col("lines_total", "Sum of lines", "currency"),
             col("difference", "Difference", "currency"),
+            col("invoice_direction", "Direction"),
         )),
         Table("lines", "Expected invoice lines", (
             col("header_id", "Expected invoice ID", "integer"),
@@ -41,6 +43,7 @@ DEFINITION = ReportDefinition(
             col("quantity", "Quantity", "decimal", QUANTITY_FORMAT),
             col("unit_price", "Unit price", "decimal", UNIT_PRICE_FORMAT),
             col("line_total", "Line total", "currency"),
+            col("invoice_direction", "Direction"),
         )),
     ),
 )

@@ -8,6 +8,7 @@ PARAMETERS = (
     *SPAN_PARAMETERS,
     Parameter("contract_id", "id", "Contract", entity_type="contract"),
     Parameter("project_id", "id", "Project", entity_type="project"),
+    Parameter("direction", "enum", "Invoice direction", options=("payable", "receivable")),
 )
 
 DEFINITION = ReportDefinition(
@@ -16,7 +17,7 @@ DEFINITION = ReportDefinition(
     category="INVOICING",
     description="The invoices received from contractors for a billing period: vendor invoice number, "
                 "invoice and due dates, status, received date and lines, with totals per currency.",
-    version=2,
+    version=3,
     sort_order=30,
     csv_table="lines",
     parameters=PARAMETERS,
@@ -33,6 +34,7 @@ DEFINITION = ReportDefinition(
             col("amount", "Invoice total", "currency"),
             col("lines_total", "Sum of lines", "currency"),
             col("difference", "Difference", "currency"),
+            col("invoice_direction", "Direction"),
         )),
         Table("lines", "Received invoice lines", (
             col("header_id", "Invoice ID", "integer"),
@@ -46,6 +48,7 @@ DEFINITION = ReportDefinition(
             col("quantity", "Quantity", "decimal", QUANTITY_FORMAT),
             col("unit_price", "Unit price", "decimal", UNIT_PRICE_FORMAT),
             col("line_total", "Line total", "currency"),
+            col("invoice_direction", "Direction"),
         )),
     ),
 )

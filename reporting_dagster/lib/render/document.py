@@ -83,6 +83,10 @@ class TableData:
     group_key: str | None = None
     parent: str | None = None
     context_columns: tuple[str, ...] = ()  # repeated from the parent: left out under group headings
+    # PDF/HTML split the table into separately titled sections by this column's value (e.g. the
+    # invoice direction); flat formats keep one table and the column says which section a row is in
+    section: str | None = None
+    section_titles: dict[str, str] = field(default_factory=dict)  # value → heading; also the order
 
 
     @property

@@ -8,6 +8,8 @@ the templates only place strings; untrusted text is never compiled as a template
 
 from __future__ import annotations
 
+import dataclasses
+
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -169,6 +171,27 @@ def _table_view(doc: ReportDocument, data: TableData) -> TableView:
     return view
 
 
+def _sectioned(tables: list[TableData]) -> list[TableData]:
+    """Tables with a `section` column, split into one titled table per value when a value other
+    than the first known one occurs (one section alone keeps its plain title); the tables of
+    each section stay together, in the order of `section_titles`."""
+    out: list[tuple[int, int, TableData]] = []
+    for position, data in enumerate(tables):
+        values = set(data.rows[data.section].dropna()) if data.section and data.section in data.rows else set()
+        order = list(data.section_titles)
+        if not values or values <= set(order[:1]):
+            out.append((0, position, data))
+            continue
+        for value in sorted(values, key=lambda v: order.index(v) if v in order else len(order)):
+            rows = data.rows[data.rows[data.section] == value].reset_index(drop=True)
+            title = f"{data.section_titles.get(value, value)} — {data.table.title}"
+            table = dataclasses.replace(data.table, title=title)
+            totals = [t for t in data.totals if t.get(data.section) == value]
+            rank = order.index(value) if value in order else len(order)
+            out.append((rank, position, dataclasses.replace(data, table=table, rows=rows, totals=totals)))
+    return [data for _, _, data in sorted(out, key=lambda item: (item[0], item[1]))]
+
+
 def _logo(uri: str | None) -> str | None:
     if uri and len(uri) < 2_000_000 and _LOGO.fullmatch(uri.strip()):
         return uri.strip()
@@ -183,7 +206,7 @@ def context(doc: ReportDocument) -> dict[str, Any]:
     parameters = [(labels.get(k, k.replace("_", " ").capitalize()), text(v))
                   for k, v in doc.parameters.items() if text(v) != ""]
     tables = [
-        _table_view(doc, t) for t in doc.tables if not t.parent or sections.line_items
+        _table_view(doc, t) for t in _sectioned(doc.tables) if not t.parent or sections.line_items
     ]
     charts = []
     if sections.charts:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from reporting_dagster.lib import catalog
-from reporting_dagster.lib.comparison import MATCHED, STATUSES, ComparisonResult, totals_by_currency
+from reporting_dagster.lib.comparison import MATCHED, STATUSES, ComparisonResult, by_direction, totals_by_currency
 from reporting_dagster.lib.money import half_up
+from reporting_dagster.lib.platform_schema import DIRECTION_LABELS, DIRECTION_TITLES, PAYABLE, RECEIVABLE
 from reporting_dagster.lib.render.document import Bar, Chart, ReportDocument, SummaryCard, TableData
 from reporting_dagster.lib.reports.common import ReportContext
 
@@ -16,19 +17,25 @@ STATUS_LABELS = {
 
 
 def build_document(result: ComparisonResult, ctx: ReportContext, parameters: dict[str, str]) -> ReportDocument:
-    invoices = result.invoices.sort_values(["currency", "contract_name", "pair_id"], na_position="last")
-    totals = totals_by_currency(invoices)
+    """Payable and receivable pairs in separately titled sections; totals and cards per direction."""
+    invoices = result.invoices.assign(_d=result.invoices["invoice_direction"].map({PAYABLE: 0, RECEIVABLE: 1}))
+    invoices = invoices.sort_values(["_d", "currency", "contract_name", "pair_id"], na_position="last").drop(columns="_d")
+    directions = by_direction(invoices)
+    totals = {d: totals_by_currency(part) for d, part in directions}
+    labelled = len(totals) > 1 or RECEIVABLE in totals
     summary = {
-        "currencies": totals,
+        "currencies": totals.get(PAYABLE, {}),
+        **({"receivable_currencies": totals[RECEIVABLE]} if RECEIVABLE in totals else {}),
         "pairs": int(len(invoices)),
         "lines": int(len(result.lines)),
         "status_counts": {s: int((invoices["status"] == s).sum()) for s in STATUSES},
         "stored_disagreements": int(invoices["status_disagrees"].sum()) if len(invoices) else 0,
     }
     totals_rows = [
-        {"contract_name": f"Total {cur}", "currency": cur, "expected_amount": t["expected"],
-         "received_amount": t["received"], "variance": t["variance"], "variance_percent": t["variance_percent"]}
-        for cur, t in totals.items()
+        {"contract_name": f"Total {_prefix(d, labelled)}{cur}", "currency": cur, "invoice_direction": d,
+         "expected_amount": t["expected"], "received_amount": t["received"], "variance": t["variance"],
+         "variance_percent": t["variance_percent"]}
+        for d, per_currency in totals.items() for cur, t in per_currency.items()
     ]
     return ReportDocument(
         definition=DEFINITION,
@@ -43,12 +50,14 @@ def build_document(result: ComparisonResult, ctx: ReportContext, parameters: dic
         summary=summary,
         tables=[
             TableData(DEFINITION.table("invoices"), invoices.reset_index(drop=True), totals=totals_rows,
-                      highlight="has_discrepancy", row_key="pair_id"),
+                      highlight="has_discrepancy", row_key="pair_id", section="invoice_direction",
+                      section_titles=DIRECTION_TITLES),
             TableData(DEFINITION.table("lines"), result.lines, highlight="has_discrepancy",
-                      group_key="pair_id", parent="invoices",
+                      group_key="pair_id", parent="invoices", section="invoice_direction",
+                      section_titles=DIRECTION_TITLES,
                       context_columns=("contract_name", "received_invoice_numbers", "currency")),
         ],
-        cards=_cards(totals),
+        cards=[c for d, per_currency in totals.items() for c in _cards(per_currency, _prefix(d, labelled))],
         charts=[_variance_chart(invoices)] if len(invoices) else [],
         branding=ctx.branding,
         sections=ctx.sections,
@@ -56,13 +65,18 @@ def build_document(result: ComparisonResult, ctx: ReportContext, parameters: dic
     )
 
 
-def _cards(totals: dict) -> list[SummaryCard]:
+def _prefix(direction: str, labelled: bool) -> str:
+    """'Receivable ' before a currency where two directions could be confused; nothing otherwise."""
+    return f"{DIRECTION_LABELS[direction]} " if labelled else ""
+
+
+def _cards(totals: dict, prefix: str = "") -> list[SummaryCard]:
     cards = []
     for cur, t in totals.items():
         pct = t["variance_percent"]
         counts = [f"{STATUS_LABELS[s]}: {n}" for s, n in t["status_counts"].items() if n]
         cards.append(SummaryCard(
-            title=f"{cur} · {t['pairs']} invoice pairs",
+            title=f"{prefix}{cur} · {t['pairs']} invoice pairs",
             value=f"{cur} {_fmt(t['variance'])} variance" + (f" ({pct}%)" if pct is not None else ""),
             lines=(f"Expected {cur} {_fmt(t['expected'])}", f"Received {cur} {_fmt(t['received'])}", *counts),
             tone="good" if t["status_counts"][MATCHED] == t["pairs"] else "bad",
@@ -78,7 +92,8 @@ def _variance_chart(invoices) -> Chart:
     """Variance by contract (pairs with both sides), per currency; never summed across currencies."""
     both = invoices[invoices["variance"].notna()]
     bars = tuple(
-        Bar(label=str(name or "(no contract)"), value=v, series=str(cur))
-        for name, v, cur in zip(both["contract_name"], both["variance"], both["currency"])
+        Bar(label=str(name or "(no contract)"), value=v,
+            series=str(cur) if d == PAYABLE else f"{DIRECTION_LABELS[d]} {cur}")
+        for name, v, cur, d in zip(both["contract_name"], both["variance"], both["currency"], both["invoice_direction"])
     )
     return Chart(title="Variance by contract (received − expected)", bars=bars, value_label="variance")

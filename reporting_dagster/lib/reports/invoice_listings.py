@@ -14,7 +14,9 @@ from typing import Any
 from reporting_dagster.lib import listings as lst
 from reporting_dagster.lib.catalog import ReportDefinition
 from reporting_dagster.lib.catalog import invoice_expected, invoice_received, invoice_to_client
+from reporting_dagster.lib.comparison import by_direction
 from reporting_dagster.lib.money import dsum
+from reporting_dagster.lib.platform_schema import DIRECTION_LABELS, DIRECTION_TITLES, PAYABLE, RECEIVABLE
 from reporting_dagster.lib.render.document import Bar, Chart, ReportDocument, SummaryCard, TableData
 from reporting_dagster.lib.render.values import display_money
 from reporting_dagster.lib.reports.common import ReportContext
@@ -39,10 +41,17 @@ def build_document(listing: lst.Listing, ctx: ReportContext) -> ReportDocument:
     report_type = listing.report_type
     definition = DEFINITIONS[report_type]
     invoices, lines = listing.invoices, listing.lines
-    totals = lst.totals_by_currency(invoices, lines)
+    # contractor listings: payable and receivable invoices are totalled (and shown) apart
+    directed = report_type != lst.CLIENT
+    parts = by_direction(invoices) if directed else [(PAYABLE, invoices)]
+    per_direction = {d: lst.totals_by_currency(part, lines[lines["header_id"].isin(part["header_id"])])
+                     for d, part in parts} or {PAYABLE: {}}
+    labelled = directed and (len(per_direction) > 1 or RECEIVABLE in per_direction)
+    totals = per_direction.get(PAYABLE, {})
     by_type = lst.totals_by_line_type(lines)
     summary: dict[str, Any] = {
         "currencies": totals,
+        **({"receivable_currencies": per_direction[RECEIVABLE]} if RECEIVABLE in per_direction else {}),
         "invoices": int(len(invoices)),
         "lines": int(len(lines)),
         "mismatched_invoices": int(invoices["total_mismatch"].sum()) if len(invoices) else 0,
@@ -68,12 +77,19 @@ def build_document(listing: lst.Listing, ctx: ReportContext) -> ReportDocument:
         parameters=parameters,
         summary=summary,
         tables=[
-            TableData(definition.table("invoices"), invoices, totals=_invoice_totals(definition, invoices, totals),
-                      highlight="total_mismatch", row_key="header_id"),
-            TableData(definition.table("lines"), lines, totals=_line_totals(lines),
-                      group_key="header_id", parent="invoices", context_columns=LINE_CONTEXT[report_type]),
+            TableData(definition.table("invoices"), invoices,
+                      totals=[row for d, t in per_direction.items()
+                              for row in _invoice_totals(definition, _of(invoices, d, directed), t, _prefix(d, labelled), d)],
+                      highlight="total_mismatch", row_key="header_id",
+                      section="invoice_direction" if directed else None, section_titles=DIRECTION_TITLES),
+            TableData(definition.table("lines"), lines,
+                      totals=[row for d in per_direction for row in _line_totals(_of(lines, d, directed), _prefix(d, labelled), d)],
+                      group_key="header_id", parent="invoices", context_columns=LINE_CONTEXT[report_type],
+                      section="invoice_direction" if directed else None, section_titles=DIRECTION_TITLES),
         ],
-        cards=_cards(report_type, invoices, totals, metered),
+        cards=[c for d, t in per_direction.items()
+               for c in _cards(report_type, _of(invoices, d, directed), t, metered if d == PAYABLE else {},
+                               _prefix(d, labelled))],
         charts=[_line_type_chart(by_type)] if len(lines) else [],
         branding=ctx.branding,
         sections=ctx.sections,
@@ -81,7 +97,16 @@ def build_document(listing: lst.Listing, ctx: ReportContext) -> ReportDocument:
     )
 
 
-def _invoice_totals(definition: ReportDefinition, invoices, totals: dict) -> list[dict[str, Any]]:
+def _of(frame, direction: str, directed: bool):
+    return frame[frame["invoice_direction"] == direction] if directed and len(frame) else frame
+
+
+def _prefix(direction: str, labelled: bool) -> str:
+    return f"{DIRECTION_LABELS[direction]} " if labelled else ""
+
+
+def _invoice_totals(definition: ReportDefinition, invoices, totals: dict, prefix: str = "",
+                    direction: str = PAYABLE) -> list[dict[str, Any]]:
     label_key = definition.table("invoices").columns[0].key
     rows = []
     for cur, t in totals.items():
@@ -89,8 +114,9 @@ def _invoice_totals(definition: ReportDefinition, invoices, totals: dict) -> lis
         differences = [d for d in group["difference"] if d is not None]
         n = t["invoices"]
         rows.append({
-            label_key: f"Total {cur} ({n} invoice{'' if n == 1 else 's'})",
+            label_key: f"Total {prefix}{cur} ({n} invoice{'' if n == 1 else 's'})",
             "currency": cur,
+            "invoice_direction": direction,
             "amount": t["amount"],
             "lines_total": t["lines_total"],
             "difference": dsum(differences) if differences else None,
@@ -98,12 +124,13 @@ def _invoice_totals(definition: ReportDefinition, invoices, totals: dict) -> lis
     return rows
 
 
-def _line_totals(lines) -> list[dict[str, Any]]:
+def _line_totals(lines, prefix: str = "", direction: str = PAYABLE) -> list[dict[str, Any]]:
     if lines.empty:
         return []
     rows = []
     for cur, group in lines.groupby(lines["currency"].fillna(lst.NO_CURRENCY), sort=True):
-        rows.append({"line_type": f"Total {cur}", "currency": cur, "line_total": dsum(group["line_total"])})
+        rows.append({"line_type": f"Total {prefix}{cur}", "currency": cur, "invoice_direction": direction,
+                     "line_total": dsum(group["line_total"])})
     return rows
 
 
@@ -111,7 +138,7 @@ def _fmt(value) -> str:
     return display_money(value)
 
 
-def _cards(report_type: str, invoices, totals: dict, metered: dict[str, str]) -> list[SummaryCard]:
+def _cards(report_type: str, invoices, totals: dict, metered: dict[str, str], prefix: str = "") -> list[SummaryCard]:
     noun = NOUN[report_type]
     if not totals:
         return [SummaryCard(title=f"No {noun}s", value="No data for this period",
@@ -130,7 +157,7 @@ def _cards(report_type: str, invoices, totals: dict, metered: dict[str, str]) ->
             m = t["mismatched_invoices"]
             detail.append(f"{m} invoice{'' if m == 1 else 's'}: total ≠ sum of lines")
         cards.append(SummaryCard(
-            title=f"{cur} · {n} {noun}{'' if n == 1 else 's'}",
+            title=f"{prefix}{cur} · {n} {noun}{'' if n == 1 else 's'}",
             value=f"{cur} {_fmt(t['amount'])}",
             lines=tuple(detail),
             tone="bad" if t["mismatched_invoices"] else "neutral",
