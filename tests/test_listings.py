@@ -300,7 +300,7 @@ def test_empty_month_gives_valid_no_data_files(report_type):
     assert doc.record_count == 0
     files = {fmt: render.render(doc, fmt) for fmt in render.FORMATS}
     rows = _csv_rows(files["csv"])
-    assert len(rows) == 1 and rows[0][-2:] == ["Line total", "Direction"]  # the header row only
+    assert len(rows) == 1 and "Line total" in rows[0][-2:]  # the header row only (Direction last on contractor listings)
     data = json.loads(files["json"])
     assert data["rows"] == [] and data["summary"]["invoices"] == 0 and data["summary"]["currencies"] == {}
     wb = openpyxl.load_workbook(io.BytesIO(files["xlsx"]))
