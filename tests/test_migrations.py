@@ -73,3 +73,17 @@ def test_non_postgres_url_is_refused_clearly():
 
     with pytest.raises(db.DatabaseConfigError, match="PostgreSQL"):
         db.normalize_url("sqlite:///x.db")
+
+
+def test_a_gap_in_version_numbers_is_filled_later(empty_database_url, tmp_path):
+    """0005 may land before 0004: a version added below one already applied still runs, once."""
+    engine = db.create_engine(empty_database_url)
+    (tmp_path / "0001_first.sql").write_text("CREATE TABLE gap_one (id int);")
+    (tmp_path / "0003_third.sql").write_text("CREATE TABLE gap_three (id int);")
+    assert [m.version for m in migrate.upgrade(engine, tmp_path)] == [1, 3]
+    (tmp_path / "0002_second.sql").write_text("CREATE TABLE gap_two (id int);")
+    assert [m.version for m in migrate.pending(engine, tmp_path)] == [2]
+    assert [m.version for m in migrate.upgrade(engine, tmp_path)] == [2]
+    assert migrate.upgrade(engine, tmp_path) == []
+    assert {"gap_one", "gap_two", "gap_three"} <= _tables(engine)
+    engine.dispose()
