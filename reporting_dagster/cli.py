@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from reporting_dagster.lib import db, migrate, settings
+from reporting_dagster.lib import db, installation, migrate, settings
 
 
 def _engine():
@@ -28,6 +28,12 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 def cmd_db_status(args: argparse.Namespace) -> int:
     for m in migrate.pending(_engine()):
         print(f"pending {m.version:04d}_{m.name}")
+    return 0
+
+
+def cmd_db_new_token(args: argparse.Namespace) -> int:
+    installation.new_token(_engine())
+    print("new installation token set: report files written from now on get keys no other database uses")
     return 0
 
 
@@ -78,6 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     dbp = groups.add_parser("db", help="the platform database").add_subparsers(dest="cmd", required=True)
     dbp.add_parser("upgrade", help="apply pending migrations (idempotent)").set_defaults(func=cmd_db_upgrade)
     dbp.add_parser("status", help="list pending migrations").set_defaults(func=cmd_db_status)
+    dbp.add_parser("new-token", help="give this database its own store-key token (after restoring "
+                   "another database's dump)").set_defaults(func=cmd_db_new_token)
     dbp.add_parser("url", help="print the database URL in use").set_defaults(func=cmd_db_url)
     dbp.add_parser("stop", help="stop the embedded server").set_defaults(func=cmd_db_stop)
 

@@ -17,6 +17,7 @@ from pypdf import PdfReader
 from reporting_dagster.defs.exports.invoice_aging_report import invoice_aging_report
 from reporting_dagster.defs.receivables import aging, extracts
 from reporting_dagster.defs.resources import LocalReportStore, PlatformDatabase
+from tests.keys import expected_key
 from tests.test_aging import AgingPlatform
 
 PARTITION = "2025-03"
@@ -89,7 +90,7 @@ def test_aging_slice_writes_every_format_for_every_organization(fresh_engine, fr
     assert len(rows) == 10  # 2 organizations × 5 formats
     assert {r["status"] for r in rows} == {"completed"} and {r["report_type"] for r in rows} == {"invoice_aging"}
     for r in rows:
-        assert r["file_path"] == f"reports/{r['organization_id']}/2025/03/invoice_aging-{r['id']}.{r['fmt']}"
+        assert r["file_path"] == expected_key(fresh_engine, r["organization_id"], "2025-03", "invoice_aging", r["id"], r["fmt"])
     helios_rows = [r for r in rows if r["organization_id"] == orgs["helios"]]
     assert {r["record_count"] for r in helios_rows} == {3}  # H-1, H-2, H-3 outstanding
     files = _files(tmp_path, rows, orgs["helios"])

@@ -14,6 +14,7 @@ from reporting_dagster.defs.exports.invoice_comparison_report import invoice_com
 from reporting_dagster.defs.invoices import comparison, extracts
 from reporting_dagster.defs.resources import LocalReportStore, PlatformDatabase, S3ReportStore
 from tests.builders import Platform
+from tests.keys import expected_key
 
 PARTITION = "2026-10"
 FORMATS = ["pdf", "csv", "xlsx", "json", "html"]
@@ -78,7 +79,7 @@ def test_slice_writes_every_format_for_every_organization(fresh_engine, fresh_ur
     assert {r["status"] for r in rows} == {"completed"}
     assert all(r["file_size_bytes"] > 0 and len(r["file_hash"]) == 64 and r["dagster_run_id"] == result.run_id for r in rows)
     for r in rows:
-        assert r["file_path"] == f"reports/{r['organization_id']}/2026/10/invoice_comparison-{r['id']}.{'xlsx' if r['fmt'] == 'xlsx' else r['fmt']}"
+        assert r["file_path"] == expected_key(fresh_engine, r["organization_id"], "2026-10", "invoice_comparison", r["id"], r["fmt"])
         assert (tmp_path / r["file_path"]).stat().st_size == r["file_size_bytes"]
 
     helios = {r["fmt"]: (tmp_path / r["file_path"]).read_bytes() for r in rows if r["organization_id"] == two_orgs["helios"]}

@@ -17,6 +17,7 @@ from reporting_dagster.defs.exports.invoice_received_report import invoice_recei
 from reporting_dagster.defs.exports.invoice_to_client_report import invoice_to_client_report
 from reporting_dagster.defs.invoices import client_extracts, extracts, listings
 from reporting_dagster.defs.resources import LocalReportStore, PlatformDatabase
+from tests.keys import expected_key
 from tests.listing_builders import helios_month
 
 PARTITION = "2026-10"
@@ -65,7 +66,7 @@ def test_listings_write_every_format_for_every_organization(fresh_engine, fresh_
     assert {r["organization_id"] for r in rows} == {month["helios"], month["canary"]}
     assert all(r["dagster_run_id"] == result.run_id and r["file_size_bytes"] > 0 for r in rows)
     for r in rows:
-        assert r["file_path"] == f"reports/{r['organization_id']}/2026/10/{r['rt']}-{r['id']}.{r['fmt']}"
+        assert r["file_path"] == expected_key(fresh_engine, r["organization_id"], "2026-10", r["rt"], r["id"], r["fmt"])
 
     def files(report_type, org):
         return {r["fmt"]: (tmp_path / r["file_path"]).read_bytes()

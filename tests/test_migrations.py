@@ -10,7 +10,10 @@ PART_A = [
 ]
 PART_B = ["member", "task", "time_entry", "customer_project", "invoice_payment"]
 PART_C = ["report_template", "scheduled_report", "generated_report", "report_definition",
-          "report_delivery", "audit_event"]
+          "report_delivery", "audit_event", "reporting_installation"]
+
+
+ALL_VERSIONS = [m.version for m in migrate.discover()]
 
 
 def _tables(engine) -> set[str]:
@@ -28,12 +31,12 @@ def _schema_snapshot(engine) -> list[tuple]:
 def test_upgrade_creates_all_parts_and_second_run_changes_nothing(empty_database_url):
     engine = db.create_engine(empty_database_url)
     applied = migrate.upgrade(engine)
-    assert [m.version for m in applied] == [m.version for m in migrate.discover()]
+    assert [m.version for m in applied] == ALL_VERSIONS
     assert set(PART_A + PART_B + PART_C) <= _tables(engine)
     before = _schema_snapshot(engine)
     assert migrate.upgrade(engine) == []
     assert _schema_snapshot(engine) == before
-    assert set(migrate.applied_versions(engine)) == {m.version for m in migrate.discover()}
+    assert set(migrate.applied_versions(engine)) == set(ALL_VERSIONS)
     engine.dispose()
 
 
@@ -49,7 +52,7 @@ def test_upgrade_keeps_an_existing_platform_part_a(empty_database_url):
             "CREATE TYPE report_type AS ENUM ('invoice_to_client', 'invoice_expected', "
             "'invoice_received', 'invoice_comparison')")
     applied = migrate.upgrade(engine)
-    assert [m.version for m in applied] == [m.version for m in migrate.discover()]
+    assert [m.version for m in applied] == ALL_VERSIONS
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT name FROM organization")).scalars().all() == ["Existing Org"]
         labels = conn.execute(sa.text("SELECT unnest(enum_range(NULL::report_type))::text")).scalars().all()
@@ -70,3 +73,17 @@ def test_non_postgres_url_is_refused_clearly():
 
     with pytest.raises(db.DatabaseConfigError, match="PostgreSQL"):
         db.normalize_url("sqlite:///x.db")
+
+
+def test_a_gap_in_version_numbers_is_filled_later(empty_database_url, tmp_path):
+    """0005 may land before 0004: a version added below one already applied still runs, once."""
+    engine = db.create_engine(empty_database_url)
+    (tmp_path / "0001_first.sql").write_text("CREATE TABLE gap_one (id int);")
+    (tmp_path / "0003_third.sql").write_text("CREATE TABLE gap_three (id int);")
+    assert [m.version for m in migrate.upgrade(engine, tmp_path)] == [1, 3]
+    (tmp_path / "0002_second.sql").write_text("CREATE TABLE gap_two (id int);")
+    assert [m.version for m in migrate.pending(engine, tmp_path)] == [2]
+    assert [m.version for m in migrate.upgrade(engine, tmp_path)] == [2]
+    assert migrate.upgrade(engine, tmp_path) == []
+    assert {"gap_one", "gap_two", "gap_three"} <= _tables(engine)
+    engine.dispose()

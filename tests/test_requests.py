@@ -17,6 +17,7 @@ from reporting_dagster.lib import db
 from reporting_dagster.lib.platform_schema import extract_sql
 from reporting_dagster.lib.request_runner import run_request
 from reporting_dagster.lib.store import LocalStore
+from tests.keys import expected_key
 from tests.request_builders import CANARY, time_world
 
 NOW = dt.datetime(2026, 11, 22, 9, 0, tzinfo=dt.timezone.utc)
@@ -55,7 +56,7 @@ def test_timesheet_request_by_project_for_one_member_completes_with_every_field(
                     ["East Wind", "0.75", "0.00", "0.75", "1"]]
     row = p.row("generated_report", rid)
     assert row["report_status"] == "completed"
-    assert row["file_path"] == f"reports/{world['helios']}/2026/10/timesheet-{rid}.csv"
+    assert row["file_path"] == expected_key(p.engine, world["helios"], "2026-10", "timesheet", rid, "csv")
     assert row["file_hash"] == hashlib.sha256(data).hexdigest() and row["file_size_bytes"] == len(data)
     assert row["record_count"] == 2 and row["dagster_run_id"] == "run-1"
     assert row["processing_started_at"] <= row["processing_completed_at"] and row["processing_time_ms"] >= 0

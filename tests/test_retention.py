@@ -17,7 +17,8 @@ from dagster_aws.s3 import S3Resource
 from reporting_dagster.defs.maintenance.retention import install_s3_lifecycle_rules, report_retention
 from reporting_dagster.defs.resources import LocalReportStore, PlatformDatabase, S3ReportStore
 from reporting_dagster.lib import retention
-from reporting_dagster.lib.store import LocalStore, S3Store
+from reporting_dagster.lib.installation import installation_token
+from reporting_dagster.lib.store import LocalStore, S3Store, key_token, report_key
 
 UTC = dt.timezone.utc
 NOW = dt.datetime(2026, 11, 29, 3, 30, tzinfo=UTC)
@@ -148,6 +149,25 @@ def test_archive_finishes_a_move_interrupted_by_a_crash(fresh_engine, store):
     assert _row(fresh_engine, moved) == (None, NOW, f"archive/{org}/2026/05/timesheet-2.csv")
 
 
+def test_archive_moves_a_key_with_its_token_and_keeps_the_name(fresh_engine, store):
+    org = _org(fresh_engine, "Alpha")
+    may = _period(fresh_engine, 2026, 5)
+    rid = _report(fresh_engine, org, may, expires_at=NOW - dt.timedelta(days=1))
+    token = key_token(installation_token(fresh_engine), rid)
+    key = report_key(org, dt.date(2026, 5, 1), "invoice_aging", rid, "pdf",
+                     installation_token=installation_token(fresh_engine))
+    assert key == f"reports/{org}/2026/05/invoice_aging-{rid}-{token}.pdf"
+    _one(fresh_engine, "UPDATE generated_report SET file_path = :k WHERE id = :i RETURNING id", k=key, i=rid)
+    store.put(key, b"%PDF-token")
+
+    summary = retention.archive_expired(fresh_engine, store, now=NOW)
+
+    archived = f"archive/{org}/2026/05/invoice_aging-{rid}-{token}.pdf"
+    assert summary.archived == [rid] and summary.failed == {} and summary.missing == []
+    assert _row(fresh_engine, rid) == (None, NOW, archived)
+    assert not store.exists(key) and _archived_bytes(store, archived) == b"%PDF-token"
+
+
 def test_store_archive_reports_sha256_and_refuses_nothing_twice(store):
     stored = store.put("reports/3/2026/01/x-1.json", b"{}")
     archived = store.archive("reports/3/2026/01/x-1.json", "archive/3/2026/01/x-1.json")
@@ -161,8 +181,10 @@ def test_store_archive_reports_sha256_and_refuses_nothing_twice(store):
 
 
 def test_archive_key_for_other_path_shapes():
+    assert retention.archive_key(4, "reports/4/2025/12/timesheet-9-0a1b2c3d4e.xlsx", dt.date(2025, 12, 1), 9) == \
+        "archive/4/2025/12/timesheet-9-0a1b2c3d4e.xlsx"
     assert retention.archive_key(4, "reports/4/2025/12/timesheet-9.xlsx", dt.date(2025, 12, 1), 9) == \
-        "archive/4/2025/12/timesheet-9.xlsx"
+        "archive/4/2025/12/timesheet-9.xlsx"  # a key from before the token
     assert retention.archive_key(4, "legacy/monthly_report_20250101.pdf", dt.date(2024, 12, 1), 9) == \
         "archive/4/2024/9-monthly_report_20250101.pdf"
     with pytest.raises(ValueError):

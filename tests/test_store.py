@@ -2,18 +2,37 @@
 
 import datetime as dt
 import hashlib
+import re
 import urllib.request
 
 import boto3
 import pytest
 
 from reporting_dagster.defs.resources import LocalReportStore, S3ReportStore, report_store_from_env
-from reporting_dagster.lib.store import LocalStore, ObjectExists, S3Store, report_key
+from reporting_dagster.lib.store import LocalStore, ObjectExists, S3Store, key_token, report_key
 
 
 def test_report_key_is_built_from_ids_only():
-    assert report_key(7, dt.date(2026, 10, 1), "invoice_comparison", 123, "pdf") == \
-        "reports/7/2026/10/invoice_comparison-123.pdf"
+    token = hashlib.sha256(b"0123456789abcdef0123456789abcdef:123").hexdigest()[:10]
+    key = report_key(7, dt.date(2026, 10, 1), "invoice_comparison", 123, "pdf",
+                     installation_token="0123456789abcdef0123456789abcdef")
+    assert key == f"reports/7/2026/10/invoice_comparison-123-{token}.pdf"
+    assert re.fullmatch(r"reports/7/2026/10/invoice_comparison-123-[0-9a-f]{10}\.pdf", key)
+
+
+def test_key_token_is_stable_per_row_and_differs_across_databases():
+    assert key_token("db-a", 5) == key_token("db-a", 5)  # a retry builds the same key
+    assert key_token("db-a", 5) != key_token("db-b", 5)  # same id, another database
+    assert key_token("db-a", 5) != key_token("db-a", 6)
+    with pytest.raises(ValueError):
+        key_token("", 5)
+
+
+@pytest.mark.parametrize("report_type, ext", [("../x", "pdf"), ("Invoice Comparison", "pdf"),
+                                              ("invoice_comparison", "pdf/x"), ("timesheet", "")])
+def test_report_key_refuses_anything_but_identifier_parts(report_type, ext):
+    with pytest.raises(ValueError):
+        report_key(7, dt.date(2026, 10, 1), report_type, 1, ext, installation_token="t")
 
 
 def _exercise(store):

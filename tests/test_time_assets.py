@@ -20,6 +20,7 @@ from reporting_dagster.defs.resources import LocalReportStore, PlatformDatabase
 from reporting_dagster.defs.time import extracts, profitability, timesheet
 from reporting_dagster.lib import db
 from reporting_dagster.lib.platform_schema import extract_sql
+from tests.keys import expected_key
 from tests.time_builders import TimePlatform
 
 PARTITION = "2026-10"
@@ -110,7 +111,7 @@ def test_time_slice_writes_every_format_for_every_organization(world, fresh_url,
     assert len(rows) == 20  # 2 organizations × 2 report types × 5 formats
     assert {r["status"] for r in rows} == {"completed"}
     for r in rows:
-        assert r["file_path"].startswith(f"reports/{r['organization_id']}/2026/10/{r['type']}-{r['id']}.")
+        assert r["file_path"] == expected_key(world["engine"], r["organization_id"], "2026-10", r["type"], r["id"], r["fmt"])
     files = {(r["organization_id"], r["type"], r["fmt"]): (tmp_path / r["file_path"]).read_bytes() for r in rows}
 
     h = world["helios"]

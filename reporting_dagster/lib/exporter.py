@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from reporting_dagster.lib import records, render
+from reporting_dagster.lib.installation import installation_token
 from reporting_dagster.lib.jsonutil import to_jsonable
 from reporting_dagster.lib.render.document import ReportDocument
 from reporting_dagster.lib.store import Store, StoredObject, report_key
@@ -49,6 +50,7 @@ def export(
 ) -> list[ExportedFile]:
     summary = to_jsonable(doc.summary)
     parameters: dict[str, Any] = dict(doc.parameters)
+    token = installation_token(engine)  # before any row: a database without one fails here, clearly
     out = []
     for fmt in formats:
         started = time.perf_counter()
@@ -59,7 +61,8 @@ def export(
         )
         try:
             data = render.render(doc, fmt)
-            key = report_key(doc.organization_id, doc.period_start, doc.report_type, report_id, render.EXTENSIONS[fmt])
+            key = report_key(doc.organization_id, doc.period_start, doc.report_type, report_id, render.EXTENSIONS[fmt],
+                             installation_token=token)
             stored = store.put(key, data, render.CONTENT_TYPES[fmt])
             records.complete_report(
                 engine, report_id, stored, organization_id=doc.organization_id, report_type=doc.report_type,

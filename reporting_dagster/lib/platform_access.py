@@ -18,7 +18,7 @@ READ_TABLES = (
     "meter_aggregate", "invoice_header", "invoice_line_item", "expected_invoice_header",
     "expected_invoice_line_item", "received_invoice_header", "received_invoice_line_item", "invoice_comparison",
     "member", "task", "time_entry", "customer_project", "invoice_payment",
-    "report_template", "scheduled_report", "generated_report",
+    "report_template", "scheduled_report", "generated_report", "reporting_installation",
 )
 
 _ACCESS_SQL = sa.text("""

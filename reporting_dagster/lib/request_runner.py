@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Engine
 
 from reporting_dagster.lib import records, render
+from reporting_dagster.lib.installation import installation_token
 from reporting_dagster.lib.jsonutil import to_jsonable
 from reporting_dagster.lib.report_requests import InvalidRequest, ReportRequest, load_request, validate
 from reporting_dagster.lib.request_reports import Read, build_request_document, context_for
@@ -69,8 +70,9 @@ def run_request(
     try:
         doc = build_request_document(request, read, context_for(request, store, now))
         data = render.render(doc, request.file_format)
+        # the same key on every attempt for this row (ids and this database's token only)
         key = report_key(org, request.span.start_date, request.report_type, report_id,
-                         render.EXTENSIONS[request.file_format])
+                         render.EXTENSIONS[request.file_format], installation_token=installation_token(engine))
         stored = _put_once(store, key, data, render.CONTENT_TYPES[request.file_format])
         parameters = to_jsonable(doc.parameters)
         records.complete_report(
@@ -90,7 +92,9 @@ def run_request(
 def _put_once(store: Store, key: str, data: bytes, content_type: str) -> StoredObject:
     """Keys are written once. A retry after a crash between writing and recording finds the
     object its earlier attempt wrote for this same request (complete: puts are atomic) and
-    records that one, so the file a link may already point to never changes."""
+    records that one, so the file a link may already point to never changes. The key carries
+    this database's token, so the object found is this database's, never another's with the
+    same generated_report id."""
     try:
         return store.put(key, data, content_type)
     except ObjectExists:

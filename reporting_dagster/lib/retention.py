@@ -32,6 +32,7 @@ from reporting_dagster.lib.store import Store
 
 _SQL = read_named_sql("retention.sql")
 ARCHIVE_YEARS = 7
+# the file name is kept as it is: `{type}-{id}-{token}.{ext}` and the older `{type}-{id}.{ext}` alike
 _REPORT_KEY = re.compile(r"^reports/(\d+)/(\d{4})/(\d{2})/([^/]+)$")
 
 
@@ -51,7 +52,8 @@ class PurgeSummary:
 
 
 def archive_key(organization_id: int, file_path: str, period_start: dt.date, report_id: int) -> str:
-    """`reports/{org}/{YYYY}/{MM}/{name}` → `archive/{org}/{YYYY}/{MM}/{name}`.
+    """`reports/{org}/{YYYY}/{MM}/{name}` → `archive/{org}/{YYYY}/{MM}/{name}`, name unchanged
+    (with the key token of current keys, or without it in keys written before it existed).
 
     A path of another shape (older platform rows) goes to `archive/{org}/{YYYY}/{id}-{name}`,
     YYYY from the billing period. A path naming another organization is refused.

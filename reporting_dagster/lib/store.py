@@ -10,6 +10,7 @@ import base64
 import datetime as dt
 import hashlib
 import os
+import re
 import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
@@ -30,11 +31,36 @@ class StoredObject:
     sha256: str
 
 
-def report_key(organization_id: int, period_start: dt.date, report_type: str, generated_report_id: int, ext: str) -> str:
-    """reports/{organization_id}/{YYYY}/{MM}/{report_type}-{generated_report_id}.{ext} (DESIGN.md)."""
+KEY_TOKEN_CHARS = 10
+_KEY_PART = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def key_token(installation_token: str, generated_report_id: int) -> str:
+    """The key's token: the first 10 hex characters of sha256("{installation token}:{id}").
+
+    Built from ids only. Stable for one generated_report row of one database (a retried request
+    computes the same key and finds its earlier object); different across databases, whose
+    installation tokens differ (lib/installation.py), even where their ids are the same.
+    """
+    if not installation_token:
+        raise ValueError("an installation token is required to build a store key")
+    digest = hashlib.sha256(f"{installation_token}:{int(generated_report_id)}".encode("ascii")).hexdigest()
+    return digest[:KEY_TOKEN_CHARS]
+
+
+def report_key(organization_id: int, period_start: dt.date, report_type: str, generated_report_id: int, ext: str,
+               *, installation_token: str) -> str:
+    """reports/{organization_id}/{YYYY}/{MM}/{report_type}-{generated_report_id}-{token}.{ext} (DESIGN.md).
+
+    Keys written before the token existed (`{report_type}-{generated_report_id}.{ext}`) stay
+    valid wherever keys are read (retention, delivery); only new keys carry the token.
+    """
+    for part in (report_type, ext):
+        if not _KEY_PART.match(part):
+            raise ValueError(f"{part!r} cannot be part of a store key")
     return (
         f"reports/{int(organization_id)}/{period_start:%Y}/{period_start:%m}/"
-        f"{report_type}-{int(generated_report_id)}.{ext}"
+        f"{report_type}-{int(generated_report_id)}-{key_token(installation_token, generated_report_id)}.{ext}"
     )
 
 

@@ -1,0 +1,15 @@
+"""The store key a test expects for a generated_report row of a test database."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from reporting_dagster.lib.installation import installation_token
+from reporting_dagster.lib.store import report_key
+
+
+def expected_key(engine, organization_id: int, period: str, report_type: str, report_id: int, ext: str) -> str:
+    """`period` is YYYY-MM; the token comes from this database's installation token."""
+    year, month = (int(x) for x in period.split("-"))
+    return report_key(organization_id, dt.date(year, month, 1), report_type, report_id, ext,
+                      installation_token=installation_token(engine))
