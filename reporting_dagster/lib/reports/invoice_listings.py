@@ -78,6 +78,7 @@ def build_document(listing: lst.Listing, ctx: ReportContext) -> ReportDocument:
         branding=ctx.branding,
         sections=ctx.sections,
         template=TEMPLATES[report_type],
+        no_data=not listing.organization_ids(),
     )
 
 
