@@ -30,8 +30,11 @@ class Platform:
         end = (dt.date(year + month // 12, month % 12 + 1, 1)) - dt.timedelta(days=1)
         return self._insert("billing_period", name=start.strftime("%B %Y"), start_date=start, end_date=end)
 
-    def org(self, name: str) -> int:
-        return self._insert("organization", name=name)
+    def org(self, name: str, created_at: dt.datetime | None = None) -> int:
+        """created_at defaults to now() (the column's default)."""
+        if created_at is None:
+            return self._insert("organization", name=name)
+        return self._insert("organization", name=name, created_at=created_at)
 
     def currency(self, code: str) -> int:
         if code not in self._currencies:

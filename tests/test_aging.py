@@ -355,19 +355,33 @@ def test_empty_month_renders_a_valid_no_data_report_in_every_format():
     result = age_receivables(pd.DataFrame(columns=INPUT_COLUMNS), AS_OF)
     doc = report.build_document(result, context(1))
     assert doc.record_count == 0
+    assert doc.no_data  # no receivable at all: not even a fully paid one
     table = _csv_rows(render(doc, "csv"))
     assert table == [["Invoice #", "Customer", "Project", "Issue Date", "Due Date", "Currency", "Total",
-                      "Paid to Date", "Open Amount", "Days Overdue", "Bucket", "Status", "Note"]]
+                      "Paid to Date", "Open Amount", "Days Overdue", "Bucket", "Status", "Note"],
+                     ["# No data for this period"]]
     data = json.loads(render(doc, "json"))
-    assert data["report_type"] == "invoice_aging" and data["rows"] == []
+    assert data["report_type"] == "invoice_aging" and data["rows"] == [] and data["no_data"] is True
     assert data["summary"]["outstanding_invoices"] == 0 and data["summary"]["currencies"] == {}
     assert data["tables"] == {"buckets": [], "customers": []}
     wb = load_workbook(io.BytesIO(render(doc, "xlsx")))
     assert len(wb.sheetnames) == 4  # Summary + invoices, buckets, customers
+    assert wb["Summary"]["A2"].value == "No data for this period"
     html = render(doc, "html").decode()
-    assert "Nothing outstanding" in html and "No outstanding invoices at the as-of date." in html
+    assert "Nothing outstanding" in html and "No data for this period" in html and "<table" not in html
     pdf = _pdf_text(render(doc, "pdf"))
-    assert "Invoice Aging Report" in pdf and "Nothing outstanding" in pdf
+    assert "Invoice Aging Report" in pdf and "Nothing outstanding" in pdf and "No data for this period" in pdf
+
+
+def test_fully_paid_month_is_nothing_outstanding_not_no_data(world):
+    """A receivable issued in the month and paid by its end: the organization has data (no note)."""
+    paid = invoice(world, "INV-P", "300.00", dt.date(2025, 3, 20), invoice_date=dt.date(2025, 3, 5))
+    world.payment(paid, "300.00", dt.date(2025, 3, 25))
+    result = run(world.engine).for_organization(world.org_id)
+    assert result.invoices.empty and result.organization_ids() == [world.org_id]
+    doc = report.build_document(result, context(world.org_id))
+    assert not doc.no_data and json.loads(render(doc, "json"))["no_data"] is False
+    assert "No outstanding invoices at the as-of date." in render(doc, "html").decode()
 
 
 def test_document_in_every_format(world):

@@ -299,14 +299,18 @@ def test_empty_month_gives_valid_no_data_files(report_type):
     doc = report.build_document(listing.for_organization(1), _ctx(1))
     assert doc.record_count == 0
     files = {fmt: render.render(doc, fmt) for fmt in render.FORMATS}
+    assert doc.no_data
     rows = _csv_rows(files["csv"])
-    assert len(rows) == 1 and "Line total" in rows[0][-2:]  # the header row only (Direction last on contractor listings)
+    assert "Line total" in rows[0][-2:] and rows[1:] == [["# No data for this period"]]  # header, then the note
     data = json.loads(files["json"])
     assert data["rows"] == [] and data["summary"]["invoices"] == 0 and data["summary"]["currencies"] == {}
+    assert data["no_data"] is True and data["note"] == "No data for this period"
     wb = openpyxl.load_workbook(io.BytesIO(files["xlsx"]))
     assert wb.sheetnames[0] == "Summary" and len(wb.sheetnames) == 3
+    assert wb["Summary"]["A2"].value == "No data for this period"
     assert "No data for this period" in _pdf_text(files["pdf"])
-    assert "No rows for this period." in files["html"].decode("utf-8")
+    html = files["html"].decode("utf-8")
+    assert '<p class="no-data-title">No data for this period</p>' in html and "<table" not in html
 
 
 def test_template_switches_drop_line_items():

@@ -127,6 +127,7 @@ def test_listings_write_every_format_for_every_organization(fresh_engine, fresh_
 
 
 def test_empty_month_writes_no_files_and_succeeds(fresh_engine, fresh_url, tmp_path):
+    """No organization at all: nothing to write (with organizations, see test_empty_pack.py)."""
     from tests.listing_builders import ListingPlatform
 
     ListingPlatform(fresh_engine).period(2026, 10)

@@ -162,8 +162,10 @@ def test_empty_month_gives_valid_no_data_files(customers):
     result = profitability(frame([]), customers, OCT1, OCT31).for_organization(1)
     doc = report.build_document(result, context())
     csv_rows, wb, data, pdf_text, html = read_all(doc)
-    assert csv_rows[0][0] == "Project" and [r for r in csv_rows[1:] if r] == []
+    assert csv_rows[0][0] == "Project" and csv_rows[1:] == [["# No data for this period"]]
     assert data["rows"] == [] and data["summary"]["currencies"] == {} and data["summary"]["projects"] == 0
-    assert wb["Profitability by project"].max_row == 1
-    assert "No rows for this period." in html and "Project Profitability Report" in pdf_text
+    assert data["no_data"] is True
+    assert wb["Profitability by project"].max_row == 1 and wb["Summary"]["A2"].value == "No data for this period"
+    assert "No data for this period" in html and "<table" not in html
+    assert "Project Profitability Report" in pdf_text and "No data for this period" in pdf_text
     assert "<svg" not in html

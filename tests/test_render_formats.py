@@ -272,8 +272,9 @@ def test_xlsx_titles_are_sanitised():
 
 def test_json_structure_money_strings_and_nesting(doc):
     data = json.loads(render.render(doc, "json").decode("utf-8"))
-    assert list(data)[:9] == ["report_type", "report_name", "organization", "billing_period", "generated_at",
-                              "parameters", "columns", "summary", "rows"]
+    assert list(data)[:10] == ["report_type", "report_name", "organization", "billing_period", "generated_at",
+                               "no_data", "parameters", "columns", "summary", "rows"]
+    assert data["no_data"] is False and "note" not in data
     assert data["report_type"] == "invoice_comparison"
     assert data["organization"] == {"id": 7, "name": "Acme Energy Zürich"}
     assert data["billing_period"] == {"key": "2026-10", "name": "October 2026", "start": "2026-10-01", "end": "2026-10-31"}

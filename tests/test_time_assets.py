@@ -198,12 +198,18 @@ def test_member_of_another_organization_is_reported_under_the_project(world, fre
     assert ts["summary"]["total_hours"] == "3.75"  # 195 + 30 = 225 min
 
 
-def test_empty_month_writes_no_files_and_succeeds(fresh_engine, fresh_url, tmp_path):
+def test_empty_month_writes_no_data_files_and_succeeds(fresh_engine, fresh_url, tmp_path):
+    """An organization without time entries gets its files, saying so; one created later gets none."""
     p = TimePlatform(fresh_engine)
     p.period(2026, 10)
-    p.org("Quiet Org")
+    quiet = p.org("Quiet Org", dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc))
+    p.org("Later Org", dt.datetime(2026, 11, 2, tzinfo=dt.timezone.utc))  # did not exist in October
     result = _materialize(fresh_url, tmp_path)
     assert result.success
-    assert _rows(fresh_engine) == []
+    rows = _rows(fresh_engine)
+    assert len(rows) == 10 and {r["organization_id"] for r in rows} == {quiet}  # 2 report types × 5 formats
+    assert {(r["status"], r["record_count"]) for r in rows} == {("completed", 0)}
+    for r in rows:
+        assert "No data for this period" in _readable(r["fmt"], (tmp_path / r["file_path"]).read_bytes()), r
     meta = result.asset_materializations_for_node("timesheet_report")[0].metadata
-    assert meta["organizations"].value == 0
+    assert meta["organizations"].value == 1 and meta["organizations_without_data"].value == 1

@@ -276,8 +276,11 @@ def test_empty_month_gives_valid_no_data_files():
     result = timesheet(frame([]), OCT1, OCT31, "all").for_organization(1)
     doc = report.build_document(result, context())
     csv_rows, wb, data, pdf_text, html = read_all(doc)
-    assert csv_rows[0][0] == "Team Member" and [r for r in csv_rows[1:] if r] == []
+    assert csv_rows[0][0] == "Team Member" and csv_rows[1:] == [["# No data for this period"]]
     assert wb.sheetnames[0] == "Summary" and wb["Hours by date"].max_row == 1
+    assert wb["Summary"]["A2"].value == "No data for this period"
     assert data["rows"] == [] and data["summary"]["total_hours"] == "0.00" and data["summary"]["entry_count"] == 0
-    assert "No rows for this period." in html and "Timesheet Report" in pdf_text
+    assert data["no_data"] is True
+    assert "No data for this period" in html and "<table" not in html and "<svg" not in html
+    assert "Timesheet Report" in pdf_text and "No data for this period" in pdf_text
     assert doc.record_count == 0

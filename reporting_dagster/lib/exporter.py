@@ -3,14 +3,20 @@
 Each file has its own generated_report row: `processing` before rendering, then `completed`
 with path, size and hash, or `failed` with a short error. A failed format does not stop the
 others; the caller learns about every failure and decides (the asset fails the run).
+
+The monthly pack writes files for every organization that existed in the month, not only those
+with rows (`organizations_to_export`): an organization without data gets "no data" files
+(record_count 0, `no_data` in summary_data), so a missing file always means something failed.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import pandas as pd
 from sqlalchemy.engine import Engine
 
 from reporting_dagster.lib import records, render
@@ -37,6 +43,20 @@ def report_name(doc: ReportDocument) -> str:
     return f"{doc.definition.name} — {doc.organization_name} — {doc.period_label}"
 
 
+def organizations_to_export(with_rows: Iterable[int], organizations: pd.DataFrame, *,
+                            include_empty: bool) -> list[int]:
+    """The organizations with rows, plus (include_empty) every one that existed in the period.
+
+    `organizations` is the `organizations` extract (organization_id, existed_in_period). An
+    organization with rows always gets its files, even if its created_at is after the period.
+    """
+    ids = {int(i) for i in with_rows}
+    if include_empty and len(organizations):
+        existed = organizations[organizations["existed_in_period"].astype(bool)]
+        ids |= {int(i) for i in existed["organization_id"]}
+    return sorted(ids)
+
+
 def export(
     engine: Engine,
     store: Store,
@@ -48,7 +68,8 @@ def export(
     dagster_run_id: str | None,
     generation_source: str = "scheduled",
 ) -> list[ExportedFile]:
-    summary = to_jsonable(doc.summary)
+    # the platform's web app lists summary_data: it tells "nothing to report" from a real summary
+    summary = to_jsonable({**doc.summary, "no_data": True} if doc.no_data else doc.summary)
     parameters: dict[str, Any] = dict(doc.parameters)
     token = installation_token(engine)  # before any row: a database without one fails here, clearly
     out = []

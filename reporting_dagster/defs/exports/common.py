@@ -20,6 +20,11 @@ from reporting_dagster.lib.reports.common import ReportContext, branding_from, s
 class ExportConfig(dg.Config):
     formats: list[str] = Field(default=list(FORMATS), description="file formats to write")
     generated_at: str | None = Field(default=None, description="ISO timestamp to stamp (default: now, UTC)")
+    include_empty_organizations: bool = Field(
+        default=True,
+        description="also write 'no data' files for every organization that existed in the month but has no rows "
+                    "(switch off for very large tenancies: then only organizations with rows get files)",
+    )
 
     def timestamp(self) -> dt.datetime:
         if not self.generated_at:
@@ -45,15 +50,25 @@ def export_organizations(
     organization_ids: Iterable[int],
     build: Callable[[int, ReportContext], ReportDocument],
 ) -> tuple[list[exporter.ExportedFile], list[ReportDocument]]:
-    """Build and write every organization's files; raise dg.Failure listing any failed file."""
+    """Build and write every organization's files; raise dg.Failure listing any failed file.
+
+    `organization_ids` are those with rows; the others that existed in the period get "no data"
+    files unless the config switches that off.
+    """
     engine = platform_db.engine
     store = report_store.store()
-    names = platform_db.extract("organizations").set_index("organization_id")["organization_name"]
+    organizations = platform_db.extract("organizations", period_end=period.end_date)
+    names = organizations.set_index("organization_id")["organization_name"]
     generated_at = config.timestamp()
     formats = config.checked_formats()
+    with_rows = list(organization_ids)
+    targets = exporter.organizations_to_export(with_rows, organizations,
+                                               include_empty=config.include_empty_organizations)
+    if len(targets) > len(with_rows):
+        context.log.info(f"{len(targets) - len(with_rows)} organization(s) without {report_type} rows get 'no data' files")
     files: list[exporter.ExportedFile] = []
     docs: list[ReportDocument] = []
-    for org_id in organization_ids:
+    for org_id in targets:
         template = records.active_template(engine, org_id, report_type)
         ctx = ReportContext(
             organization_id=org_id, organization_name=str(names.get(org_id, f"Organization {org_id}")),
@@ -91,6 +106,7 @@ def files_metadata(files: list[exporter.ExportedFile], docs: list[ReportDocument
     slowest = max((f.seconds for f in files if f.file_format == "pdf"), default=0.0)
     return {
         "organizations": len(docs),
+        "organizations_without_data": sum(1 for d in docs if d.no_data),
         "files": len(files),
         "rows": sum(d.record_count for d in docs),
         "slowest_pdf_seconds": round(slowest, 3),

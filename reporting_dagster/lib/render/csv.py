@@ -3,6 +3,8 @@
 The file holds the report's most detailed table (`definition.csv_table`). Money and decimals are
 plain numbers with exactly 2 decimals (half-up), integers plain, dates ISO, None empty. Text
 cells that a spreadsheet would run as a formula get a leading `'`; numbers are never altered.
+A "no data" report ends with one `# No data for this period` line after the header row: after
+it, so a reader that skips the three metadata lines still finds the header first.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import io
 from typing import Any
 
 from reporting_dagster.lib.catalog import Column
-from reporting_dagster.lib.render.document import ReportDocument
+from reporting_dagster.lib.render.document import NO_DATA_NOTE, ReportDocument
 from reporting_dagster.lib.render.values import (
     csv_guard,
     iso_timestamp,
@@ -54,4 +56,6 @@ def render(doc: ReportDocument) -> bytes:
     writer.writerow([csv_guard(c.label) for c in columns])
     for record in table_records(data):
         writer.writerow([_cell(record[column.key], column) for column in columns])
+    if doc.no_data:
+        buf.write(f"# {NO_DATA_NOTE}\r\n")
     return buf.getvalue().encode("utf-8")

@@ -17,6 +17,9 @@ import pandas as pd
 
 from reporting_dagster.lib.catalog import ReportDefinition, Table
 
+# What every format says when the organization has no rows in the period (one wording everywhere).
+NO_DATA_NOTE = "No data for this period"
+
 
 @dataclass(frozen=True)
 class Branding:
@@ -112,6 +115,9 @@ class ReportDocument:
     branding: Branding = field(default_factory=Branding)
     sections: Sections = field(default_factory=Sections)
     template: str = "report.html"  # the Jinja2 template in templates/
+    # the organization has no rows for this report in the period: every format says so, so an
+    # empty month is never mistaken for a report that was not produced
+    no_data: bool = False
 
     @property
     def report_type(self) -> str:

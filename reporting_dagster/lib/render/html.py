@@ -21,7 +21,7 @@ from markupsafe import Markup
 from reporting_dagster.lib.catalog import Column
 from reporting_dagster.lib.paths import TEMPLATES_DIR
 from reporting_dagster.lib.render.charts import series_svgs
-from reporting_dagster.lib.render.document import ReportDocument, TableData
+from reporting_dagster.lib.render.document import NO_DATA_NOTE, ReportDocument, TableData
 from reporting_dagster.lib.render.values import (
     MONEY_TYPES,
     display_cell,
@@ -205,11 +205,11 @@ def context(doc: ReportDocument) -> dict[str, Any]:
     labels = {p.name: p.label for p in doc.definition.parameters}
     parameters = [(labels.get(k, k.replace("_", " ").capitalize()), text(v))
                   for k, v in doc.parameters.items() if text(v) != ""]
-    tables = [
+    tables = [] if doc.no_data else [
         _table_view(doc, t) for t in _sectioned(doc.tables) if not t.parent or sections.line_items
     ]
     charts = []
-    if sections.charts:
+    if sections.charts and not doc.no_data:
         for chart in doc.charts:
             series = {bar.series for bar in chart.bars}
             panels = series_svgs(chart, color=brand, width=1000 if len(series) == 1 else 620)
@@ -255,6 +255,7 @@ def context(doc: ReportDocument) -> dict[str, Any]:
         "cards": cards,
         "charts": charts,
         "tables": tables,
+        "no_data": NO_DATA_NOTE if doc.no_data else "",  # shown in place of the charts and tables
     }
 
 

@@ -2,7 +2,8 @@
 
 ```
 {report_type, organization: {id, name}, billing_period: {key, name, start, end}, generated_at,
- parameters, columns: {table key: [column defs]}, summary,
+ no_data, note (only when no_data: the organization has no rows in the period), parameters,
+ columns: {table key: [column defs]}, summary,
  rows: [top-level table rows, each with a list field per child table],
  totals: {table key: [rows]}}
 ```
@@ -20,7 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 from reporting_dagster.lib.catalog import Column
-from reporting_dagster.lib.render.document import ReportDocument, TableData
+from reporting_dagster.lib.render.document import NO_DATA_NOTE, ReportDocument, TableData
 from reporting_dagster.lib.render.values import (
     MONEY_TYPES,
     group_value,
@@ -121,6 +122,8 @@ def document_dict(doc: ReportDocument) -> dict[str, Any]:
             "end": iso_date(doc.period_end),
         },
         "generated_at": iso_timestamp(doc.generated_at),
+        "no_data": doc.no_data,
+        **({"note": NO_DATA_NOTE} if doc.no_data else {}),
         "parameters": {str(k): _value(v) for k, v in doc.parameters.items()},
         "columns": {t.key: [c.as_json() for c in t.table.columns] for t in doc.tables},
         "summary": _value(doc.summary),

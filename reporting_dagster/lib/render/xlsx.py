@@ -8,6 +8,8 @@
 - Totals rows bold under the data; highlighted rows (discrepancies) lightly filled.
 - Reproducible: workbook properties created/modified = doc.generated_at and every zip entry
   gets the same timestamp, so the same document gives the same bytes.
+- A "no data" report says so on the Summary sheet, under the title; its table sheets keep their
+  header rows, so the workbook has the same shape as a month with data.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
 from reporting_dagster.lib.catalog import Column
-from reporting_dagster.lib.render.document import ReportDocument, TableData
+from reporting_dagster.lib.render.document import NO_DATA_NOTE, ReportDocument, TableData
 from reporting_dagster.lib.render.values import (
     MONEY_TYPES,
     decimal_places,
@@ -55,6 +57,7 @@ _BAD_TITLE = re.compile(r"[\\*?:/\[\]\x00-\x1f]")
 BOLD = Font(bold=True)
 TITLE_FONT = Font(bold=True, size=14)
 SECTION_FONT = Font(bold=True, size=11)
+NOTE_FONT = Font(bold=True, size=12, color="9A3412")
 TOP_BORDER = Border(top=Side(style="thin", color="404040"))
 
 
@@ -224,6 +227,9 @@ class _SummaryWriter:
 def _write_summary(ws: Worksheet, doc: ReportDocument, header_fill: PatternFill) -> None:
     w = _SummaryWriter(ws, header_fill)
     w.line(doc.definition.name, font=TITLE_FONT)
+    if doc.no_data:
+        w.line(NO_DATA_NOTE, font=NOTE_FONT)
+        w.line(f"Nothing was recorded for {doc.organization_name} in {doc.period_label}.")
     w.blank()
     w.line("Organization", doc.organization_name, bold=True)
     w.line("Billing period", doc.period_label, bold=True)

@@ -47,6 +47,7 @@ def build_document(result: AgingResult, ctx: ReportContext) -> ReportDocument:
         branding=ctx.branding,
         sections=ctx.sections,
         template="invoice_aging.html",
+        no_data=not result.organization_ids(),
     )
 
 

@@ -62,6 +62,7 @@ def build_document(result: ComparisonResult, ctx: ReportContext, parameters: dic
         branding=ctx.branding,
         sections=ctx.sections,
         template="invoice_comparison.html",
+        no_data=not result.organization_ids(),
     )
 
 

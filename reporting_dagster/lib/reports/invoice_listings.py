@@ -94,6 +94,7 @@ def build_document(listing: lst.Listing, ctx: ReportContext) -> ReportDocument:
         branding=ctx.branding,
         sections=ctx.sections,
         template=TEMPLATES[report_type],
+        no_data=not listing.organization_ids(),
     )
 
 
@@ -140,10 +141,7 @@ def _fmt(value) -> str:
 
 def _cards(report_type: str, invoices, totals: dict, metered: dict[str, str], prefix: str = "") -> list[SummaryCard]:
     noun = NOUN[report_type]
-    if not totals:
-        return [SummaryCard(title=f"No {noun}s", value="No data for this period",
-                            lines=("Nothing was recorded for this organization in this billing period.",))]
-    cards = []
+    cards: list[SummaryCard] = []  # no invoices: no cards; the document's "no data" note says it
     for cur, t in totals.items():
         n = t["invoices"]
         group = invoices[invoices["currency"].fillna(lst.NO_CURRENCY) == cur]

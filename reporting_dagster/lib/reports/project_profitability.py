@@ -49,6 +49,7 @@ def build_document(result: ProfitabilityResult, ctx: ReportContext,
         branding=ctx.branding,
         sections=ctx.sections,
         template="project_profitability.html",
+        no_data=not result.organization_ids(),
     )
 
 

@@ -69,6 +69,7 @@ def build_document(result: TimesheetResult, ctx: ReportContext,
         branding=ctx.branding,
         sections=ctx.sections,
         template="timesheet.html",
+        no_data=not result.organization_ids(),
     )
 
 
