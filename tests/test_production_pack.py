@@ -1,0 +1,155 @@
+"""The monthly pack and a request on a database shaped like the production platform (Part A+),
+after `db upgrade` twice: November 2024, one organization, payable and receivable invoices, a
+superseded expected version, a deduction line; then a role that row-level security blinds.
+
+Hand-computed: payable expected (current v2) = 90,000.00 − 5,000.00 = 85,000.00; received 85,000.00
+→ matched. The superseded v1 (123,250.00) never counts. Receivable: calculated 38,250.00, issued by
+the ERP 38,000.00 → variance −250.00, underbilled, in its own pair and its own section.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from decimal import Decimal as D
+
+import dagster as dg
+import pytest
+import sqlalchemy as sa
+
+from reporting_dagster.defs.resources import LocalReportStore, PlatformDatabase
+from reporting_dagster.lib import db, migrate
+from tests.test_empty_pack import STAMP, pack_assets
+
+PARTITION = "2024-11"
+
+
+def _seed(engine) -> dict[str, int]:
+    q = lambda conn, sql, **p: conn.execute(sa.text(sql), p).scalar()  # noqa: E731
+    with engine.begin() as c:
+        org = q(c, "INSERT INTO organization (name, created_at) VALUES ('Karoo Solar', '2024-01-05') RETURNING id")
+        zar = q(c, "INSERT INTO currency (name, code) VALUES ('Rand', 'ZAR') RETURNING id")
+        om = q(c, "INSERT INTO invoice_line_item_type (name, code) VALUES ('O&M Fee', 'OM_FEE') RETURNING id")
+        ld = q(c, "INSERT INTO invoice_line_item_type (name, code) VALUES ('LD credit', 'LD_CREDIT') RETURNING id")
+        en = q(c, "INSERT INTO invoice_line_item_type (name, code) VALUES ('Energy', 'ENERGY') RETURNING id")
+        contractor = q(c, "INSERT INTO counterparty (name) VALUES ('Veld O&M') RETURNING id")
+        client = q(c, "INSERT INTO counterparty (name) VALUES ('Municipality') RETURNING id")
+        project = q(c, "INSERT INTO project (organization_id, name) VALUES (:o, 'Karoo PV') RETURNING id", o=org)
+        om_contract = q(c, "INSERT INTO contract (project_id, organization_id, counterparty_id, name) "
+                           "VALUES (:p, :o, :c, 'O&M agreement') RETURNING id", p=project, o=org, c=contractor)
+        ppa = q(c, "INSERT INTO contract (project_id, organization_id, counterparty_id, name) "
+                   "VALUES (:p, :o, :c, 'PPA') RETURNING id", p=project, o=org, c=client)
+        period = q(c, "SELECT id FROM billing_period WHERE start_date = DATE '2024-11-01'")
+
+        def expected(contract, party, total, direction, current, version, lines):
+            h = q(c, "INSERT INTO expected_invoice_header (project_id, contract_id, billing_period_id, counterparty_id, "
+                     "currency_id, total_amount, invoice_direction, is_current, version_no) VALUES "
+                     "(:p, :k, :b, :c, :z, :t, CAST(:d AS invoice_direction), :cur, :v) RETURNING id",
+                  p=None if direction == "receivable" and False else project, k=contract, b=period, c=party, z=zar,
+                  t=D(total), d=direction, cur=current, v=version)
+            for kind, amount in lines:
+                q(c, "INSERT INTO expected_invoice_line_item (expected_invoice_header_id, invoice_line_item_type_id, "
+                     "description, line_total_amount, amount_sign) VALUES (:h, :k, 'line', :a, :s) RETURNING id",
+                  h=h, k=kind, a=D(amount), s=-1 if D(amount) < 0 else 1)
+            return h
+
+        def received(contract, party, total, direction, number, lines):
+            h = q(c, "INSERT INTO received_invoice_header (project_id, contract_id, billing_period_id, counterparty_id, "
+                     "currency_id, invoice_number, total_amount, status, invoice_direction) VALUES "
+                     "(:p, :k, :b, :c, :z, :n, :t, 'verified', CAST(:d AS invoice_direction)) RETURNING id",
+                  p=project, k=contract, b=period, c=party, z=zar, n=number, t=D(total), d=direction)
+            for kind, amount in lines:
+                q(c, "INSERT INTO received_invoice_line_item (received_invoice_header_id, invoice_line_item_type_id, "
+                     "description, line_total_amount) VALUES (:h, :k, 'line', :a) RETURNING id", h=h, k=kind, a=D(amount))
+            return h
+
+        old = expected(om_contract, contractor, "123250.00", "payable", False, 1, [(om, "123250.00")])
+        expected(om_contract, contractor, "85000.00", "payable", True, 2, [(om, "90000.00"), (ld, "-5000.00")])
+        received(om_contract, contractor, "85000.00", "payable", "VO-11", [(om, "90000.00"), (ld, "-5000.00")])
+        expected(ppa, client, "38250.00", "receivable", True, 1, [(en, "38250.00")])
+        erp = received(ppa, client, "38000.00", "receivable", "SAGE-2024-11", [(en, "38000.00")])
+        # a stored comparison of the superseded version with the receivable invoice: never a pair
+        q(c, "INSERT INTO invoice_comparison (expected_invoice_header_id, received_invoice_header_id, status) "
+             "VALUES (:e, :r, 'overbilled') RETURNING id", e=old, r=erp)
+    return {"org": org}
+
+
+def _run(url, store_dir):
+    resources = {"platform_db": PlatformDatabase(url=url.render_as_string(hide_password=False)),
+                 "report_store": LocalReportStore(directory=str(store_dir))}
+    config = {"ops": {a.key.to_user_string(): {"config": {"generated_at": STAMP}}
+                      for a in pack_assets() if a.key.to_user_string().endswith("_report")}}
+    with dg.instance_for_test() as instance:
+        return dg.materialize(pack_assets(), partition_key=PARTITION, resources=resources, instance=instance,
+                              run_config=config, raise_on_error=False)
+
+
+def _json(engine, store_dir, report_type):
+    with engine.connect() as conn:
+        path = conn.execute(sa.text(
+            "SELECT file_path FROM generated_report WHERE report_type = CAST(:t AS report_type) AND file_format = 'json' "
+            "AND report_status = 'completed' ORDER BY id DESC LIMIT 1"), {"t": report_type}).scalar_one()
+    return json.loads((store_dir / path).read_bytes())
+
+
+def test_pack_on_the_production_platform_follows_versions_directions_and_signs(production_url, tmp_path):
+    engine = db.create_engine(production_url)
+    migrate.upgrade(engine)
+    migrate.upgrade(engine)
+    _seed(engine)
+    for attempt in (1, 2):  # twice in a row: the same numbers, new objects
+        assert _run(production_url, tmp_path).success, attempt
+        comparison = _json(engine, tmp_path, "invoice_comparison")
+        pairs = {r["invoice_direction"]: r for r in comparison["rows"]}
+        assert len(comparison["rows"]) == 2
+        assert (pairs["payable"]["expected_amount"], pairs["payable"]["received_amount"], pairs["payable"]["status"]) == \
+            ("85000.00", "85000.00", "matched")
+        assert (pairs["receivable"]["expected_amount"], pairs["receivable"]["received_amount"],
+                pairs["receivable"]["variance"], pairs["receivable"]["status"]) == \
+            ("38250.00", "38000.00", "-250.00", "underbilled")
+        assert comparison["summary"]["currencies"]["ZAR"]["expected"] == "85000.00"
+        assert comparison["summary"]["receivable_currencies"]["ZAR"]["received"] == "38000.00"
+        expected = _json(engine, tmp_path, "invoice_expected")
+        lines = [(r["invoice_direction"], line["line_total"]) for r in expected["rows"] for line in r.get("lines", [])]
+        assert sorted(lines) == [("payable", "-5000.00"), ("payable", "90000.00"), ("receivable", "38250.00")]
+    with engine.connect() as conn:
+        statuses = conn.execute(sa.text("SELECT report_status::text, count(*) FROM generated_report GROUP BY 1")).all()
+        paths = conn.execute(sa.text("SELECT count(DISTINCT file_path), count(*) FROM generated_report")).one()
+    assert dict(statuses) == {"completed": 2 * 7 * 5}
+    assert paths[0] == paths[1]
+    engine.dispose()
+
+
+@pytest.fixture
+def reporting_role(production_url):
+    """A least-privilege login with SELECT on everything and write on the report tables, no policy."""
+    role = f"rd_reporting_{uuid.uuid4().hex[:8]}"
+    admin = db.create_engine(production_url)
+    migrate.upgrade(admin)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f'CREATE ROLE "{role}" LOGIN')
+        conn.exec_driver_sql(f'GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA public TO "{role}"')
+        conn.exec_driver_sql(f'GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO "{role}"')
+    yield role, admin
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f'DROP OWNED BY "{role}"')
+        conn.exec_driver_sql(f'DROP ROLE "{role}"')
+    admin.dispose()
+
+
+def test_a_role_that_rls_blinds_fails_first_with_the_tables_and_the_grant(production_url, reporting_role, tmp_path):
+    role, admin = reporting_role
+    _seed(admin)
+    as_role = production_url.set(username=role)
+    result = _run(as_role, tmp_path)
+    assert not result.success
+    failures = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    message = failures[0].step_failure_data.error.message if failures[0].step_failure_data.error else ""
+    described = failures[0].step_failure_data.user_failure_data.description
+    assert "row-level security" in described and "expected_invoice_header" in described and "BYPASSRLS" in described
+    assert role in described, message
+    with admin.connect() as conn:  # nothing was written
+        assert conn.execute(sa.text("SELECT count(*) FROM generated_report")).scalar_one() == 0
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f'ALTER ROLE "{role}" BYPASSRLS')
+    assert _run(as_role, tmp_path).success
