@@ -29,13 +29,17 @@ WHERE id = :id
 -- name: fail_report
 -- Only an unfinished row fails (once): a completed report is never turned into a failure, and two
 -- reapers failing the same row write one REPORT_FAILED. A row never claimed has no processing time.
+-- :pending / :processing say which unfinished states this caller may fail (a reaper never fails
+-- a pending row the platform's processor is about to take, nor a row it has taken meanwhile).
 UPDATE generated_report
 SET report_status = 'failed', processing_error = :error, processing_completed_at = now(),
     processing_time_ms = CASE WHEN report_status = 'processing'
         THEN CAST(EXTRACT(EPOCH FROM (now() - processing_started_at)) * 1000 AS INTEGER) END
-WHERE id = :id AND report_status IN ('pending', 'processing')
-  AND (CAST(:dagster_run_id AS text) IS NULL OR report_status = 'pending'
-       OR dagster_run_id IS NOT DISTINCT FROM CAST(:dagster_run_id AS text))
+WHERE id = :id
+  AND ((report_status = 'pending' AND CAST(:pending AS boolean))
+       OR (report_status = 'processing' AND CAST(:processing AS boolean)
+           AND (CAST(:dagster_run_id AS text) IS NULL
+                OR dagster_run_id IS NOT DISTINCT FROM CAST(:dagster_run_id AS text))))
 RETURNING parameters, record_count
 
 -- name: audit
