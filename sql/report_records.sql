@@ -60,14 +60,18 @@ WHERE b.start_date = :start_date
 ORDER BY g.organization_id, g.report_type, g.file_format
 
 -- name: claim_report
--- Take a request for this run: pending or failed (a retry) rows, or a row this run or the run it
--- retries (:parent_run_id) holds. The timestamps restart so processing_time_ms measures this attempt.
+-- Take a request for this run: a pending row, or a processing or failed one that this run or the
+-- run it retries (:parent_run_id) holds. One conditional UPDATE: when another processor (the
+-- platform's own) claims the same row at the same moment, the row lock orders the two and the
+-- later one re-reads the row, no longer pending, and takes nothing. A row another processor
+-- took and failed is not taken either (set it back to pending to ask again).
+-- The timestamps restart so processing_time_ms measures this attempt.
 UPDATE generated_report
 SET report_status = 'processing', processing_started_at = now(), processing_completed_at = NULL,
     processing_error = NULL, processing_time_ms = NULL, dagster_run_id = :dagster_run_id
 WHERE id = :id
-  AND (report_status IN ('pending', 'failed')
-       OR (report_status = 'processing' AND dagster_run_id IN (:dagster_run_id, :parent_run_id)))
+  AND (report_status = 'pending'
+       OR (report_status IN ('processing', 'failed') AND dagster_run_id IN (:dagster_run_id, :parent_run_id)))
 RETURNING id
 
 -- name: report_status

@@ -1,9 +1,12 @@
-"""Side by side with the platform's own report processor: the REPORTS_PROCESS_REQUESTS switch
-and what our failure handling leaves to the platform. Real PostgreSQL; sensors evaluated on instance_for_test()."""
+"""Side by side with the platform's own report processor: the REPORTS_PROCESS_REQUESTS switch,
+rows claimed exactly once against a competing claimant, and what our failure handling leaves
+to the platform. Real PostgreSQL; sensors evaluated on instance_for_test()."""
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 
 import dagster as dg
 import pytest
@@ -21,9 +24,18 @@ from reporting_dagster.defs.resources import (
     request_processing_from_env,
     resources_from_env,
 )
+from reporting_dagster.lib import db, records
+from reporting_dagster.lib.paths import read_sql
+from reporting_dagster.lib.request_runner import run_request
+from reporting_dagster.lib.store import LocalStore
+from tests.platform_triggers import install_generated_report_trigger
 from tests.request_builders import RequestPlatform
 
 UTC = dt.timezone.utc
+NOW = dt.datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+# what the platform's processor runs to take a pending row (the same kind of claim as ours)
+PLATFORM_CLAIM = sa.text("UPDATE generated_report SET report_status = 'processing' "
+                         "WHERE id = :id AND report_status = 'pending' RETURNING id")
 
 
 @pytest.fixture
@@ -189,3 +201,114 @@ def test_the_run_failure_sensor_leaves_a_pending_row_to_the_platform_when_switch
         sensor(True)  # switched on, a row its run never claimed is failed (nobody else will take it)
         row = p.row("generated_report", rid)
         assert row["report_status"] == "failed" and row["processing_error"].startswith("run failed:")
+
+
+# --- exactly once against a competing claimant ---
+
+def test_each_pending_row_is_claimed_by_exactly_one_of_two_racing_processors(world):
+    p, engine = world["p"], world["p"].engine
+    install_generated_report_trigger(engine)
+    ids = [p.request(world["org"], "timesheet") for _ in range(50)]
+    barrier = threading.Barrier(2, timeout=30)
+    ours: list[int] = []
+    theirs: list[int] = []
+    errors: list[BaseException] = []
+
+    def dagster_run():
+        try:
+            for rid in ids:
+                barrier.wait()  # both claimants go for the same row at the same moment
+                if records.claim_report(engine, rid, "run-ours"):
+                    ours.append(rid)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the test thread
+            errors.append(exc)
+            barrier.abort()
+
+    def platform_processor():
+        try:
+            for rid in ids:
+                barrier.wait()
+                with engine.begin() as conn:
+                    if conn.execute(PLATFORM_CLAIM, {"id": rid}).first() is not None:
+                        theirs.append(rid)
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+            barrier.abort()
+
+    threads = [threading.Thread(target=dagster_run), threading.Thread(target=platform_processor)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert errors == []
+    assert set(ours).isdisjoint(theirs)  # never both
+    assert sorted(ours + theirs) == ids  # always one
+    # each row says who holds it: ours carry our run id, the platform's none
+    assert _statuses(engine, ids) == {**{i: ("processing", "run-ours") for i in ours},
+                                      **{i: ("processing", None) for i in theirs}}
+    with engine.connect() as conn:  # both claims start the processing clock (ours, or the platform's trigger)
+        assert conn.execute(sa.text("SELECT count(*) FROM generated_report WHERE processing_started_at IS NULL")
+                            ).scalar() == 0
+
+
+def _waiting_on_a_lock(engine) -> bool:
+    with engine.connect() as conn:
+        return conn.execute(sa.text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND wait_event_type = 'Lock' "
+            "AND query LIKE '%UPDATE generated_report%'")).scalar() > 0
+
+
+def test_a_run_waiting_for_a_row_the_platform_is_claiming_skips_it_when_the_platform_commits(world, tmp_path):
+    p, engine = world["p"], world["p"].engine
+    rid = p.request(world["org"], "timesheet", "csv")
+    platform = engine.connect()
+    tx = platform.begin()
+    assert platform.execute(PLATFORM_CLAIM, {"id": rid}).first() is not None  # not committed yet
+    outcome = {}
+    read = lambda name, **params: db.read_frame(engine, read_sql(name), params)  # noqa: E731
+    ours = threading.Thread(target=lambda: outcome.update(result=run_request(
+        engine, LocalStore(tmp_path), read, rid, run_id="run-ours", now=NOW)))
+    ours.start()
+    deadline = time.monotonic() + 20
+    while not _waiting_on_a_lock(engine):  # our claim waits for the platform's row lock
+        assert time.monotonic() < deadline and ours.is_alive(), "our claim never waited for the platform's"
+        time.sleep(0.05)
+    tx.commit()
+    platform.close()
+    ours.join(20)
+    result = outcome["result"]
+    # the claim re-reads the committed row: no longer pending, so this run does nothing
+    assert result.outcome == "skipped" and result.message == (
+        f"generated_report {rid} is processing; not taken by this run")
+    assert _statuses(engine, [rid]) == {rid: ("processing", None)}
+    assert list(tmp_path.rglob("*.csv")) == [] and p.audit(rid) == []
+
+
+def test_a_row_the_platform_took_and_failed_is_not_taken_by_our_run_launched_for_it(world, tmp_path):
+    """Our sensor launched a run for a pending row; before that run started, the platform's
+    processor took the row and failed it. Our run must not process it a second time."""
+    p, engine = world["p"], world["p"].engine
+    rid = p.request(world["org"], "timesheet", "csv")
+    with engine.begin() as conn:
+        assert conn.execute(PLATFORM_CLAIM, {"id": rid}).first() is not None
+        conn.execute(sa.text("UPDATE generated_report SET report_status = 'failed', processing_error = 'platform' "
+                             "WHERE id = :id"), {"id": rid})
+    read = lambda name, **params: db.read_frame(engine, read_sql(name), params)  # noqa: E731
+    result = run_request(engine, LocalStore(tmp_path), read, rid, run_id="run-ours", now=NOW)
+    assert result.outcome == "skipped" and result.message == f"generated_report {rid} is failed; not taken by this run"
+    assert p.row("generated_report", rid)["processing_error"] == "platform" and p.audit(rid) == []
+    # our own failed row is still taken over by a retry of the run that failed it
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE generated_report SET dagster_run_id = 'run-first' WHERE id = :id"), {"id": rid})
+    assert records.claim_report(engine, rid, "run-retry", parent_run_id="run-first")
+    assert _statuses(engine, [rid]) == {rid: ("processing", "run-retry")}
+
+
+def test_a_request_completes_with_consistent_times_under_the_platform_timestamps_trigger(world, tmp_path):
+    p, engine = world["p"], world["p"].engine
+    install_generated_report_trigger(engine)
+    rid = p.request(world["org"], "timesheet", "csv", billing_period_id=p.row("billing_period", 2)["id"])
+    read = lambda name, **params: db.read_frame(engine, read_sql(name), params)  # noqa: E731
+    assert run_request(engine, LocalStore(tmp_path), read, rid, run_id="run-ours", now=NOW).outcome == "completed"
+    row = p.row("generated_report", rid)
+    assert row["report_status"] == "completed" and row["dagster_run_id"] == "run-ours"
+    assert row["processing_started_at"] <= row["processing_completed_at"] and row["processing_time_ms"] >= 0

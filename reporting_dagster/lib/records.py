@@ -78,7 +78,7 @@ def start_report(
 
 
 def claim_report(engine: Engine, report_id: int, run_id: str, parent_run_id: str | None = None) -> bool:
-    """Take a pending or failed request row (or one the parent run held) for this run."""
+    """Take a pending request row, or one this run or its parent run holds or failed, for this run."""
     with engine.begin() as conn:
         return conn.execute(sa.text(_SQL["claim_report"]), {
             "id": report_id, "dagster_run_id": run_id, "parent_run_id": parent_run_id or run_id}).first() is not None
