@@ -29,13 +29,17 @@ WHERE id = :id
 -- name: fail_report
 -- Only an unfinished row fails (once): a completed report is never turned into a failure, and two
 -- reapers failing the same row write one REPORT_FAILED. A row never claimed has no processing time.
+-- :pending / :processing say which unfinished states this caller may fail (a reaper never fails
+-- a pending row the platform's processor is about to take, nor a row it has taken meanwhile).
 UPDATE generated_report
 SET report_status = 'failed', processing_error = :error, processing_completed_at = now(),
     processing_time_ms = CASE WHEN report_status = 'processing'
         THEN CAST(EXTRACT(EPOCH FROM (now() - processing_started_at)) * 1000 AS INTEGER) END
-WHERE id = :id AND report_status IN ('pending', 'processing')
-  AND (CAST(:dagster_run_id AS text) IS NULL OR report_status = 'pending'
-       OR dagster_run_id IS NOT DISTINCT FROM CAST(:dagster_run_id AS text))
+WHERE id = :id
+  AND ((report_status = 'pending' AND CAST(:pending AS boolean))
+       OR (report_status = 'processing' AND CAST(:processing AS boolean)
+           AND (CAST(:dagster_run_id AS text) IS NULL
+                OR dagster_run_id IS NOT DISTINCT FROM CAST(:dagster_run_id AS text))))
 RETURNING parameters, record_count
 
 -- name: audit
@@ -56,14 +60,18 @@ WHERE b.start_date = :start_date
 ORDER BY g.organization_id, g.report_type, g.file_format
 
 -- name: claim_report
--- Take a request for this run: pending or failed (a retry) rows, or a row this run or the run it
--- retries (:parent_run_id) holds. The timestamps restart so processing_time_ms measures this attempt.
+-- Take a request for this run: a pending row, or a processing or failed one that this run or the
+-- run it retries (:parent_run_id) holds. One conditional UPDATE: when another processor (the
+-- platform's own) claims the same row at the same moment, the row lock orders the two and the
+-- later one re-reads the row, no longer pending, and takes nothing. A row another processor
+-- took and failed is not taken either (set it back to pending to ask again).
+-- The timestamps restart so processing_time_ms measures this attempt.
 UPDATE generated_report
 SET report_status = 'processing', processing_started_at = now(), processing_completed_at = NULL,
     processing_error = NULL, processing_time_ms = NULL, dagster_run_id = :dagster_run_id
 WHERE id = :id
-  AND (report_status IN ('pending', 'failed')
-       OR (report_status = 'processing' AND dagster_run_id IN (:dagster_run_id, :parent_run_id)))
+  AND (report_status = 'pending'
+       OR (report_status IN ('processing', 'failed') AND dagster_run_id IN (:dagster_run_id, :parent_run_id)))
 RETURNING id
 
 -- name: report_status

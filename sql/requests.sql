@@ -137,22 +137,25 @@ WHERE scheduled_report_id = :scheduled_report_id AND id < :generated_report_id
 ORDER BY id DESC LIMIT 1
 
 -- name: stuck_reports
--- Rows in processing for a while, with the run that holds them.
+-- Rows in processing for a while, with the Dagster run that holds them. A row in processing
+-- without a dagster_run_id was claimed by another processor (the platform's own): never ours.
 SELECT id, organization_id, report_type::text AS report_type, file_format::text AS file_format,
-       dagster_run_id, scheduled_report_id
+       dagster_run_id, scheduled_report_id, processing_started_at
 FROM generated_report
-WHERE report_status = 'processing' AND processing_started_at < :started_before
+WHERE report_status = 'processing' AND processing_started_at < :started_before AND dagster_run_id IS NOT NULL
 ORDER BY id
 LIMIT :limit
 
 -- name: report_for_failure
--- A row a dead run left unfinished: processing in that run, or still pending (never claimed).
+-- A row a dead run left unfinished: processing in that run (:processing), or still pending,
+-- never claimed (:pending). A row another processor holds is never returned.
 SELECT id, organization_id, report_type::text AS report_type, file_format::text AS file_format,
        scheduled_report_id
 FROM generated_report
 WHERE id = :id
-  AND ((report_status = 'processing' AND dagster_run_id IS NOT DISTINCT FROM :run_id)
-       OR report_status = 'pending')
+  AND ((report_status = 'processing' AND CAST(:processing AS boolean)
+        AND dagster_run_id = CAST(:run_id AS text))
+       OR (report_status = 'pending' AND CAST(:pending AS boolean)))
 
 -- name: pending_since
 SELECT id, organization_id, report_type::text AS report_type, file_format::text AS file_format,

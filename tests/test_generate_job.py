@@ -12,7 +12,7 @@ from dagster_aws.s3 import S3Resource
 
 from reporting_dagster.defs.requests.generate import generate_report
 from reporting_dagster.defs.requests.sensors import report_request_sensor, scheduled_report_sensor
-from reporting_dagster.defs.resources import LocalReportStore, PlatformDatabase, SmtpReportMailer
+from reporting_dagster.defs.resources import LocalReportStore, PlatformDatabase, RequestProcessing, SmtpReportMailer
 from reporting_dagster.lib.store import LocalStore
 from tests.request_builders import CANARY, time_world
 from tests.smtp_server import smtp_server  # noqa: F401
@@ -29,13 +29,15 @@ def setup(fresh_engine, fresh_url, tmp_path, smtp_server):  # noqa: F811
         "report_store": LocalReportStore(directory=str(tmp_path / "store")),
         "report_mailer": SmtpReportMailer(url=smtp_server.url, sender="Reports <reports@example.com>"),
         "delivery_s3": S3Resource(region_name="us-east-1"),  # no s3 channel here: never called
+        "request_processing": RequestProcessing(),
     }
     return world, resources, smtp_server, tmp_path / "store"
 
 
 def _launch_pending(instance, resources, cursor=None):
     """One request-sensor tick, then every run it asks for, executed in process."""
-    ctx = dg.build_sensor_context(instance=instance, cursor=cursor, resources={"platform_db": resources["platform_db"]})
+    ctx = dg.build_sensor_context(instance=instance, cursor=cursor, resources={
+        "platform_db": resources["platform_db"], "request_processing": resources["request_processing"]})
     result = report_request_sensor(ctx)
     runs = [generate_report.execute_in_process(run_config=r.run_config, resources=resources, instance=instance,
                                                tags=r.tags, raise_on_error=False)
@@ -57,7 +59,8 @@ def test_scheduled_report_due_now_with_two_recipients_is_generated_and_mailed_on
                      next_run_at=dt.datetime.now(UTC) - dt.timedelta(minutes=1),
                      recipients=[{"email": "ops@helios.example", "name": "Ops"}, {"email": "cfo@helios.example"}],
                      billing_period_id=p.row("billing_period", 2)["id"])
-    platform = {"platform_db": resources["platform_db"], "report_mailer": resources["report_mailer"]}
+    platform = {"platform_db": resources["platform_db"], "report_mailer": resources["report_mailer"],
+                "request_processing": resources["request_processing"]}
     with dg.instance_for_test() as instance:
         # two overlapping ticks of the schedule sensor: one report
         for _ in range(2):
@@ -146,7 +149,8 @@ def test_a_schedule_that_cannot_run_tells_its_owners_once(setup):
     template = p.template(world["helios"], "timesheet")
     sid = p.schedule(world["helios"], template, name="Hours", day_of_month=1, timezone="Europe/Atlantis",
                      recipients=[{"email": "ops@helios.example"}, {"email": "not an address"}])
-    platform = {"platform_db": resources["platform_db"], "report_mailer": resources["report_mailer"]}
+    platform = {"platform_db": resources["platform_db"], "report_mailer": resources["report_mailer"],
+                "request_processing": resources["request_processing"]}
     with dg.instance_for_test() as instance:
         for _ in range(3):  # three ticks, one notice
             scheduled_report_sensor(dg.build_sensor_context(instance=instance, resources=platform))

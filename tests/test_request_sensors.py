@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from reporting_dagster.defs.requests.sensors import BATCH, report_request_sensor, scheduled_report_sensor
-from reporting_dagster.defs.resources import PlatformDatabase
+from reporting_dagster.defs.resources import PlatformDatabase, RequestProcessing
 from reporting_dagster.lib import request_queue
 from tests.request_builders import RequestPlatform
 
@@ -119,9 +119,9 @@ def test_a_schedule_that_cannot_run_gets_the_error_on_its_row_once(org):
     assert p.row("scheduled_report", bad)["updated_at"] == stamp  # said once, not rewritten every tick
 
 
-def _sensor_context(instance, engine_url, cursor=None):
-    return dg.build_sensor_context(instance=instance, cursor=cursor,
-                                   resources={"platform_db": PlatformDatabase(url=engine_url)})
+def _sensor_context(instance, engine_url, cursor=None, processing=True):
+    return dg.build_sensor_context(instance=instance, cursor=cursor, resources={
+        "platform_db": PlatformDatabase(url=engine_url), "request_processing": RequestProcessing(enabled=processing)})
 
 
 def test_request_sensor_launches_batches_with_a_run_key_per_row_and_attempt(org, fresh_url):
@@ -190,7 +190,7 @@ def test_scheduled_sensor_queues_due_schedules(org, fresh_url, tmp_path):
     with dg.instance_for_test() as instance:
         context = dg.build_sensor_context(instance=instance, resources={
             "platform_db": PlatformDatabase(url=fresh_url.render_as_string(hide_password=False)),
-            "report_mailer": OutboxReportMailer(directory=str(tmp_path))})
+            "report_mailer": OutboxReportMailer(directory=str(tmp_path)), "request_processing": RequestProcessing()})
         result = scheduled_report_sensor(context)
     assert "1 scheduled reports queued" in str(result.skip_message)
     assert len(_reports(p.engine, sid)) == 1

@@ -110,7 +110,54 @@ def report_store_from_env() -> ReportStore:
 
 def resources_from_env() -> dict[str, object]:
     return {"platform_db": platform_database_from_env(), "report_store": report_store_from_env(),
-            "report_mailer": report_mailer_from_env(), "delivery_s3": delivery_s3_from_env()}
+            "report_mailer": report_mailer_from_env(), "delivery_s3": delivery_s3_from_env(),
+            "request_processing": request_processing_from_env()}
+
+
+# --- who processes the platform's report requests (README "Side by side with the platform's report processor") ---
+
+PROCESS_REQUESTS_VARIABLE = "REPORTS_PROCESS_REQUESTS"
+_SWITCH_VALUES = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+
+
+class RequestProcessing(dg.ConfigurableResource):
+    """Whether this code location processes the platform's report requests.
+
+    On (the default): pending generated_report rows get runs, due scheduled_report slots are
+    claimed, and pending rows that never got a run are failed by the reaper. Off: the platform's
+    own processor owns those rows; the sensors stay in the code location and say on every tick
+    why they do nothing, and the failure handling only touches rows a Dagster run of ours holds.
+    The monthly pack, backfills and the launchpad run either way.
+
+    The switch is read at tick time from this resource rather than by leaving the sensors out of
+    Definitions: the UI then shows each sensor with the reason it skips (instead of a sensor that
+    silently vanished), the code location has the same shape in every environment, and the
+    run-failure sensor and the reaper are still needed for the pack's own rows when it is off.
+    """
+
+    enabled: bool = Field(default=True, description=f"{PROCESS_REQUESTS_VARIABLE}: process requests and schedules")
+
+    @property
+    def off_reason(self) -> str:
+        return (f"{PROCESS_REQUESTS_VARIABLE} is off: the platform's own report processor handles pending "
+                "generated_report rows and due scheduled_report rows")
+
+
+def env_switch(name: str, default: bool) -> bool:
+    """A true/false variable (1/0 and yes/no accepted, any case); anything else stops the load."""
+    value = _env(name)
+    if value is None:
+        return default
+    try:
+        return _SWITCH_VALUES[value.lower()]
+    except KeyError:
+        raise ValueError(f"{name}={value!r} is not a switch: set it to true or false "
+                         "(1/0 and yes/no are accepted too), or leave it unset for "
+                         f"{'true' if default else 'false'}") from None
+
+
+def request_processing_from_env() -> RequestProcessing:
+    return RequestProcessing(enabled=env_switch(PROCESS_REQUESTS_VARIABLE, default=True))
 
 
 # --- report e-mail and delivery (DESIGN.md "Configuration": SES, else SMTP, else the .eml outbox) ---

@@ -78,7 +78,7 @@ def start_report(
 
 
 def claim_report(engine: Engine, report_id: int, run_id: str, parent_run_id: str | None = None) -> bool:
-    """Take a pending or failed request row (or one the parent run held) for this run."""
+    """Take a pending request row, or one this run or its parent run holds or failed, for this run."""
     with engine.begin() as conn:
         return conn.execute(sa.text(_SQL["claim_report"]), {
             "id": report_id, "dagster_run_id": run_id, "parent_run_id": parent_run_id or run_id}).first() is not None
@@ -138,18 +138,22 @@ def fail_report(
                  file_format=file_format, dagster_run_id=dagster_run_id)[0]
 
 
-def fail_unfinished(engine: Engine, report_id: int, error: BaseException | str, **kwargs: Any) -> bool:
-    """Like fail_report; True only when this call failed the row (it was pending or processing
-    in that run), so a notice or log line follows exactly once."""
-    return _fail(engine, report_id, error, **kwargs)[1]
+def fail_unfinished(engine: Engine, report_id: int, error: BaseException | str, *, pending: bool = True,
+                    processing: bool = True, **kwargs: Any) -> bool:
+    """Like fail_report; True only when this call failed the row (it was pending, or processing
+    in that run), so a notice or log line follows exactly once. `pending=False` leaves a pending
+    row alone, `processing=False` a processing one (the reapers use them)."""
+    return _fail(engine, report_id, error, pending=pending, processing=processing, **kwargs)[1]
 
 
 def _fail(engine: Engine, report_id: int, error: BaseException | str, *, organization_id: int, report_type: str,
-          file_format: str, dagster_run_id: str | None) -> tuple[str, bool]:
+          file_format: str, dagster_run_id: str | None, pending: bool = True,
+          processing: bool = True) -> tuple[str, bool]:
     message = short_error(error)
     with engine.begin() as conn:
-        row = conn.execute(sa.text(_SQL["fail_report"]),
-                           {"id": report_id, "error": message, "dagster_run_id": dagster_run_id}).first()
+        row = conn.execute(sa.text(_SQL["fail_report"]), {
+            "id": report_id, "error": message, "dagster_run_id": dagster_run_id,
+            "pending": pending, "processing": processing}).first()
         if row is None:
             return message, False
         conn.execute(sa.text(_SQL["audit"]), {

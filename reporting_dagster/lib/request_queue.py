@@ -193,10 +193,13 @@ def stuck_reports(engine: Engine, *, started_before: dt.datetime, limit: int = 2
                                               {"started_before": started_before, "limit": limit}).mappings()]
 
 
-def report_for_failure(engine: Engine, report_id: int, run_id: str | None) -> dict[str, Any] | None:
-    """The row when the run `run_id` left it unfinished (processing in that run, or pending)."""
+def report_for_failure(engine: Engine, report_id: int, run_id: str | None, *, pending: bool = True,
+                       processing: bool = True) -> dict[str, Any] | None:
+    """The row when it is unfinished and ours to fail: processing in the run `run_id`
+    (`processing`), or still pending (`pending`). Never a row another processor holds."""
     with engine.connect() as conn:
-        row = conn.execute(sa.text(_SQL["report_for_failure"]), {"id": report_id, "run_id": run_id}).mappings().first()
+        row = conn.execute(sa.text(_SQL["report_for_failure"]), {
+            "id": report_id, "run_id": run_id, "pending": pending, "processing": processing}).mappings().first()
     return dict(row) if row else None
 
 

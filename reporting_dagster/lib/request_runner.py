@@ -1,9 +1,9 @@
 """Generate the report a generated_report row asks for, owning its lifecycle.
 
-pending (or failed, on a retry) → processing → completed | failed. The row is claimed for the
-run first, so a second run launched for the same row does nothing. An invalid request fails
-the row with a message that tells the user what to fix; a row deleted or already taken
-meanwhile is skipped. The caller (the Dagster op) turns `outcome` into a run result.
+pending (or failed by this run's parent, on a retry) → processing → completed | failed. The
+row is claimed for the run first, so a second run launched for the same row does nothing, nor
+does a run whose row another processor took. An invalid request fails the row with a message
+that tells the user what to fix; a row deleted or already taken meanwhile is skipped. The caller (the Dagster op) turns `outcome` into a run result.
 """
 
 from __future__ import annotations

@@ -4,6 +4,9 @@
   (the slot is claimed atomically; next_run_at moves past now, so no catch-up runs).
 - `report_request_sensor`: pending generated_report rows (on demand, and the scheduled ones
   above) become `generate_report` runs, in bounded batches, one run key per row and attempt.
+
+Both skip, saying why, when `REPORTS_PROCESS_REQUESTS` is off (the `request_processing`
+resource): the platform's own processor then owns those rows.
 """
 
 import datetime as dt
@@ -11,7 +14,7 @@ import datetime as dt
 import dagster as dg
 
 from reporting_dagster.defs.requests.generate import REQUEST_TAG, generate_report
-from reporting_dagster.defs.resources import PlatformDatabase, ReportMailer
+from reporting_dagster.defs.resources import PlatformDatabase, ReportMailer, RequestProcessing
 from reporting_dagster.lib import delivery, request_queue
 
 BATCH = 25  # runs launched per tick at most; the run queue limits how many run at once
@@ -19,7 +22,10 @@ BATCH = 25  # runs launched per tick at most; the run queue limits how many run 
 
 @dg.sensor(job=generate_report, minimum_interval_seconds=15, default_status=dg.DefaultSensorStatus.RUNNING,
            description="Launch generate_report for pending generated_report rows (batches, cursor on id).")
-def report_request_sensor(context: dg.SensorEvaluationContext, platform_db: PlatformDatabase) -> dg.SensorResult:
+def report_request_sensor(context: dg.SensorEvaluationContext, platform_db: PlatformDatabase,
+                          request_processing: RequestProcessing) -> dg.SensorResult | dg.SkipReason:
+    if not request_processing.enabled:
+        return dg.SkipReason(request_processing.off_reason)  # the cursor stays where it was
     after_id = int(context.cursor or 0)
     pending = request_queue.pending_requests(platform_db.engine, after_id=after_id, limit=BATCH)
     runs = [
@@ -41,7 +47,9 @@ def report_request_sensor(context: dg.SensorEvaluationContext, platform_db: Plat
 @dg.sensor(minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING,
            description="Claim due scheduled_report slots and queue their reports as pending rows.")
 def scheduled_report_sensor(context: dg.SensorEvaluationContext, platform_db: PlatformDatabase,
-                            report_mailer: ReportMailer) -> dg.SkipReason:
+                            report_mailer: ReportMailer, request_processing: RequestProcessing) -> dg.SkipReason:
+    if not request_processing.enabled:
+        return dg.SkipReason(request_processing.off_reason)
     now = dt.datetime.now(dt.timezone.utc)
     outcomes = request_queue.evaluate_schedules(platform_db.engine, now=now)
     for o in outcomes:
