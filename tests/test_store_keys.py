@@ -126,12 +126,14 @@ def test_a_retried_request_adopts_the_object_its_earlier_attempt_wrote(fresh_eng
     (written,) = [path for path in (tmp_path / "reports").rglob("*") if path.is_file()]
     earlier = written.read_bytes()
 
-    # the retry runs in another process (a new engine) and renders different bytes meanwhile
+    # the retry (a Dagster run retry: its parent is run-1) runs in another process, a new engine,
+    # and renders different bytes meanwhile
     with fresh_engine.begin() as conn:
         conn.execute(sa.text("UPDATE organization SET name = 'Renamed' WHERE id = :id"), {"id": world["helios"]})
     retry_engine = db.create_engine(fresh_url)
     try:
-        retry = run_request(retry_engine, LocalStore(tmp_path), _read(retry_engine), rid, run_id="run-2", now=NOW)
+        retry = run_request(retry_engine, LocalStore(tmp_path), _read(retry_engine), rid, run_id="run-2",
+                            parent_run_id="run-1", now=NOW)  # a Dagster retry of run-1
     finally:
         retry_engine.dispose()
     assert retry.outcome == "completed", retry.message
