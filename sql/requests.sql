@@ -78,37 +78,47 @@ ORDER BY (g.id > :cursor) DESC, g.id
 LIMIT :limit
 
 -- name: active_schedules
--- Schedules to look at now: due ones, and ones without a next run time yet.
+-- Schedules to look at now: due ones, and ones without a next run time yet. Rows that carry an
+-- error come after the others: a platform trigger that keeps next_run_at set on a schedule that
+-- cannot run leaves it due on every tick, and many of those must not push a healthy one out.
 SELECT s.id, s.organization_id, s.report_template_id, s.name, s.report_frequency::text AS report_frequency,
        s.day_of_month, s.time_of_day, s.timezone, s.project_id, s.contract_id, s.billing_period_id,
-       s.next_run_at, s.last_run_error, t.report_type::text AS report_type, t.file_format::text AS file_format,
-       t.organization_id AS template_organization_id
+       s.next_run_at, s.last_run_at, s.last_run_error, t.report_type::text AS report_type,
+       t.file_format::text AS file_format, t.organization_id AS template_organization_id
 FROM scheduled_report s
 LEFT JOIN report_template t ON t.id = s.report_template_id
 WHERE s.is_active AND s.report_frequency <> 'on_demand'
   AND (s.next_run_at IS NULL OR s.next_run_at <= :now)
-ORDER BY s.next_run_at ASC NULLS LAST, s.id
+ORDER BY s.last_run_error IS NOT NULL, s.next_run_at ASC NULLS LAST, s.id
 LIMIT :limit
 
 -- name: set_first_run
+-- A schedule without a next slot, or whose next slot is not after its last run (that slot has
+-- run: a trigger set it back), gets the first slot after now, without a report. RETURNING gives
+-- what the row holds: a trigger on scheduled_report may have computed it instead.
 UPDATE scheduled_report SET next_run_at = :next_run_at, last_run_error = NULL, updated_at = now()
-WHERE id = :id AND is_active AND next_run_at IS NULL
-RETURNING id
+WHERE id = :id AND is_active AND (next_run_at IS NULL OR next_run_at <= last_run_at)
+RETURNING next_run_at
 
 -- name: claim_slot
--- Only one claimer wins a slot: the row must still show the slot this evaluation saw.
+-- Only one claimer wins a slot: the row must still show the slot this evaluation saw, and that
+-- slot must be after the last run. last_run_at is the evaluation time (at or after the slot, on
+-- the same clock as the due check), so a platform trigger that recomputes next_run_at from
+-- last_run_at on every UPDATE lands on the first slot after now, never on the one just fired.
 UPDATE scheduled_report
-SET next_run_at = :next_run_at, last_run_at = now(), last_run_status = 'pending', last_run_error = NULL,
+SET next_run_at = :next_run_at, last_run_at = :now, last_run_status = 'pending', last_run_error = NULL,
     updated_at = now()
-WHERE id = :id AND is_active AND next_run_at = :slot
-RETURNING id
+WHERE id = :id AND is_active AND next_run_at = :slot AND (last_run_at IS NULL OR next_run_at > last_run_at)
+RETURNING next_run_at
 
 -- name: schedule_error
 -- A schedule that cannot run (bad time zone, missing day): said once on the row, not every tick.
 -- Returns the row only to the one evaluation that recorded a new error (it tells the owners).
+-- "New" is the text alone: a platform trigger sets next_run_at again on every UPDATE, so a
+-- NULL next_run_at cannot mark a schedule as already told.
 UPDATE scheduled_report
 SET last_run_status = 'failed', last_run_error = :error, next_run_at = NULL, updated_at = now()
-WHERE id = :id AND (last_run_error IS DISTINCT FROM :error OR next_run_at IS NOT NULL)
+WHERE id = :id AND last_run_error IS DISTINCT FROM :error
 RETURNING id
 
 -- name: schedule_for_notice

@@ -24,11 +24,11 @@ from reporting_dagster.defs.resources import (
     request_processing_from_env,
     resources_from_env,
 )
-from reporting_dagster.lib import db, records
+from reporting_dagster.lib import db, records, request_queue, schedule
 from reporting_dagster.lib.paths import read_sql
 from reporting_dagster.lib.request_runner import run_request
 from reporting_dagster.lib.store import LocalStore
-from tests.platform_triggers import install_generated_report_trigger
+from tests.platform_triggers import install_generated_report_trigger, install_scheduled_report_trigger
 from tests.request_builders import RequestPlatform
 
 UTC = dt.timezone.utc
@@ -312,3 +312,176 @@ def test_a_request_completes_with_consistent_times_under_the_platform_timestamps
     row = p.row("generated_report", rid)
     assert row["report_status"] == "completed" and row["dagster_run_id"] == "run-ours"
     assert row["processing_started_at"] <= row["processing_completed_at"] and row["processing_time_ms"] >= 0
+
+
+# --- the platform's scheduled_report trigger ---
+
+def _next_run(engine, frequency, day, time_of_day, zone, after):
+    with engine.connect() as conn:
+        return conn.execute(sa.text("SELECT platform_next_run_time(:f, :d, CAST(:t AS time), :z, :a)"), {
+            "f": frequency, "d": day, "t": time_of_day, "z": zone, "a": after}).scalar()
+
+
+def test_the_trigger_fixture_sets_next_run_at_to_the_first_slot_after_the_last_run(world):
+    p, engine = world["p"], world["p"].engine
+    install_scheduled_report_trigger(engine)
+    # Oct 1 06:00 CEST = 04:00 UTC has just run → Nov 1 06:00 CET = 05:00 UTC
+    assert _next_run(engine, "monthly", 1, "06:00", "Europe/Berlin", dt.datetime(2026, 10, 1, 4, 0, 5, tzinfo=UTC)) \
+        == dt.datetime(2026, 11, 1, 5, 0, tzinfo=UTC)
+    # New York leaves summer time at 02:00 on Sunday Nov 1, 2026: 06:00 EST = 11:00 UTC (Oct 1: 10:00 UTC)
+    assert _next_run(engine, "monthly", 1, "06:00", "America/New_York",
+                     dt.datetime(2026, 10, 1, 10, 0, 5, tzinfo=UTC)) == dt.datetime(2026, 11, 1, 11, 0, tzinfo=UTC)
+    # strictly after: a slot equal to the last run is not the next one; quarters start Jan/Apr/Jul/Oct
+    assert _next_run(engine, "quarterly", 5, "06:00", "UTC", dt.datetime(2026, 7, 5, 6, 0, tzinfo=UTC)) \
+        == dt.datetime(2026, 10, 5, 6, 0, tzinfo=UTC)
+    # annual: January 15, 09:30 in Tokyo (UTC+9) = 00:30 UTC
+    assert _next_run(engine, "annual", 15, "09:30", "Asia/Tokyo", dt.datetime(2026, 3, 1, tzinfo=UTC)) \
+        == dt.datetime(2027, 1, 15, 0, 30, tzinfo=UTC)
+    # Auckland (UTC+13 in November): 23:00 local on the 28th is 10:00 UTC, the slot 23:30 is 10:30 UTC
+    assert _next_run(engine, "monthly", 28, "23:30", "Pacific/Auckland", dt.datetime(2026, 11, 28, 10, 0, tzinfo=UTC)) \
+        == dt.datetime(2026, 11, 28, 10, 30, tzinfo=UTC)
+    assert _next_run(engine, "on_demand", None, "06:00", "UTC", dt.datetime(2026, 3, 1, tzinfo=UTC)) is None
+    # on the table: an INSERT and every UPDATE recompute it, whatever the statement wrote
+    template = p.template(world["org"], "timesheet")
+    sid = p.schedule(world["org"], template, day_of_month=1, last_run_at=dt.datetime(2026, 10, 1, 6, 0, 30, tzinfo=UTC),
+                     next_run_at=dt.datetime(2030, 1, 1, tzinfo=UTC))
+    assert p.row("scheduled_report", sid)["next_run_at"] == dt.datetime(2026, 11, 1, 6, 0, tzinfo=UTC)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE scheduled_report SET next_run_at = NULL, name = 'renamed' WHERE id = :id"),
+                     {"id": sid})
+    assert p.row("scheduled_report", sid)["next_run_at"] == dt.datetime(2026, 11, 1, 6, 0, tzinfo=UTC)
+
+
+def _schedule_reports(engine, sid):
+    with engine.connect() as conn:
+        return conn.execute(sa.text("SELECT id, report_status::text FROM generated_report "
+                                    "WHERE scheduled_report_id = :s ORDER BY id"), {"s": sid}).all()
+
+
+def test_under_the_trigger_a_due_slot_fires_once_and_its_later_updates_do_not_rearm_it(world):
+    p, engine = world["p"], world["p"].engine
+    install_scheduled_report_trigger(engine)
+    template = p.template(world["org"], "timesheet")
+    # it ran on Oct 1 at 06:00:30 Berlin summer time (04:00:30 UTC): the trigger says Nov 1 06:00 CET = 05:00 UTC
+    sid = p.schedule(world["org"], template, day_of_month=1, time_of_day="06:00", timezone="Europe/Berlin",
+                     last_run_at=dt.datetime(2026, 10, 1, 4, 0, 30, tzinfo=UTC))
+    assert p.row("scheduled_report", sid)["next_run_at"] == dt.datetime(2026, 11, 1, 5, 0, tzinfo=UTC)
+    now = dt.datetime(2026, 11, 1, 5, 1, tzinfo=UTC)
+    barrier = threading.Barrier(2, timeout=30)
+    outcomes: list = []
+
+    def evaluate():
+        barrier.wait()
+        outcomes.extend(request_queue.evaluate_schedules(engine, now=now))
+
+    threads = [threading.Thread(target=evaluate) for _ in range(2)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    [claimed] = [o for o in outcomes if o.action == "claimed"]
+    assert [o.action for o in outcomes if o.action != "claimed"] in ([], ["lost"])
+    assert claimed.slot == dt.datetime(2026, 11, 1, 5, 0, tzinfo=UTC)
+    assert claimed.next_run_at == dt.datetime(2026, 12, 1, 5, 0, tzinfo=UTC)  # what the row holds
+    [(report_id, status)] = _schedule_reports(engine, sid)
+    assert status == "pending"
+    row = p.row("scheduled_report", sid)
+    assert (row["last_run_at"], row["next_run_at"], row["last_run_status"]) == (
+        now, dt.datetime(2026, 12, 1, 5, 0, tzinfo=UTC), "pending")
+    # the report completes: the outcome UPDATE fires the trigger again, from the same last run
+    request_queue.record_schedule_outcome(engine, scheduled_report_id=sid, generated_report_id=report_id,
+                                          status="completed", error=None)
+    row = p.row("scheduled_report", sid)
+    assert (row["last_run_status"], row["next_run_at"]) == ("completed", dt.datetime(2026, 12, 1, 5, 0, tzinfo=UTC))
+    # and the next tick does not fire the slot again
+    assert request_queue.evaluate_schedules(engine, now=now + dt.timedelta(minutes=1)) == []
+    assert len(_schedule_reports(engine, sid)) == 1
+    # the next slot fires when it comes: Dec 1 06:00 CET, then Jan 1 06:00 CET = 05:00 UTC
+    [december] = request_queue.evaluate_schedules(engine, now=dt.datetime(2026, 12, 1, 5, 0, 10, tzinfo=UTC))
+    assert (december.action, december.next_run_at) == ("claimed", dt.datetime(2027, 1, 1, 5, 0, tzinfo=UTC))
+    assert len(_schedule_reports(engine, sid)) == 2
+
+
+def test_under_the_trigger_a_schedule_paused_for_months_fires_once_not_per_missed_slot(world):
+    p, engine = world["p"], world["p"].engine
+    install_scheduled_report_trigger(engine)
+    template = p.template(world["org"], "timesheet")
+    sid = p.schedule(world["org"], template, day_of_month=1, is_active=False,
+                     last_run_at=dt.datetime(2026, 3, 1, 6, 0, 30, tzinfo=UTC))
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE scheduled_report SET is_active = true WHERE id = :id"), {"id": sid})
+    assert p.row("scheduled_report", sid)["next_run_at"] == dt.datetime(2026, 4, 1, 6, 0, tzinfo=UTC)
+    now = dt.datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+    [outcome] = request_queue.evaluate_schedules(engine, now=now)
+    # last_run_at becomes the evaluation time, not the April slot: the trigger's next slot is then
+    # Dec 1, not May 1 (which would fire again on the next tick, once per missed month)
+    assert (outcome.action, outcome.next_run_at) == ("claimed", dt.datetime(2026, 12, 1, 6, 0, tzinfo=UTC))
+    for minutes in (1, 2):
+        assert request_queue.evaluate_schedules(engine, now=now + dt.timedelta(minutes=minutes)) == []
+    assert len(_schedule_reports(engine, sid)) == 1
+
+
+def test_under_the_trigger_two_sensor_ticks_queue_one_report(world, tmp_path):
+    p, engine, url = world["p"], world["p"].engine, world["url"]
+    install_scheduled_report_trigger(engine)
+    template = p.template(world["org"], "timesheet")
+    # last ran 40 days ago: at least one 1st-of-the-month 06:00 UTC slot has passed since
+    last_run = dt.datetime.now(UTC) - dt.timedelta(days=40)
+    sid = p.schedule(world["org"], template, day_of_month=1, last_run_at=last_run)
+    due = p.row("scheduled_report", sid)["next_run_at"]
+    assert due == schedule.next_run_time("monthly", 1, "06:00", "UTC", last_run) <= dt.datetime.now(UTC)
+    with dg.instance_for_test() as instance:
+        def tick():
+            return scheduled_report_sensor(dg.build_sensor_context(instance=instance, resources={
+                "platform_db": PlatformDatabase(url=url), "request_processing": RequestProcessing(),
+                "report_mailer": OutboxReportMailer(directory=str(tmp_path))})).skip_message
+
+        assert tick().startswith("1 scheduled reports queued")
+        assert tick().startswith("0 scheduled reports queued")
+        [(report_id, _)] = _schedule_reports(engine, sid)
+        row = p.row("scheduled_report", sid)
+        # the trigger and our claim agree: the first slot after the tick that fired
+        assert row["next_run_at"] == schedule.next_run_time("monthly", 1, "06:00", "UTC", row["last_run_at"])
+        assert row["next_run_at"] > dt.datetime.now(UTC) and row["last_run_at"] >= due
+        request_queue.record_schedule_outcome(engine, scheduled_report_id=sid, generated_report_id=report_id,
+                                              status="failed", error="disk full")
+        assert p.row("scheduled_report", sid)["next_run_at"] == row["next_run_at"]
+        assert tick().startswith("0 scheduled reports queued")
+    assert len(_schedule_reports(engine, sid)) == 1
+
+
+def test_under_the_trigger_a_schedule_that_cannot_run_is_told_once_and_starves_no_due_one(world):
+    p, engine = world["p"], world["p"].engine
+    install_scheduled_report_trigger(engine)
+    other = p.org("Another Org")
+    foreign = p.template(other, "timesheet")  # a template of another organization: cannot run
+    last_run = dt.datetime(2026, 10, 1, 6, 0, 30, tzinfo=UTC)  # → due Nov 1 06:00 UTC
+    broken = [p.schedule(world["org"], foreign, name=f"broken {i}", day_of_month=1, last_run_at=last_run)
+              for i in range(3)]
+    healthy = p.schedule(world["org"], p.template(world["org"], "timesheet"), name="due", day_of_month=1,
+                         last_run_at=last_run)
+    now = dt.datetime(2026, 11, 20, 7, 0, tzinfo=UTC)
+    ticks = [request_queue.evaluate_schedules(engine, now=now, limit=2) for _ in range(2)]
+    stamps = {s: p.row("scheduled_report", s)["updated_at"] for s in broken}
+    ticks.append(request_queue.evaluate_schedules(engine, now=now + dt.timedelta(minutes=1), limit=2))
+    # the trigger keeps the broken rows due (next_run_at Nov 1 again after every UPDATE) ...
+    assert all(p.row("scheduled_report", s)["next_run_at"] == dt.datetime(2026, 11, 1, 6, 0, tzinfo=UTC)
+               for s in broken)
+    # ... yet each error is recorded and told once, the rows are not rewritten every tick,
+    told = [o.scheduled_report_id for tick in ticks for o in tick if o.new_error]
+    assert sorted(told) == broken
+    assert {s: p.row("scheduled_report", s)["updated_at"] for s in broken} == stamps
+    assert all("belongs to another organization" in p.row("scheduled_report", s)["last_run_error"] for s in broken)
+    # and the healthy schedule got its one report on the second tick
+    assert [o.action for o in ticks[1] if o.scheduled_report_id == healthy] == ["claimed"]
+    assert len(_schedule_reports(engine, healthy)) == 1
+
+
+def test_a_slot_at_or_before_the_last_run_is_moved_on_not_fired_again(world):
+    """What a trigger that sets next_run_at back onto the slot just fired would leave."""
+    p, engine = world["p"], world["p"].engine
+    template = p.template(world["org"], "timesheet")
+    sid = p.schedule(world["org"], template, day_of_month=1, next_run_at=dt.datetime(2026, 11, 1, 6, 0, tzinfo=UTC),
+                     last_run_at=dt.datetime(2026, 11, 1, 6, 0, 30, tzinfo=UTC))
+    [outcome] = request_queue.evaluate_schedules(engine, now=dt.datetime(2026, 11, 1, 6, 5, tzinfo=UTC))
+    assert (outcome.action, outcome.next_run_at) == ("initialised", dt.datetime(2026, 12, 1, 6, 0, tzinfo=UTC))
+    assert _schedule_reports(engine, sid) == []
+    assert p.row("scheduled_report", sid)["next_run_at"] == dt.datetime(2026, 12, 1, 6, 0, tzinfo=UTC)

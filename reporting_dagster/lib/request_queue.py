@@ -99,9 +99,15 @@ def evaluate_schedules(engine: Engine, *, now: dt.datetime, limit: int = 500) ->
     """Give every due schedule one pending generated_report row for its slot.
 
     A schedule without next_run_at gets its first slot (no report). A due one is claimed by
-    moving next_run_at to the first slot after *now* — so a schedule paused for months fires
-    once, not once per missed slot — and its report row is inserted in the same transaction.
-    A schedule that cannot be computed (unknown zone, missing day) gets the error on its row.
+    moving next_run_at to the first slot after *now* and last_run_at to *now* — so a schedule
+    paused for months fires once, not once per missed slot — and its report row is inserted in
+    the same transaction. A schedule that cannot be computed (unknown zone, missing day) gets
+    the error on its row.
+
+    The platform's trigger on scheduled_report recomputes next_run_at from last_run_at on every
+    INSERT/UPDATE: it then agrees with the slot written here (both are the first slot after
+    *now*), and the outcomes report what the row holds. A slot at or before last_run_at has run
+    already: it is moved on without a report, never fired twice.
     """
     with engine.connect() as conn:
         rows = [dict(r) for r in conn.execute(sa.text(_SQL["active_schedules"]), {"now": now, "limit": limit}).mappings()]
@@ -129,18 +135,20 @@ def _evaluate(engine: Engine, row: dict[str, Any], now: dt.datetime) -> Schedule
         with engine.begin() as conn:
             recorded = conn.execute(sa.text(_SQL["schedule_error"]), {"id": sid, "error": message}).first()
         return ScheduleOutcome(sid, "error", error=message, new_error=recorded is not None)
-    if row["next_run_at"] is None:
-        with engine.begin() as conn:
-            conn.execute(sa.text(_SQL["set_first_run"]), {"id": sid, "next_run_at": next_run})
-        return ScheduleOutcome(sid, "initialised", next_run_at=next_run)
     slot = row["next_run_at"]
+    if slot is None or (row["last_run_at"] is not None and slot <= row["last_run_at"]):
+        with engine.begin() as conn:
+            held = conn.execute(sa.text(_SQL["set_first_run"]), {"id": sid, "next_run_at": next_run}).scalar()
+        return ScheduleOutcome(sid, "initialised", next_run_at=held or next_run)
     with engine.begin() as conn:
-        if conn.execute(sa.text(_SQL["claim_slot"]), {"id": sid, "slot": slot, "next_run_at": next_run}).first() is None:
+        claimed = conn.execute(sa.text(_SQL["claim_slot"]), {
+            "id": sid, "slot": slot, "next_run_at": next_run, "now": now}).first()
+        if claimed is None:
             return ScheduleOutcome(sid, "lost", slot=slot)
         local_today = now.astimezone(ZoneInfo(row["timezone"])).date()
         request = _scheduled_request(conn, row, local_today)
         report_id = create_request(engine, conn=conn, **request)
-    return ScheduleOutcome(sid, "claimed", report_id, slot, next_run)
+    return ScheduleOutcome(sid, "claimed", report_id, slot, claimed.next_run_at)
 
 
 def _scheduled_request(conn: sa.Connection, row: dict[str, Any], local_today: dt.date) -> dict[str, Any]:
