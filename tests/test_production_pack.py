@@ -153,3 +153,60 @@ def test_a_role_that_rls_blinds_fails_first_with_the_tables_and_the_grant(produc
     with admin.begin() as conn:
         conn.exec_driver_sql(f'ALTER ROLE "{role}" BYPASSRLS')
     assert _run(as_role, tmp_path).success
+
+
+def _request(engine, org: int, direction: str | None, parameters: str = "{}") -> int:
+    """A pending row as the platform's API inserts it (its generated_report trigger is installed)."""
+    with engine.begin() as conn:
+        template = conn.execute(sa.text(
+            "INSERT INTO report_template (organization_id, name, report_type, file_format) "
+            "VALUES (:o, :n, 'invoice_comparison', 'json') RETURNING id"),
+            {"o": org, "n": f"Comparison {uuid.uuid4().hex[:6]}"}).scalar_one()
+        return conn.execute(sa.text(
+            "INSERT INTO generated_report (organization_id, report_template_id, generation_source, report_type, name, "
+            "file_format, billing_period_id, invoice_direction, parameters) "
+            "SELECT :o, :t, 'on_demand', 'invoice_comparison', 'Comparison', 'json', b.id, "
+            "CAST(:d AS invoice_direction), CAST(:p AS jsonb) FROM billing_period b WHERE b.start_date = DATE '2024-11-01' "
+            "RETURNING id"), {"o": org, "t": template, "d": direction, "p": parameters}).scalar_one()
+
+
+@pytest.mark.parametrize("direction, parameters, expected, lines", [
+    ("receivable", "{}", {"receivable": ("38250.00", "38000.00", "-250.00")}, 1),
+    (None, '{"direction": "payable"}', {"payable": ("85000.00", "85000.00", "0.00")}, 2),
+    (None, "{}", {"payable": ("85000.00", "85000.00", "0.00"), "receivable": ("38250.00", "38000.00", "-250.00")}, 3),
+])
+def test_a_request_on_the_production_platform_is_narrowed_by_direction(production_url, tmp_path, direction,
+                                                                          parameters, expected, lines):
+    from reporting_dagster.lib.request_runner import run_request
+    from reporting_dagster.lib.store import LocalStore
+
+    engine = db.create_engine(production_url)
+    migrate.upgrade(engine)
+    org = _seed(engine)["org"]
+    report_id = _request(engine, org, direction, parameters)
+    platform_db = PlatformDatabase(url=production_url.render_as_string(hide_password=False))
+    outcome = run_request(engine, LocalStore(tmp_path), platform_db.extract, report_id, run_id="run-1")
+    assert outcome.outcome == "completed", outcome.message
+    data = json.loads((tmp_path / outcome.stored.key).read_bytes())
+    got = {r["invoice_direction"]: (r["expected_amount"], r["received_amount"], r["variance"]) for r in data["rows"]}
+    assert got == expected
+    with engine.connect() as conn:
+        row = conn.execute(sa.text("SELECT report_status::text, processing_started_at, record_count FROM generated_report "
+                                   "WHERE id = :i"), {"i": report_id}).one()
+    # record_count = the line detail rows (OM fee + LD credit payable, energy receivable)
+    assert row[0] == "completed" and row[1] is not None and row[2] == lines
+    engine.dispose()
+
+
+def test_a_request_whose_direction_and_parameter_disagree_fails_with_a_message(production_url, tmp_path):
+    from reporting_dagster.lib.request_runner import run_request
+    from reporting_dagster.lib.store import LocalStore
+
+    engine = db.create_engine(production_url)
+    migrate.upgrade(engine)
+    org = _seed(engine)["org"]
+    report_id = _request(engine, org, "receivable", '{"direction": "payable"}')
+    platform_db = PlatformDatabase(url=production_url.render_as_string(hide_password=False))
+    outcome = run_request(engine, LocalStore(tmp_path), platform_db.extract, report_id, run_id="run-1")
+    assert outcome.outcome == "invalid" and "disagree" in outcome.message
+    engine.dispose()

@@ -86,6 +86,7 @@ def validate(engine: Engine, row: dict[str, Any], *, today: dt.date) -> ReportRe
     with engine.connect() as conn:
         template = _template(conn, engine, row, definition, org)
         typed = _typed_parameters(conn, definition, params, org)
+        _direction(definition, row.get("invoice_direction"), typed)
         contract_id = _owned(conn, "contract", row.get("contract_id") or typed.get("contract_id")
                              or (template.default_contract_id if template else None), org)
         project_id = _owned(conn, "project", row.get("project_id") or typed.get("project_id"), org)
@@ -106,6 +107,20 @@ def validate(engine: Engine, row: dict[str, Any], *, today: dt.date) -> ReportRe
         span=span, periods=periods, parameters=typed, contract_id=contract_id, project_id=project_id,
         scheduled_report_id=row.get("scheduled_report_id"),
     )
+
+
+def _direction(definition: ReportDefinition, column: str | None, typed: dict[str, Any]) -> None:
+    """generated_report.invoice_direction (NULL = both) and the `direction` parameter narrow the
+    invoice reports that have a direction; they must agree. Other reports ignore the column (the
+    platform may set it on any row)."""
+    if not any(p.name == "direction" for p in definition.parameters):
+        return
+    asked = typed.get("direction")
+    if column and asked and column != asked:
+        raise InvalidRequest(f"invoice_direction {column!r} and the direction parameter {asked!r} disagree; "
+                             "set one of them (or both to the same value)")
+    if column or asked:
+        typed["direction"] = column or asked
 
 
 def _template(conn: Connection, engine: Engine, row: dict[str, Any], definition: ReportDefinition,

@@ -63,22 +63,22 @@ def _span_parameters(req: ReportRequest) -> dict[str, str]:
 
 
 def _listing(req: ReportRequest, read: Read, ctx: ReportContext) -> ReportDocument:
-    extract = _per_period(req, read, _LISTING_EXTRACTS[req.report_type])
+    extract = _directed(_per_period(req, read, _LISTING_EXTRACTS[req.report_type]), req)
     listing = listings.build_listing(extract, req.report_type, contract_id=req.contract_id, project_id=req.project_id)
     listing = listing.for_organization(req.organization_id)
-    listing.parameters.update(_span_parameters(req))
+    listing.parameters.update({**_span_parameters(req), **_direction_parameter(req)})
     return listing_report.build_document(listing, ctx)
 
 
 def _comparison(req: ReportRequest, read: Read, ctx: ReportContext) -> ReportDocument:
-    expected = _filtered(_per_period(req, read, "expected_invoice_lines"), req)
-    received = _filtered(_per_period(req, read, "received_invoice_lines"), req)
+    expected = _directed(_filtered(_per_period(req, read, "expected_invoice_lines"), req), req)
+    received = _directed(_filtered(_per_period(req, read, "received_invoice_lines"), req), req)
     stored = pd.concat([read("stored_invoice_comparisons", billing_period_id=p.id) for p in req.periods],
                        ignore_index=True).drop_duplicates("comparison_id")
     tolerance = comparison.Tolerance.parse(req.parameters.get("tolerance_absolute", "0.01"),
                                            req.parameters.get("tolerance_percent", "0"))
     result = comparison.compare(expected, received, stored, tolerance).for_organization(req.organization_id)
-    parameters = {**_span_parameters(req), **_filter_parameters(req), **result.parameters}
+    parameters = {**_span_parameters(req), **_filter_parameters(req), **_direction_parameter(req), **result.parameters}
     return comparison_report.build_document(result, ctx, parameters)
 
 
@@ -115,6 +115,19 @@ def _filtered(frame: pd.DataFrame, req: ReportRequest) -> pd.DataFrame:
     if req.project_id is not None:
         frame = frame[frame["project_id"] == req.project_id]
     return frame.reset_index(drop=True)
+
+
+def _directed(frame: pd.DataFrame, req: ReportRequest) -> pd.DataFrame:
+    """Only the asked direction's invoices (generated_report.invoice_direction or `direction`)."""
+    direction = req.parameters.get("direction")
+    if direction is None or "invoice_direction" not in frame:
+        return frame
+    return frame[frame["invoice_direction"] == direction].reset_index(drop=True)
+
+
+def _direction_parameter(req: ReportRequest) -> dict[str, str]:
+    direction = req.parameters.get("direction")
+    return {"direction": str(direction)} if direction else {}
 
 
 def _filter_parameters(req: ReportRequest) -> dict[str, Any]:

@@ -135,7 +135,9 @@ def _group_title(data: TableData, record: dict[str, Any]) -> str:
 
 def _table_view(doc: ReportDocument, data: TableData) -> TableView:
     grouped = bool(data.parent and data.group_key)
-    columns = tuple(c for c in data.table.columns if not (grouped and c.key in data.context_columns))
+    # the section heading names the section: its column would only repeat it on every row
+    columns = tuple(c for c in data.table.columns
+                    if not (grouped and c.key in data.context_columns) and c.key != data.section)
     extra = [data.highlight or "", data.row_key or "", data.group_key or ""]
     records = table_records(data, extra)
 
