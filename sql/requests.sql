@@ -6,7 +6,7 @@ SELECT g.id, g.organization_id, o.name AS organization_name, g.report_template_i
        g.generation_source::text AS generation_source, g.report_type::text AS report_type, g.name,
        g.report_status::text AS report_status, g.project_id, g.contract_id, g.billing_period_id,
        g.parameters, g.file_format::text AS file_format, g.dagster_run_id,
-       CAST(g.invoice_direction AS text) AS invoice_direction
+       to_jsonb(g) ->> 'invoice_direction' AS invoice_direction  -- the platform's column (Part A+), NULL where absent
 FROM generated_report g
 JOIN organization o ON o.id = g.organization_id
 WHERE g.id = :id

@@ -143,3 +143,24 @@ def test_the_platform_can_still_delete_an_organization_with_our_rows(production_
     assert rules["generated_report_organization_id_fkey"] == "c"
     assert rules["generated_report_project_id_fkey"] == "n"
     engine.dispose()
+
+
+def test_upgrade_gives_up_on_a_busy_table_and_changes_nothing(production_url, monkeypatch):
+    """A platform transaction holding generated_report: the upgrade waits 1 s, not forever, says
+    to retry, and leaves the schema as it was; once the platform is quiet it goes through."""
+    monkeypatch.setattr(migrate, "LOCK_TIMEOUT_MS", 1000)
+    engine = db.create_engine(production_url)
+    platform = engine.connect()
+    busy = platform.begin()
+    platform.execute(sa.text("SELECT count(*) FROM generated_report"))  # holds ACCESS SHARE until commit
+    with pytest.raises(migrate.MigrationError, match="locked by another transaction.*again"):
+        migrate.upgrade(engine)
+    busy.rollback()
+    platform.close()
+    with engine.connect() as conn:
+        assert conn.execute(sa.text(
+            "SELECT count(*) FROM information_schema.columns WHERE table_name = 'report_template' "
+            "AND column_name = 'brand_color'")).scalar_one() == 0
+    migrate.upgrade(engine)
+    assert migrate.pending(engine) == []
+    engine.dispose()

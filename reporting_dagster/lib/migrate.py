@@ -24,6 +24,10 @@ _LOCK_KEY = 7_405_112_019  # pg_advisory_xact_lock key: one migrator at a time
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 HELPERS = SQL_DIR / "migration_helpers.sql"
 FINISH = SQL_DIR / "migration_finish.sql"
+# A live platform keeps transactions open on its tables: an ALTER waiting behind one would queue
+# every later reader of that table behind itself. Give up after this long instead and say to retry;
+# the migration's transaction leaves nothing behind.
+LOCK_TIMEOUT_MS = 10_000
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,7 @@ class Migration:
 
     def apply(self, conn: sa.Connection) -> None:
         """Run this migration in the connection's transaction, with the session helpers loaded."""
+        conn.exec_driver_sql(f"SET LOCAL lock_timeout = {int(LOCK_TIMEOUT_MS)}")
         run_script(conn, HELPERS.read_text(encoding="utf-8"))
         run_script(conn, self.sql)
 
@@ -83,7 +88,15 @@ def upgrade(engine: Engine, directory: Path = MIGRATIONS_DIR) -> list[Migration]
             ).scalar_one_or_none()
             if done is not None:
                 continue
-            migration.apply(conn)
+            try:
+                migration.apply(conn)
+            except Exception as exc:  # the raw driver's error (run_script) or SQLAlchemy's wrapper
+                if getattr(getattr(exc, "orig", exc), "sqlstate", None) == "55P03":  # lock_not_available
+                    raise MigrationError(
+                        f"{migration.path.name}: a table it changes is locked by another transaction "
+                        "(the platform is busy); nothing was changed — run `reporting-dagster db upgrade` "
+                        "again when the platform is quieter") from None
+                raise
             conn.execute(
                 sa.text(
                     f"INSERT INTO {VERSION_TABLE} (version, name, checksum) VALUES (:v, :n, :c)"
@@ -93,6 +106,7 @@ def upgrade(engine: Engine, directory: Path = MIGRATIONS_DIR) -> list[Migration]
             applied.append(migration)
     with engine.begin() as conn:
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+        conn.exec_driver_sql(f"SET LOCAL lock_timeout = {int(LOCK_TIMEOUT_MS)}")
         run_script(conn, FINISH.read_text(encoding="utf-8"))
     return applied
 

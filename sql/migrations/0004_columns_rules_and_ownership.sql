@@ -2,33 +2,25 @@
 --
 -- 0001-0003 create whole tables only when they are missing, so a platform that already had
 -- report_template / generated_report (its migration 018) never got this project's columns. Here
--- every column the code reads or writes on the Part B and Part C tables is added when absent,
--- constraints only when absent. Part A (the platform's invoice domain) is never altered: its
+-- every column the code reads or writes on the Part B and Part C tables is added when absent
+-- (a reference column with the delete rule argued below, so it never blocks the platform's
+-- deletes), constraints only when absent. Part A (the platform's invoice domain) is never altered: its
 -- later columns (invoice_direction, is_current, amount_sign, ...) are detected at run time
 -- (lib/platform_schema.py), so a platform migration that adds them later does not collide
 -- with a column we created first.
 
--- invoice_direction on generated_report: the platform's enum when it has one, else a checked
--- VARCHAR (creating the enum ourselves would break the platform's own later CREATE TYPE).
-DO $$ BEGIN
-    IF to_regtype('invoice_direction') IS NOT NULL THEN
-        ALTER TABLE generated_report ADD COLUMN IF NOT EXISTS invoice_direction invoice_direction;
-    ELSE
-        ALTER TABLE generated_report ADD COLUMN IF NOT EXISTS invoice_direction VARCHAR(20);
-        PERFORM pg_temp.ensure_constraint('generated_report', 'generated_report_invoice_direction_check',
-            'CHECK (invoice_direction IN (''payable'', ''receivable''))');
-    END IF;
-END $$;
+-- generated_report.invoice_direction is the platform's (Part A+), like the invoice columns: not
+-- added here (the platform's own later ADD COLUMN would collide); requests read it when present.
 
 ALTER TABLE report_template
-    ADD COLUMN IF NOT EXISTS project_id BIGINT REFERENCES project (id),
+    ADD COLUMN IF NOT EXISTS project_id BIGINT REFERENCES project (id) ON DELETE CASCADE,
     ADD COLUMN IF NOT EXISTS description TEXT,
     ADD COLUMN IF NOT EXISTS file_format file_format NOT NULL DEFAULT 'pdf',
     ADD COLUMN IF NOT EXISTS template_config JSONB NOT NULL DEFAULT '{}'::jsonb,
     ADD COLUMN IF NOT EXISTS include_charts BOOLEAN DEFAULT true,
     ADD COLUMN IF NOT EXISTS include_summary BOOLEAN DEFAULT true,
     ADD COLUMN IF NOT EXISTS include_line_items BOOLEAN DEFAULT true,
-    ADD COLUMN IF NOT EXISTS default_contract_id BIGINT REFERENCES contract (id),
+    ADD COLUMN IF NOT EXISTS default_contract_id BIGINT REFERENCES contract (id) ON DELETE SET NULL,
     ADD COLUMN IF NOT EXISTS logo_path TEXT,
     ADD COLUMN IF NOT EXISTS header_text TEXT,
     ADD COLUMN IF NOT EXISTS footer_text TEXT,
@@ -43,9 +35,9 @@ ALTER TABLE scheduled_report
     ADD COLUMN IF NOT EXISTS day_of_month INTEGER,
     ADD COLUMN IF NOT EXISTS time_of_day TIME NOT NULL DEFAULT '06:00',
     ADD COLUMN IF NOT EXISTS timezone VARCHAR(50) NOT NULL DEFAULT 'UTC',
-    ADD COLUMN IF NOT EXISTS project_id BIGINT REFERENCES project (id),
-    ADD COLUMN IF NOT EXISTS contract_id BIGINT REFERENCES contract (id),
-    ADD COLUMN IF NOT EXISTS billing_period_id BIGINT REFERENCES billing_period (id),
+    ADD COLUMN IF NOT EXISTS project_id BIGINT REFERENCES project (id) ON DELETE CASCADE,
+    ADD COLUMN IF NOT EXISTS contract_id BIGINT REFERENCES contract (id) ON DELETE CASCADE,
+    ADD COLUMN IF NOT EXISTS billing_period_id BIGINT REFERENCES billing_period (id) ON DELETE SET NULL,
     ADD COLUMN IF NOT EXISTS recipients JSONB NOT NULL DEFAULT '[]'::jsonb,
     ADD COLUMN IF NOT EXISTS delivery_method delivery_method NOT NULL DEFAULT 'email',
     ADD COLUMN IF NOT EXISTS s3_destination TEXT,
@@ -60,11 +52,11 @@ SELECT pg_temp.ensure_constraint('scheduled_report', 'scheduled_report_day_of_mo
                                  'CHECK (day_of_month BETWEEN 1 AND 28)');
 
 ALTER TABLE generated_report
-    ADD COLUMN IF NOT EXISTS report_template_id BIGINT REFERENCES report_template (id),
-    ADD COLUMN IF NOT EXISTS scheduled_report_id BIGINT REFERENCES scheduled_report (id),
-    ADD COLUMN IF NOT EXISTS project_id BIGINT REFERENCES project (id),
-    ADD COLUMN IF NOT EXISTS contract_id BIGINT REFERENCES contract (id),
-    ADD COLUMN IF NOT EXISTS billing_period_id BIGINT REFERENCES billing_period (id),
+    ADD COLUMN IF NOT EXISTS report_template_id BIGINT REFERENCES report_template (id) ON DELETE SET NULL,
+    ADD COLUMN IF NOT EXISTS scheduled_report_id BIGINT REFERENCES scheduled_report (id) ON DELETE SET NULL,
+    ADD COLUMN IF NOT EXISTS project_id BIGINT REFERENCES project (id) ON DELETE SET NULL,
+    ADD COLUMN IF NOT EXISTS contract_id BIGINT REFERENCES contract (id) ON DELETE SET NULL,
+    ADD COLUMN IF NOT EXISTS billing_period_id BIGINT REFERENCES billing_period (id) ON DELETE SET NULL,
     ADD COLUMN IF NOT EXISTS parameters JSONB,
     ADD COLUMN IF NOT EXISTS file_path TEXT,
     ADD COLUMN IF NOT EXISTS file_size_bytes BIGINT,
