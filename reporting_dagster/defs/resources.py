@@ -47,7 +47,7 @@ class PlatformDatabase(dg.ConfigurableResource):
         """Fail the run before it reads anything when row-level security or a missing grant would
         make the platform tables look empty to this role (lib/platform_access.py)."""
         try:
-            platform_access.check_readable(self.engine)
+            platform_access.check_access(self.engine)
         except platform_access.PlatformAccessError as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from None
 

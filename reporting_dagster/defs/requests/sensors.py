@@ -26,6 +26,7 @@ def report_request_sensor(context: dg.SensorEvaluationContext, platform_db: Plat
                           request_processing: RequestProcessing) -> dg.SensorResult | dg.SkipReason:
     if not request_processing.enabled:
         return dg.SkipReason(request_processing.off_reason)  # the cursor stays where it was
+    platform_db.check_access()  # a role RLS blinds sees no pending row: fail the tick, saying why
     after_id = int(context.cursor or 0)
     pending = request_queue.pending_requests(platform_db.engine, after_id=after_id, limit=BATCH)
     runs = [
@@ -50,6 +51,7 @@ def scheduled_report_sensor(context: dg.SensorEvaluationContext, platform_db: Pl
                             report_mailer: ReportMailer, request_processing: RequestProcessing) -> dg.SkipReason:
     if not request_processing.enabled:
         return dg.SkipReason(request_processing.off_reason)
+    platform_db.check_access()
     now = dt.datetime.now(dt.timezone.utc)
     outcomes = request_queue.evaluate_schedules(platform_db.engine, now=now)
     for o in outcomes:
