@@ -76,3 +76,6 @@ RETURNING id
 
 -- name: report_status
 SELECT report_status::text AS report_status, dagster_run_id FROM generated_report WHERE id = :id
+
+-- name: created_at
+SELECT created_at FROM generated_report WHERE id = :id

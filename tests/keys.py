@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from reporting_dagster.lib import records
 from reporting_dagster.lib.installation import installation_token
 from reporting_dagster.lib.store import report_key
 
@@ -12,4 +13,4 @@ def expected_key(engine, organization_id: int, period: str, report_type: str, re
     """`period` is YYYY-MM; the token comes from this database's installation token."""
     year, month = (int(x) for x in period.split("-"))
     return report_key(organization_id, dt.date(year, month, 1), report_type, report_id, ext,
-                      installation_token=installation_token(engine))
+                      installation_token=installation_token(engine), created_at=records.created_at(engine, report_id))

@@ -101,12 +101,40 @@ def test_keys_of_a_database_are_built_from_its_token_and_ids_only(fresh_engine, 
     token = installation_token(fresh_engine)
     assert re.fullmatch(r"[0-9a-f]{32}", token)
     types = {1: ("invoice_comparison", "csv"), 2: ("invoice_comparison", "json"), 3: ("timesheet", "json")}
+    with fresh_engine.connect() as conn:
+        micros = dict(conn.execute(sa.text(
+            "SELECT id, CAST(EXTRACT(EPOCH FROM created_at) * 1000000 AS BIGINT) FROM generated_report")).all())
     for r in rows:
         report_type, ext = types[r["id"]]
-        assert r["file_path"] == report_key(1, dt.date(2026, 10, 1), report_type, r["id"], ext,
-                                            installation_token=token)
-        digest = hashlib.sha256(f"{token}:{r['id']}".encode()).hexdigest()
-        assert r["file_path"].endswith(f"-{r['id']}-{digest[:10]}.{ext}")
+        digest = hashlib.sha256(f"{token}:{r['id']}:{micros[r['id']]}".encode()).hexdigest()
+        assert r["file_path"] == f"reports/1/2026/10/{report_type}-{r['id']}-{digest[:10]}.{ext}"
+
+
+def test_a_restored_copy_with_the_same_token_and_ids_does_not_collide(fresh_engine, server_url, template_database,
+                                                                       tmp_path):
+    """Two clones of one database (a dump restored as staging): same token, same ids; the rows they
+    create afterwards are created at other microseconds, so their keys differ."""
+    import uuid as _uuid
+
+    name = f"rd_clone_{_uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
+    clone = db.create_engine(server_url.set(database=name))
+    try:
+        assert installation_token(clone) == installation_token(fresh_engine)
+        store = LocalStore(tmp_path)
+        first = _write_month_and_request(fresh_engine, store, "Helios Energy")
+        second = _write_month_and_request(clone, store, "Helios Staging")
+        assert [r["id"] for r in first] == [r["id"] for r in second]
+        assert not {r["file_path"] for r in first} & {r["file_path"] for r in second}
+        for r in second:
+            assert r["status"] == "completed"
+    finally:
+        clone.dispose()
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
 
 
 class LostResponseStore(LocalStore):

@@ -83,7 +83,7 @@ def export(
         try:
             data = render.render(doc, fmt)
             key = report_key(doc.organization_id, doc.period_start, doc.report_type, report_id, render.EXTENSIONS[fmt],
-                             installation_token=token)
+                             installation_token=token, created_at=records.created_at(engine, report_id))
             stored = store.put(key, data, render.CONTENT_TYPES[fmt])
             records.complete_report(
                 engine, report_id, stored, organization_id=doc.organization_id, report_type=doc.report_type,

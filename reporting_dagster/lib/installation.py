@@ -3,7 +3,8 @@
 Each database gets a random token when it is migrated, so two databases writing into one store
 (production and a staging database rebuilt from scratch, whose generated_report ids overlap)
 build different keys. A database restored from another's dump, or cloned from it as a
-template, shares that database's token until `reporting-dagster db new-token` gives it its own.
+template, shares that database's token until `reporting-dagster db new-token` gives it its own;
+its keys still differ for new rows, since the key also carries the row's created_at (lib/store.py).
 
 The token is read once per engine and cached; a process that keeps an engine open across
 `db new-token` goes on using the old token (its keys stay unique), new engines use the new one.

@@ -77,6 +77,12 @@ def start_report(
         }).scalar_one())
 
 
+def created_at(engine: Engine, report_id: int):
+    """The row's creation time (part of its store key's token), None when the row has none."""
+    with engine.connect() as conn:
+        return conn.execute(sa.text(_SQL["created_at"]), {"id": report_id}).scalar_one_or_none()
+
+
 def claim_report(engine: Engine, report_id: int, run_id: str, parent_run_id: str | None = None) -> bool:
     """Take a pending request row, or one this run or its parent run holds or failed, for this run."""
     with engine.begin() as conn:

@@ -70,9 +70,10 @@ def run_request(
     try:
         doc = build_request_document(request, read, context_for(request, store, now))
         data = render.render(doc, request.file_format)
-        # the same key on every attempt for this row (ids and this database's token only)
+        # the same key on every attempt for this row (its id and creation time, this database's token)
         key = report_key(org, request.span.start_date, request.report_type, report_id,
-                         render.EXTENSIONS[request.file_format], installation_token=installation_token(engine))
+                         render.EXTENSIONS[request.file_format], installation_token=installation_token(engine),
+                         created_at=records.created_at(engine, report_id))
         stored = _put_once(store, key, data, render.CONTENT_TYPES[request.file_format])
         parameters = to_jsonable(doc.parameters)
         records.complete_report(

@@ -19,6 +19,9 @@ from pathlib import Path
 from typing import Any
 
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+
+
 class ObjectExists(FileExistsError):
     """The key already holds an object; store keys are written once."""
 
@@ -35,21 +38,27 @@ KEY_TOKEN_CHARS = 10
 _KEY_PART = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
-def key_token(installation_token: str, generated_report_id: int) -> str:
-    """The key's token: the first 10 hex characters of sha256("{installation token}:{id}").
+def key_token(installation_token: str, generated_report_id: int, created_at: dt.datetime | None = None) -> str:
+    """The key's token: the first 10 hex characters of sha256 of "{installation token}:{id}" and,
+    when the row has one, ":{created_at in microseconds since the epoch}".
 
-    Built from ids only. Stable for one generated_report row of one database (a retried request
-    computes the same key and finds its earlier object); different across databases, whose
-    installation tokens differ (lib/installation.py), even where their ids are the same.
+    Built from ids and the row's own creation time only. Stable for one generated_report row (a
+    retried request computes the same key and finds its earlier object); different across
+    databases: their installation tokens differ (lib/installation.py), and a database restored
+    from another's dump (same token, same ids) creates its new rows at other microseconds.
     """
     if not installation_token:
         raise ValueError("an installation token is required to build a store key")
-    digest = hashlib.sha256(f"{installation_token}:{int(generated_report_id)}".encode("ascii")).hexdigest()
-    return digest[:KEY_TOKEN_CHARS]
+    seed = f"{installation_token}:{int(generated_report_id)}"
+    if created_at is not None:
+        if created_at.tzinfo is None:
+            raise ValueError("created_at must be timezone-aware")
+        seed += f":{(created_at - _EPOCH) // dt.timedelta(microseconds=1)}"
+    return hashlib.sha256(seed.encode("ascii")).hexdigest()[:KEY_TOKEN_CHARS]
 
 
 def report_key(organization_id: int, period_start: dt.date, report_type: str, generated_report_id: int, ext: str,
-               *, installation_token: str) -> str:
+               *, installation_token: str, created_at: dt.datetime | None = None) -> str:
     """reports/{organization_id}/{YYYY}/{MM}/{report_type}-{generated_report_id}-{token}.{ext} (DESIGN.md).
 
     Keys written before the token existed (`{report_type}-{generated_report_id}.{ext}`) stay
@@ -58,9 +67,10 @@ def report_key(organization_id: int, period_start: dt.date, report_type: str, ge
     for part in (report_type, ext):
         if not _KEY_PART.match(part):
             raise ValueError(f"{part!r} cannot be part of a store key")
+    token = key_token(installation_token, generated_report_id, created_at)
     return (
         f"reports/{int(organization_id)}/{period_start:%Y}/{period_start:%m}/"
-        f"{report_type}-{int(generated_report_id)}-{key_token(installation_token, generated_report_id)}.{ext}"
+        f"{report_type}-{int(generated_report_id)}-{token}.{ext}"
     )
 
 
