@@ -37,10 +37,12 @@ seed: db-upgrade
 demo: seed
 	$(BIN)/reporting-dagster demo run
 
-# run from .reporting/ so the production dagster.yaml at the top is not mistaken for the demo's
+# run from .reporting/ so the production dagster.yaml at the top is not mistaken for the demo's;
+# the partition grid starts at the demo's first billing period (months before it can only fail)
 dev: seed
 	@$(BIN)/python -c 'from reporting_dagster.demo import ensure_demo_instance; ensure_demo_instance()'
-	cd .reporting && ../$(BIN)/dagster dev -w ../workspace.yaml
+	cd .reporting && REPORTS_FIRST_BILLING_PERIOD=$${REPORTS_FIRST_BILLING_PERIOD:-$$(../$(BIN)/reporting-dagster db first-period)} \
+		../$(BIN)/dagster dev -w ../workspace.yaml
 
 test: install
 	$(BIN)/pytest

@@ -37,6 +37,19 @@ def cmd_db_new_token(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_db_first_period(args: argparse.Namespace) -> int:
+    """The first billing period's month (YYYY-MM): the value for REPORTS_FIRST_BILLING_PERIOD."""
+    import sqlalchemy as sa
+
+    with db.create_engine(settings.database_url()).connect() as conn:
+        first = conn.execute(sa.text("SELECT min(start_date) FROM billing_period")).scalar()
+    if first is None:
+        print("the database has no billing_period rows", file=sys.stderr)
+        return 2
+    print(f"{first:%Y-%m}")
+    return 0
+
+
 def cmd_db_url(args: argparse.Namespace) -> int:
     # libpq form: psql and REPORTING_DATABASE_URL both take it
     print(settings.database_url().set(drivername="postgresql").render_as_string(hide_password=False))
@@ -87,6 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
     dbp.add_parser("new-token", help="give this database its own store-key token (after restoring "
                    "another database's dump)").set_defaults(func=cmd_db_new_token)
     dbp.add_parser("url", help="print the database URL in use").set_defaults(func=cmd_db_url)
+    dbp.add_parser("first-period", help="print the first billing period (YYYY-MM), the value for "
+                   "REPORTS_FIRST_BILLING_PERIOD").set_defaults(func=cmd_db_first_period)
     dbp.add_parser("stop", help="stop the embedded server").set_defaults(func=cmd_db_stop)
 
     demo = groups.add_parser("demo", help="demo data and the local demo").add_subparsers(dest="cmd", required=True)

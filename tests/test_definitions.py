@@ -98,3 +98,42 @@ def test_request_operations_are_wired_and_running_by_default():
     assert defs.resolve_sensor_def("report_request_sensor").job_name == "generate_report"
     assert defs.resolve_schedule_def("report_retention_schedule").job_name == "report_retention"
     assert defs.resolve_job_def("generate_report").tags["reporting/queue"] == "requests"
+
+
+def test_every_schedule_and_sensor_starts_running_on_a_fresh_instance():
+    """Nothing waits for someone to find a toggle: the monthly pack runs on a new deployment."""
+    repo = defs.get_repository_def()
+    schedules = {s.name: s.default_status for s in repo.schedule_defs}
+    sensors = {s.name: s.default_status for s in repo.sensor_defs}
+    assert {"monthly_reports_schedule", "report_maintenance_schedule", "report_retention_schedule",
+            "dagster_run_retention_schedule"} <= set(schedules)
+    assert {n: s for n, s in schedules.items() if s != dg.DefaultScheduleStatus.RUNNING} == {}
+    assert {n: s for n, s in sensors.items() if s != dg.DefaultSensorStatus.RUNNING} == {}
+
+
+def test_the_first_billing_period_is_configurable_and_checked(monkeypatch):
+    import pytest
+
+    from reporting_dagster.lib import settings
+
+    monkeypatch.delenv("REPORTS_FIRST_BILLING_PERIOD", raising=False)
+    assert settings.first_billing_period() == "2024-01"
+    monkeypatch.setenv("REPORTS_FIRST_BILLING_PERIOD", "2024-11")
+    assert settings.first_billing_period() == "2024-11"
+    monkeypatch.setenv("REPORTS_FIRST_BILLING_PERIOD", "Nov 2024")
+    with pytest.raises(ValueError, match="YYYY-MM"):
+        settings.first_billing_period()
+
+
+def test_db_first_period_prints_the_platforms_first_month(fresh_url, monkeypatch, capsys):
+    from reporting_dagster import cli
+    from tests.builders import Platform
+    from reporting_dagster.lib import db
+
+    engine = db.create_engine(fresh_url)
+    Platform(engine).period(2025, 3)
+    Platform(engine).period(2024, 11)
+    engine.dispose()
+    monkeypatch.setenv("REPORTING_DATABASE_URL", fresh_url.render_as_string(hide_password=False))
+    assert cli.main(["db", "first-period"]) == 0
+    assert capsys.readouterr().out.strip() == "2024-11"

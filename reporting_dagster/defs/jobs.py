@@ -23,6 +23,7 @@ monthly_reports = dg.define_asset_job(
 monthly_reports_schedule = dg.build_schedule_from_partitioned_job(
     monthly_reports, hour_of_day=6, minute_of_hour=0, day_of_month=1,
     name="monthly_reports_schedule",
+    default_status=dg.DefaultScheduleStatus.RUNNING,  # a fresh deployment runs it without a toggle
 )
 
 report_maintenance = dg.define_asset_job(
@@ -34,4 +35,5 @@ report_maintenance = dg.define_asset_job(
 report_maintenance_schedule = dg.ScheduleDefinition(
     job=report_maintenance, cron_schedule="0 5 * * *", execution_timezone="UTC",
     name="report_maintenance_schedule",
+    default_status=dg.DefaultScheduleStatus.RUNNING,  # a fresh deployment runs it without a toggle
 )

@@ -74,6 +74,7 @@ def report_retention():
 report_retention_schedule = dg.ScheduleDefinition(
     job=report_retention, cron_schedule="30 3 * * *", execution_timezone="UTC",
     name="report_retention_schedule",
+    default_status=dg.DefaultScheduleStatus.RUNNING,  # a fresh deployment runs it without a toggle
 )
 
 
