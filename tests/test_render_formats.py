@@ -57,6 +57,7 @@ def _invoices() -> pd.DataFrame:
     frame["has_discrepancy"] = [True, True, True, False]
     frame["organization_id"] = 7
     frame["invoice_direction"] = "payable"
+    frame["billing_period"] = "2026-10"
     for col in ("expected_amount", "received_amount", "variance", "variance_percent", "final_amount", "adjustment_amount"):
         frame[col] = frame[col].astype(object).where(frame[col].notna(), None)
     return frame
@@ -75,6 +76,7 @@ def _lines() -> pd.DataFrame:
         "expected_amount", "received_amount", "variance", "variance_percent", "status", "has_discrepancy",
     ])
     frame["invoice_direction"] = "payable"
+    frame["billing_period"] = "2026-10"
     for col in ("expected_amount", "received_amount", "variance", "variance_percent"):
         frame[col] = frame[col].astype(object).where(frame[col].notna(), None)
     return frame
@@ -211,7 +213,7 @@ def test_xlsx_sheets_types_and_formula_safety(doc):
     assert [c.value for c in ws[1]] == labels
     assert all(c.font.b for c in ws[1])
     assert ws.freeze_panes == "A2"
-    assert ws.auto_filter.ref == "A1:M5"  # 12 columns + Direction
+    assert ws.auto_filter.ref == "A1:N5"  # 12 columns + Direction + Period
     name = ws["A2"]
     assert name.data_type == "s" and name.value == FORMULA_NAME
     assert ws["B3"].value == "@Northwind" and ws["B3"].data_type == "s"

@@ -231,3 +231,31 @@ def test_stored_errors_carry_no_credentials(text, leaked):
     from reporting_dagster.lib.records import short_error
 
     assert leaked not in short_error(text)
+
+
+def test_a_quarterly_comparison_pairs_within_each_month(world, tmp_path):
+    """June–August 2026 of one contract: June matched; July expected but never received; August
+    received twice (a double invoice). Pooled over the quarter the two errors cancel out
+    (3 × 1,000.00 expected vs 3 × 1,000.00 received = matched); per month they must not."""
+    p = world["p"]
+    org = world["helios"]
+    project = p.project(org, "Q project")
+    contract = p.contract(org, project, "Q contract")
+    months = {m: p.period(2026, m) for m in (6, 7, 8)}
+    p.expected(months[6], contract, project, "EUR", [("OM_FEE", "Fee", "1000.00")])
+    p.received(months[6], contract, project, "EUR", [("OM_FEE", "Fee", "1000.00")], "Q-6")
+    p.expected(months[7], contract, project, "EUR", [("OM_FEE", "Fee", "1000.00")])
+    p.expected(months[8], contract, project, "EUR", [("OM_FEE", "Fee", "1000.00")])
+    p.received(months[8], contract, project, "EUR", [("OM_FEE", "Fee", "1000.00")], "Q-8a")
+    p.received(months[8], contract, project, "EUR", [("OM_FEE", "Fee", "1000.00")], "Q-8b")
+    p.template(org, "invoice_comparison")
+    rid = p.request(org, "invoice_comparison", "json", contract_id=contract,
+                    parameters={"date_from": "2026-06-01", "date_to": "2026-08-31"})
+    outcome = run_request(p.engine, LocalStore(tmp_path), _read(p.engine), rid, run_id="run-q", now=NOW)
+    assert outcome.outcome == "completed", outcome.message
+    data = json.loads((tmp_path / outcome.stored.key).read_bytes())
+    got = sorted((r["billing_period"], r["expected_amount"], r["received_amount"], r["status"]) for r in data["rows"])
+    assert got == [("2026-06", "1000.00", "1000.00", "matched"),
+                   ("2026-07", "1000.00", None, "missing_received"),
+                   ("2026-08", "1000.00", "2000.00", "overbilled")]
+    assert data["summary"]["currencies"]["EUR"]["variance"] == "0.00"  # the totals still add up over the quarter

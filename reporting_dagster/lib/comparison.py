@@ -210,20 +210,50 @@ def compare(
     received: pd.DataFrame,
     stored: pd.DataFrame,
     tolerance: Tolerance = Tolerance(),
+    billing_period: str | None = None,
 ) -> ComparisonResult:
-    """Compare one billing period's expected and received invoices (all organizations)."""
+    """Compare one billing period's expected and received invoices (all organizations);
+    `billing_period` (YYYY-MM) is written on every row."""
     exp_headers, exp_lines = split_extract(expected, "E")
     rec_headers, rec_lines = split_extract(received, "R")
     headers = pd.concat([exp_headers, rec_headers], ignore_index=True)
     headers["pair_id"] = assign_pairs(headers, stored) if len(headers) else pd.Series(dtype=int)
+    headers["billing_period"] = billing_period
 
     invoices = _compare_invoices(headers, stored, tolerance)
     lines = _compare_lines(headers, exp_lines, rec_lines, invoices, tolerance)
     return ComparisonResult(invoices, lines, headers, tolerance.as_parameters())
 
 
+def compare_periods(
+    periods: list[tuple[str, pd.DataFrame, pd.DataFrame, pd.DataFrame]],
+    tolerance: Tolerance = Tolerance(),
+) -> ComparisonResult:
+    """Several billing periods (a quarter, a year): each (key, expected, received, stored) is
+    compared alone — pairs form within a billing period, so a missing February invoice is
+    `missing_received` for February and never offset by a double March one — then the results
+    are put together with pair numbers kept unique."""
+    parts, offset = [], 0
+    for key, expected, received, stored in periods:
+        part = compare(expected, received, stored, tolerance, billing_period=key)
+        for frame in (part.invoices, part.lines, part.headers):
+            if len(frame):
+                frame["pair_id"] = frame["pair_id"].astype(int) + offset
+        offset = max([offset, *part.headers["pair_id"].astype(int).tolist()]) if len(part.headers) else offset
+        parts.append(part)
+    if len(parts) == 1:
+        return parts[0]
+
+    def stack(frames: list[pd.DataFrame]) -> pd.DataFrame:
+        frames = [f for f in frames if len(f)] or frames[:1]
+        return pd.concat(frames, ignore_index=True)
+
+    return ComparisonResult(stack([p.invoices for p in parts]), stack([p.lines for p in parts]),
+                            stack([p.headers for p in parts]), tolerance.as_parameters())
+
+
 INVOICE_OUTPUT = [
-    "pair_id", "invoice_direction", "organization_id", "contract_id", "contract_name", "project_name", "counterparty_name",
+    "pair_id", "billing_period", "invoice_direction", "organization_id", "contract_id", "contract_name", "project_name", "counterparty_name",
     "currency", "expected_header_ids", "received_header_ids", "received_invoice_numbers",
     "expected_amount", "received_amount", "variance", "variance_percent", "status",
     "stored_comparison_ids", "stored_status", "final_amount", "adjustment_amount",
@@ -245,6 +275,7 @@ def _compare_invoices(headers: pd.DataFrame, stored: pd.DataFrame, tolerance: To
         "counterparty_name": grouped["counterparty_name"].agg(_first),
         "currency": grouped["currency"].agg(_first),
         "invoice_direction": grouped["invoice_direction"].agg(_first),
+        "billing_period": grouped["billing_period"].agg(_first),
     })
     out["expected_header_ids"] = exp.groupby("pair_id")["header_id"].agg(_join_unique)
     out["received_header_ids"] = rec.groupby("pair_id")["header_id"].agg(_join_unique)
@@ -295,7 +326,7 @@ def _add_variance(frame: pd.DataFrame, tolerance: Tolerance) -> None:
 
 
 LINE_OUTPUT = [
-    "pair_id", "invoice_direction", "organization_id", "contract_name", "received_invoice_numbers", "currency",
+    "pair_id", "billing_period", "invoice_direction", "organization_id", "contract_name", "received_invoice_numbers", "currency",
     "line_type", "line_type_name", "description", "expected_quantity", "received_quantity",
     "expected_amount", "received_amount", "variance", "variance_percent", "status", "has_discrepancy",
 ]
@@ -355,7 +386,7 @@ def _compare_lines(
     _add_variance(out, tolerance)
     out["has_discrepancy"] = out["status"] != MATCHED
     context = invoices.set_index("pair_id")[["organization_id", "contract_name", "received_invoice_numbers", "currency",
-                                             "invoice_direction"]]
+                                             "invoice_direction", "billing_period"]]
     out = out.join(context, on="pair_id")
     out = out.sort_values(["pair_id", "_order"]).reset_index(drop=True)
     return out[LINE_OUTPUT]

@@ -3,7 +3,8 @@ pack, narrowed to the request's organization, period and filters.
 
 `build_request_document` is the whole path from a validated `ReportRequest` to a
 `ReportDocument`; `read` runs a named query from `sql/extracts/` (PlatformDatabase.extract).
-Extracts of several billing periods (a quarterly or annual schedule) are concatenated.
+Extracts of several billing periods (a quarterly or annual schedule) are concatenated, except
+for the comparison: each period is compared alone, since pairs never cross a billing period.
 """
 
 from __future__ import annotations
@@ -71,13 +72,15 @@ def _listing(req: ReportRequest, read: Read, ctx: ReportContext) -> ReportDocume
 
 
 def _comparison(req: ReportRequest, read: Read, ctx: ReportContext) -> ReportDocument:
-    expected = _directed(_filtered(_per_period(req, read, "expected_invoice_lines"), req), req)
-    received = _directed(_filtered(_per_period(req, read, "received_invoice_lines"), req), req)
-    stored = pd.concat([read("stored_invoice_comparisons", billing_period_id=p.id) for p in req.periods],
-                       ignore_index=True).drop_duplicates("comparison_id")
+    """Each billing period of the span compared alone (pairs never cross a period), then combined."""
+    periods = []
+    for p in req.periods:
+        expected = _directed(_filtered(_own(read("expected_invoice_lines", billing_period_id=p.id), req), req), req)
+        received = _directed(_filtered(_own(read("received_invoice_lines", billing_period_id=p.id), req), req), req)
+        periods.append((p.key, expected, received, read("stored_invoice_comparisons", billing_period_id=p.id)))
     tolerance = comparison.Tolerance.parse(req.parameters.get("tolerance_absolute", "0.01"),
                                            req.parameters.get("tolerance_percent", "0"))
-    result = comparison.compare(expected, received, stored, tolerance).for_organization(req.organization_id)
+    result = comparison.compare_periods(periods, tolerance).for_organization(req.organization_id)
     parameters = {**_span_parameters(req), **_filter_parameters(req), **_direction_parameter(req), **result.parameters}
     return comparison_report.build_document(result, ctx, parameters)
 

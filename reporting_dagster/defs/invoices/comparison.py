@@ -39,6 +39,7 @@ class ComparisonConfig(dg.Config):
     check_specs=[dg.AssetCheckSpec(name, asset="invoice_comparison", description=text) for name, text in CHECKS.items()],
 )
 def invoice_comparison(
+    context: dg.AssetExecutionContext,
     config: ComparisonConfig,
     expected_invoice_lines: pd.DataFrame,
     received_invoice_lines: pd.DataFrame,
@@ -46,7 +47,8 @@ def invoice_comparison(
 ) -> Iterator[dg.Output | dg.AssetCheckResult]:
     """Variance per invoice pair and per line; matched, over-, under-billed or one-sided."""
     tolerance = cmp.Tolerance.parse(config.tolerance_absolute, config.tolerance_percent)
-    result = cmp.compare(expected_invoice_lines, received_invoice_lines, stored_invoice_comparisons, tolerance)
+    result = cmp.compare(expected_invoice_lines, received_invoice_lines, stored_invoice_comparisons, tolerance,
+                         billing_period=context.partition_key)
     yield dg.Output(result, metadata={
         "pairs": len(result.invoices),
         "lines": len(result.lines),

@@ -37,6 +37,7 @@ DEFINITION = ReportDefinition(
             col("final_amount", "Final amount", "currency"),
             col("adjustment_amount", "Adjustment", "currency"),
             col("invoice_direction", "Direction"),
+            col("billing_period", "Period"),
         )),
         Table("lines", "Line detail", (
             col("contract_name", "Contract"),
@@ -50,6 +51,7 @@ DEFINITION = ReportDefinition(
             col("variance_percent", "Variance %", "decimal"),
             col("status", "Status"),
             col("invoice_direction", "Direction"),
+            col("billing_period", "Period"),
         )),
     ),
 )
