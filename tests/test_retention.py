@@ -237,6 +237,8 @@ def test_lifecycle_rules_document_the_policy():
     assert retention.s3_lifecycle_rules("/tenant-a/") == {"Rules": [
         {"ID": "reporting-dagster archive expiry tenant-a", "Status": "Enabled",
          "Filter": {"Prefix": "tenant-a/archive/"}, "Expiration": {"Days": 2557}},
+        {"ID": "reporting-dagster intermediates expiry tenant-a", "Status": "Enabled",
+         "Filter": {"Prefix": "tenant-a/dagster-io/"}, "Expiration": {"Days": 35}},
         {"ID": "reporting-dagster abort multipart tenant-a", "Status": "Enabled",
          "Filter": {"Prefix": "tenant-a/"}, "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7}},
     ]}
@@ -253,7 +255,9 @@ def test_lifecycle_rules_installed_on_the_bucket_keep_other_rules(s3_endpoint, s
 
     rules = {r["ID"]: r for r in client.get_bucket_lifecycle_configuration(Bucket=s3_bucket)["Rules"]}
     assert sorted(rules) == ["reporting-dagster abort multipart tenant-a",
-                             "reporting-dagster archive expiry tenant-a", "someone-else"]
+                             "reporting-dagster archive expiry tenant-a",
+                             "reporting-dagster intermediates expiry tenant-a", "someone-else"]
+    assert rules["reporting-dagster intermediates expiry tenant-a"]["Expiration"] == {"Days": 35}
     assert rules["reporting-dagster archive expiry tenant-a"]["Expiration"] == {"Days": 2557}
     assert rules["reporting-dagster archive expiry tenant-a"]["Filter"] == {"Prefix": "tenant-a/archive/"}
     assert rules["reporting-dagster abort multipart tenant-a"]["AbortIncompleteMultipartUpload"] == \
@@ -300,7 +304,7 @@ def test_install_lifecycle_job_on_s3_and_on_a_local_folder(s3_endpoint, s3_bucke
     result = install_s3_lifecycle_rules.execute_in_process(resources={"report_store": s3})
     assert result.success and _output_metadata(result, "put_s3_lifecycle_rules")["installed"] is True
     rules = _client(s3_endpoint).get_bucket_lifecycle_configuration(Bucket=s3_bucket)["Rules"]
-    assert sorted(r["Filter"]["Prefix"] for r in rules) == ["prod/", "prod/archive/"]
+    assert sorted(r["Filter"]["Prefix"] for r in rules) == ["prod/", "prod/archive/", "prod/dagster-io/"]
 
     local = install_s3_lifecycle_rules.execute_in_process(
         resources={"report_store": LocalReportStore(directory=str(tmp_path))})

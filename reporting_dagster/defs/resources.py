@@ -12,11 +12,12 @@ from abc import abstractmethod
 
 import dagster as dg
 import pandas as pd
-from dagster_aws.s3 import S3Resource
+from dagster_aws.s3 import S3PickleIOManager, S3Resource
 from pydantic import Field
 from sqlalchemy.engine import Engine
 
 from reporting_dagster.lib import db, periods, platform_access, platform_schema
+from reporting_dagster.lib.retention import INTERMEDIATES_FOLDER
 from reporting_dagster.lib.paths import state_dir
 from reporting_dagster.lib.store import LocalStore, S3Store, Store
 
@@ -108,8 +109,24 @@ def report_store_from_env() -> ReportStore:
     return LocalReportStore(directory=directory, presigned_url_expiry=expiry)
 
 
+def io_manager_from_env() -> dg.ConfigurableIOManager:
+    """Where the extracts and report data between steps live: under `dagster-io/` of the report
+    bucket when S3 is configured, so a step (a re-execution, one re-materialized export) may run on
+    any machine; a folder under `.reporting/` otherwise. A bucket lifecycle rule expires them
+    (lib/retention.py `INTERMEDIATE_DAYS`): they are a cache of the month, not a record."""
+    if _env("REPORTS_S3_BUCKET"):
+        prefix = (_env("REPORTS_S3_PREFIX") or "").strip("/")
+        return S3PickleIOManager(
+            s3_resource=S3Resource(endpoint_url=_env("REPORTS_S3_ENDPOINT_URL"), region_name=_env("AWS_REGION")),
+            s3_bucket=dg.EnvVar("REPORTS_S3_BUCKET"),
+            s3_prefix=f"{prefix}/{INTERMEDIATES_FOLDER}" if prefix else INTERMEDIATES_FOLDER,
+        )
+    return dg.FilesystemIOManager(base_dir=str(state_dir() / INTERMEDIATES_FOLDER))
+
+
 def resources_from_env() -> dict[str, object]:
-    return {"platform_db": platform_database_from_env(), "report_store": report_store_from_env(),
+    return {"io_manager": io_manager_from_env(),
+            "platform_db": platform_database_from_env(), "report_store": report_store_from_env(),
             "report_mailer": report_mailer_from_env(), "delivery_s3": delivery_s3_from_env(),
             "request_processing": request_processing_from_env()}
 

@@ -162,11 +162,18 @@ def lifecycle_days(years: int = ARCHIVE_YEARS) -> int:
     return 365 * years + (years + 3) // 4
 
 
+INTERMEDIATES_FOLDER = "dagster-io"  # the IO manager's pickles (defs/resources.py)
+INTERMEDIATE_DAYS = 35  # a month's extracts outlive its pack and a re-run of it in the next weeks
+
+
 def s3_lifecycle_rules(prefix: str = "", *, years: int = ARCHIVE_YEARS) -> dict[str, Any]:
     """The bucket lifecycle configuration matching this policy, for the store's key prefix.
 
     - `archive/` objects expire after `lifecycle_days(years)`: a backstop for the daily job
       (and the only purge if the job stops running).
+    - `dagster-io/` (the intermediates between steps) expire after INTERMEDIATE_DAYS: they hold
+      every organization's extracts, which must not outlive the report policy; re-making an
+      older month recomputes them.
     - unfinished multipart uploads under the prefix are aborted after 7 days.
     - `reports/` has no rule on purpose: the job moves reports when the row's expires_at says
       so. A bucket-side transition would put them in GLACIER where CopyObject can no longer read
@@ -181,6 +188,12 @@ def s3_lifecycle_rules(prefix: str = "", *, years: int = ARCHIVE_YEARS) -> dict[
             "Status": "Enabled",
             "Filter": {"Prefix": f"{root}archive/"},
             "Expiration": {"Days": lifecycle_days(years)},
+        },
+        {
+            "ID": f"reporting-dagster intermediates expiry {tag}"[:255],
+            "Status": "Enabled",
+            "Filter": {"Prefix": f"{root}{INTERMEDIATES_FOLDER}/"},
+            "Expiration": {"Days": INTERMEDIATE_DAYS},
         },
         {
             "ID": f"reporting-dagster abort multipart {tag}"[:255],
