@@ -137,3 +137,45 @@ def test_db_first_period_prints_the_platforms_first_month(fresh_url, monkeypatch
     monkeypatch.setenv("REPORTING_DATABASE_URL", fresh_url.render_as_string(hide_password=False))
     assert cli.main(["db", "first-period"]) == 0
     assert capsys.readouterr().out.strip() == "2024-11"
+
+
+EXTRACTS = {  # asset → the tables its .sql reads, written out by hand from the files
+    "expected_invoice_lines": {"expected_invoice_header", "expected_invoice_line_item", "project", "contract",
+                               "counterparty", "currency", "invoice_line_item_type"},
+    "received_invoice_lines": {"received_invoice_header", "received_invoice_line_item", "project", "contract",
+                               "counterparty", "currency", "invoice_line_item_type"},
+    "stored_invoice_comparisons": {"invoice_comparison", "expected_invoice_header", "received_invoice_header"},
+    "client_invoice_lines": {"invoice_header", "invoice_line_item", "meter_aggregate", "project", "contract",
+                             "counterparty", "currency", "invoice_line_item_type"},
+    "receivable_invoices": {"invoice_header", "invoice_payment", "project", "contract", "counterparty", "currency"},
+    "time_entries": {"time_entry", "task", "member", "project"},
+    "project_customers": {"customer_project", "counterparty", "time_entry", "task"},
+}
+
+
+def test_each_extract_depends_on_the_tables_its_sql_reads():
+    graph = defs.resolve_asset_graph()
+    for name, tables in EXTRACTS.items():
+        deps = {k.path[-1] for k in graph.get(dg.AssetKey(name)).parent_keys if k.path[0] == "platform"}
+        assert deps == tables | {"billing_period"}, name
+
+
+def test_a_table_the_lineage_does_not_know_fails_the_load_by_name(monkeypatch):
+    import pytest
+
+    from reporting_dagster.defs import platform_tables
+
+    monkeypatch.setattr(platform_tables, "tables_read", lambda name: ["organization", "ledger_entry"])
+    with pytest.raises(ValueError, match="ledger_entry: add it to PLATFORM_TABLES"):
+        platform_tables.extract_deps("anything")
+
+
+def test_exports_follow_the_standard_templates_and_rules_carry_a_code_version():
+    graph = defs.resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        if key.path[0] != "platform" and key.path[-1].endswith("_report"):
+            assert dg.AssetKey("standard_report_templates") in graph.get(key).parent_keys, key
+    for name in ("invoice_comparison", "invoice_to_client", "invoice_expected", "invoice_received", "invoice_aging",
+                 "timesheet", "project_profitability"):
+        assert graph.get(dg.AssetKey(name)).code_version, name
+    assert graph.get(dg.AssetKey("invoice_comparison")).code_version == "2"

@@ -2,6 +2,8 @@
 
 import dagster as dg
 
+from reporting_dagster.lib.paths import tables_read
+
 PLATFORM_TABLES = {
     "organization": "Organizations (tenants); every report file belongs to one.",
     "project": "Projects; an invoice's organization is its project's.",
@@ -31,6 +33,18 @@ PLATFORM_TABLES = {
 
 def table_key(name: str) -> dg.AssetKey:
     return dg.AssetKey(["platform", name])
+
+
+def extract_deps(query_name: str) -> list[dg.AssetKey]:
+    """The platform tables an extract depends on: those its .sql file reads, plus billing_period
+    (every partition resolves its row first). Derived, so a join added to a query shows in the
+    lineage; a table missing from PLATFORM_TABLES fails the code location's load, naming it."""
+    tables = set(tables_read(query_name)) | {"billing_period"}
+    unknown = sorted(tables - set(PLATFORM_TABLES))
+    if unknown:
+        raise ValueError(f"sql/extracts/{query_name}.sql reads {', '.join(unknown)}: add "
+                         f"{'them' if len(unknown) > 1 else 'it'} to PLATFORM_TABLES (defs/platform_tables.py)")
+    return [table_key(t) for t in sorted(tables)]
 
 
 platform_tables = [

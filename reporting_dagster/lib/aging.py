@@ -29,6 +29,10 @@ import pandas as pd
 
 from reporting_dagster.lib.money import ZERO, dsum, is_missing, percent_of
 
+# The rules' version: bump it when a rule changes what a month gives (the assets' code_version),
+# so the UI shows which months were made with older rules.
+RULES_VERSION = "1"
+
 OUTSTANDING_STATUSES = ("sent", "disputed", "paid")
 NO_CURRENCY = "—"
 NO_CUSTOMER = "(no customer)"

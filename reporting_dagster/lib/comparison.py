@@ -26,6 +26,10 @@ import pandas as pd
 from reporting_dagster.lib.money import ZERO, dsum, is_missing, percent_of, to_decimal
 from reporting_dagster.lib.platform_schema import DIRECTIONS, PAYABLE
 
+# The rules' version: bump it when a rule changes what a month gives (the assets' code_version),
+# so the UI shows which months were made with older rules.
+RULES_VERSION = "2"  # payable and receivable pair apart; pairs form within each billing period
+
 MATCHED = "matched"
 OVERBILLED = "overbilled"
 UNDERBILLED = "underbilled"

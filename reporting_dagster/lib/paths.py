@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -32,3 +33,12 @@ def read_named_sql(filename: str) -> dict[str, str]:
         elif current is not None:
             current.append(line)
     return {name: "\n".join(lines).strip() for name, lines in statements.items()}
+
+
+_TABLE_REF = re.compile(r"\b(?:FROM|JOIN)\s+([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE)
+
+
+def tables_read(name: str) -> list[str]:
+    """The tables `sql/extracts/<name>.sql` reads (after FROM / JOIN, comments left out), sorted."""
+    text = "\n".join(line.split("--", 1)[0] for line in read_sql(name).splitlines())
+    return sorted({m.group(1).lower() for m in _TABLE_REF.finditer(text)})

@@ -32,6 +32,10 @@ import pandas as pd
 from reporting_dagster.lib.money import ZERO, dsum, percent_of, to_decimal
 from reporting_dagster.lib.timesheet import SIXTY, hours, select_entries, to_date
 
+# The rules' version: bump it when a rule changes what a month gives (the assets' code_version),
+# so the UI shows which months were made with older rules.
+RULES_VERSION = "1"
+
 ROW_COLUMNS = [
     "organization_id", "project_id", "project_name", "customer_names", "currency",
     "billable_minutes", "billable_hours", "revenue", "cost", "margin", "margin_percent",

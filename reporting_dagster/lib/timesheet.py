@@ -27,6 +27,10 @@ import pandas as pd
 
 from reporting_dagster.lib.money import half_up, percent_of
 
+# The rules' version: bump it when a rule changes what a month gives (the assets' code_version),
+# so the UI shows which months were made with older rules.
+RULES_VERSION = "1"
+
 MEMBER, PROJECT, DATE, ALL = "member", "project", "date", "all"
 GROUPINGS = (MEMBER, PROJECT, DATE)
 DETAIL = "detail"  # member × project × date, only with group_by=all (the CSV of the monthly pack)

@@ -17,7 +17,7 @@ from reporting_dagster.lib.reports import invoice_aging as report
     partitions_def=billing_period,
     group_name="exports",
     kinds={"pdf", "csv", "json", "html", "s3"},
-    deps=[table_key("organization"), table_key("report_template")],
+    deps=[table_key("organization"), table_key("report_template"), dg.AssetKey("standard_report_templates")],
     pool="report_exports",
 )
 def invoice_aging_report(

@@ -12,7 +12,7 @@ from reporting_dagster.lib.listings import Listing
 
 @dg.asset(
     partitions_def=billing_period,
-    deps=[table_key("organization"), table_key("report_template")],
+    deps=[table_key("organization"), table_key("report_template"), dg.AssetKey("standard_report_templates")],
     **ASSET_OPTIONS,
 )
 def invoice_to_client_report(

@@ -15,7 +15,7 @@ from reporting_dagster.lib.timesheet import TimesheetResult, rounded, summarize
     partitions_def=billing_period,
     group_name="exports",
     kinds={"pdf", "csv", "json", "html", "s3"},
-    deps=[table_key("organization"), table_key("report_template")],
+    deps=[table_key("organization"), table_key("report_template"), dg.AssetKey("standard_report_templates")],
     pool="report_exports",
 )
 def timesheet_report(

@@ -4,20 +4,14 @@ import dagster as dg
 import pandas as pd
 
 from reporting_dagster.defs.partitions import billing_period
-from reporting_dagster.defs.platform_tables import table_key
+from reporting_dagster.defs.platform_tables import extract_deps
 from reporting_dagster.defs.resources import PlatformDatabase
-
-CLIENT_TABLES = [
-    "invoice_header", "invoice_line_item", "meter_aggregate",
-    "project", "contract", "counterparty", "currency", "invoice_line_item_type", "billing_period",
-]
-
 
 @dg.asset(
     partitions_def=billing_period,
     group_name="invoices",
     kinds={"postgres", "pandas"},
-    deps=[table_key(t) for t in CLIENT_TABLES],
+    deps=extract_deps("client_invoice_lines"),
 )
 def client_invoice_lines(context: dg.AssetExecutionContext, platform_db: PlatformDatabase) -> dg.Output[pd.DataFrame]:
     """Invoices to clients of the month, one row per line with metered quantity, organization resolved."""

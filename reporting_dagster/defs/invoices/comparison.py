@@ -35,7 +35,7 @@ class ComparisonConfig(dg.Config):
 @dg.asset(
     partitions_def=billing_period,
     group_name="invoices",
-    kinds={"pandas"},
+    kinds={"pandas"}, code_version=cmp.RULES_VERSION,
     check_specs=[dg.AssetCheckSpec(name, asset="invoice_comparison", description=text) for name, text in CHECKS.items()],
 )
 def invoice_comparison(

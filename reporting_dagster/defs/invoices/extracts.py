@@ -4,11 +4,8 @@ import dagster as dg
 import pandas as pd
 
 from reporting_dagster.defs.partitions import billing_period
-from reporting_dagster.defs.platform_tables import table_key
+from reporting_dagster.defs.platform_tables import extract_deps
 from reporting_dagster.defs.resources import PlatformDatabase
-
-_PARTY_TABLES = ["project", "contract", "counterparty", "currency", "invoice_line_item_type", "billing_period"]
-
 
 def _extract(context: dg.AssetExecutionContext, platform_db: PlatformDatabase, query: str) -> dg.Output:
     period = platform_db.billing_period(context.partition_key)
@@ -24,7 +21,7 @@ def _extract(context: dg.AssetExecutionContext, platform_db: PlatformDatabase, q
     partitions_def=billing_period,
     group_name="invoices",
     kinds={"postgres", "pandas"},
-    deps=[table_key(t) for t in ["expected_invoice_header", "expected_invoice_line_item", *_PARTY_TABLES]],
+    deps=extract_deps("expected_invoice_lines"),
 )
 def expected_invoice_lines(context: dg.AssetExecutionContext, platform_db: PlatformDatabase) -> dg.Output[pd.DataFrame]:
     """Expected contractor invoices of the month, one row per line, organization resolved."""
@@ -35,7 +32,7 @@ def expected_invoice_lines(context: dg.AssetExecutionContext, platform_db: Platf
     partitions_def=billing_period,
     group_name="invoices",
     kinds={"postgres", "pandas"},
-    deps=[table_key(t) for t in ["received_invoice_header", "received_invoice_line_item", *_PARTY_TABLES]],
+    deps=extract_deps("received_invoice_lines"),
 )
 def received_invoice_lines(context: dg.AssetExecutionContext, platform_db: PlatformDatabase) -> dg.Output[pd.DataFrame]:
     """Received contractor invoices of the month, one row per line, organization resolved."""
@@ -46,7 +43,7 @@ def received_invoice_lines(context: dg.AssetExecutionContext, platform_db: Platf
     partitions_def=billing_period,
     group_name="invoices",
     kinds={"postgres", "pandas"},
-    deps=[table_key("invoice_comparison"), table_key("billing_period")],
+    deps=extract_deps("stored_invoice_comparisons"),
 )
 def stored_invoice_comparisons(context: dg.AssetExecutionContext, platform_db: PlatformDatabase) -> dg.Output[pd.DataFrame]:
     """Comparisons the platform stored for the month's invoices (status, final and adjustment)."""

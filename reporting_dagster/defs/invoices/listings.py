@@ -44,7 +44,7 @@ def _listing_table(frame: pd.DataFrame) -> dg.MetadataValue:
 @dg.asset(
     partitions_def=billing_period,
     group_name="invoices",
-    kinds={"pandas"},
+    kinds={"pandas"}, code_version=lst.RULES_VERSION,
     check_specs=[dg.AssetCheckSpec(name, asset="invoice_to_client", description=text)
                  for name, text in CLIENT_CHECKS.items()],
 )
@@ -73,14 +73,14 @@ def client_check_results(listing: lst.Listing) -> Iterator[dg.AssetCheckResult]:
     )
 
 
-@dg.asset(partitions_def=billing_period, group_name="invoices", kinds={"pandas"})
+@dg.asset(partitions_def=billing_period, group_name="invoices", kinds={"pandas"}, code_version=lst.RULES_VERSION)
 def invoice_expected(expected_invoice_lines: pd.DataFrame) -> dg.Output[lst.Listing]:
     """Expected contractor invoices, per organization: contract, project, contractor, lines."""
     listing = lst.build_listing(expected_invoice_lines, lst.EXPECTED)
     return dg.Output(listing, metadata=_metadata(listing))
 
 
-@dg.asset(partitions_def=billing_period, group_name="invoices", kinds={"pandas"})
+@dg.asset(partitions_def=billing_period, group_name="invoices", kinds={"pandas"}, code_version=lst.RULES_VERSION)
 def invoice_received(received_invoice_lines: pd.DataFrame) -> dg.Output[lst.Listing]:
     """Received contractor invoices, per organization: vendor number, dates, status, received date, lines."""
     listing = lst.build_listing(received_invoice_lines, lst.RECEIVED)

@@ -23,7 +23,7 @@ _LISTED = ["invoice_id", "invoice_number", "customer_name", "project_name", "con
 @dg.asset(
     partitions_def=billing_period,
     group_name="receivables",
-    kinds={"pandas"},
+    kinds={"pandas"}, code_version=aging.RULES_VERSION,
     check_specs=[dg.AssetCheckSpec(name, asset="invoice_aging", description=text) for name, text in CHECKS.items()],
 )
 def invoice_aging(

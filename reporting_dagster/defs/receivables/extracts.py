@@ -4,17 +4,14 @@ import dagster as dg
 import pandas as pd
 
 from reporting_dagster.defs.partitions import billing_period
-from reporting_dagster.defs.platform_tables import table_key
+from reporting_dagster.defs.platform_tables import extract_deps
 from reporting_dagster.defs.resources import PlatformDatabase
-
-_TABLES = ["invoice_header", "invoice_payment", "project", "contract", "counterparty", "currency", "billing_period"]
-
 
 @dg.asset(
     partitions_def=billing_period,
     group_name="receivables",
     kinds={"postgres", "pandas"},
-    deps=[table_key(t) for t in _TABLES],
+    deps=extract_deps("receivable_invoices"),
 )
 def receivable_invoices(context: dg.AssetExecutionContext, platform_db: PlatformDatabase) -> dg.Output[pd.DataFrame]:
     """Client invoices (sent, disputed, paid) issued by the month's last day, with what had been

@@ -4,7 +4,7 @@ import dagster as dg
 import pandas as pd
 
 from reporting_dagster.defs.partitions import billing_period
-from reporting_dagster.defs.platform_tables import table_key
+from reporting_dagster.defs.platform_tables import extract_deps
 from reporting_dagster.defs.resources import PlatformDatabase
 
 
@@ -24,7 +24,7 @@ def _extract(context: dg.AssetExecutionContext, platform_db: PlatformDatabase, q
     partitions_def=billing_period,
     group_name="time",
     kinds={"postgres", "pandas"},
-    deps=[table_key(t) for t in ["time_entry", "task", "member", "project", "billing_period"]],
+    deps=extract_deps("time_entries"),
 )
 def time_entries(context: dg.AssetExecutionContext, platform_db: PlatformDatabase) -> dg.Output[pd.DataFrame]:
     """Time entries of the month (both ends inclusive) with member, task, project, organization and rate snapshots."""
@@ -35,7 +35,7 @@ def time_entries(context: dg.AssetExecutionContext, platform_db: PlatformDatabas
     partitions_def=billing_period,
     group_name="time",
     kinds={"postgres", "pandas"},
-    deps=[table_key(t) for t in ["customer_project", "counterparty", "time_entry", "task", "billing_period"]],
+    deps=extract_deps("project_customers"),
 )
 def project_customers(context: dg.AssetExecutionContext, platform_db: PlatformDatabase) -> dg.Output[pd.DataFrame]:
     """The customers (customer_project) of every project with time entries in the month."""

@@ -21,7 +21,7 @@ CHECKS = {
 @dg.asset(
     partitions_def=billing_period,
     group_name="time",
-    kinds={"pandas"},
+    kinds={"pandas"}, code_version=pf.RULES_VERSION,
     check_specs=[dg.AssetCheckSpec(name, asset="project_profitability", description=text)
                  for name, text in CHECKS.items()],
 )

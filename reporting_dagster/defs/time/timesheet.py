@@ -19,7 +19,7 @@ CHECKS = {
 @dg.asset(
     partitions_def=billing_period,
     group_name="time",
-    kinds={"pandas"},
+    kinds={"pandas"}, code_version=ts.RULES_VERSION,
     check_specs=[dg.AssetCheckSpec(name, asset="timesheet", description=text) for name, text in CHECKS.items()],
 )
 def timesheet(context: dg.AssetExecutionContext, time_entries: pd.DataFrame) -> Iterator[dg.Output | dg.AssetCheckResult]:
