@@ -150,6 +150,8 @@ def test_checks_list_unresolved_and_mismatched_invoices(fresh_engine, fresh_url,
     evaluations = {e.asset_check_key.name: e for e in result.get_asset_check_evaluations()}
     unresolved = evaluations["every_invoice_has_organization"]
     assert not unresolved.passed and unresolved.metadata["unresolved_invoices"].value == 1
+    # the UI shows which month failed: every evaluation carries its partition
+    assert {e.partition for e in evaluations.values()} == {PARTITION}
     assert "ORPHAN-1" in unresolved.metadata["invoices"].value
 
 

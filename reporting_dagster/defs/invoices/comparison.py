@@ -36,7 +36,7 @@ class ComparisonConfig(dg.Config):
     partitions_def=billing_period,
     group_name="invoices",
     kinds={"pandas"}, code_version=cmp.RULES_VERSION,
-    check_specs=[dg.AssetCheckSpec(name, asset="invoice_comparison", description=text) for name, text in CHECKS.items()],
+    check_specs=[dg.AssetCheckSpec(name, asset="invoice_comparison", description=text, partitions_def=billing_period) for name, text in CHECKS.items()],
 )
 def invoice_comparison(
     context: dg.AssetExecutionContext,

@@ -45,7 +45,7 @@ def _listing_table(frame: pd.DataFrame) -> dg.MetadataValue:
     partitions_def=billing_period,
     group_name="invoices",
     kinds={"pandas"}, code_version=lst.RULES_VERSION,
-    check_specs=[dg.AssetCheckSpec(name, asset="invoice_to_client", description=text)
+    check_specs=[dg.AssetCheckSpec(name, asset="invoice_to_client", description=text, partitions_def=billing_period)
                  for name, text in CLIENT_CHECKS.items()],
 )
 def invoice_to_client(client_invoice_lines: pd.DataFrame) -> Iterator[dg.Output | dg.AssetCheckResult]:

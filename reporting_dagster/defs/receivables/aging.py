@@ -24,7 +24,7 @@ _LISTED = ["invoice_id", "invoice_number", "customer_name", "project_name", "con
     partitions_def=billing_period,
     group_name="receivables",
     kinds={"pandas"}, code_version=aging.RULES_VERSION,
-    check_specs=[dg.AssetCheckSpec(name, asset="invoice_aging", description=text) for name, text in CHECKS.items()],
+    check_specs=[dg.AssetCheckSpec(name, asset="invoice_aging", description=text, partitions_def=billing_period) for name, text in CHECKS.items()],
 )
 def invoice_aging(
     context: dg.AssetExecutionContext,

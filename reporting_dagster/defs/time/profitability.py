@@ -22,7 +22,7 @@ CHECKS = {
     partitions_def=billing_period,
     group_name="time",
     kinds={"pandas"}, code_version=pf.RULES_VERSION,
-    check_specs=[dg.AssetCheckSpec(name, asset="project_profitability", description=text)
+    check_specs=[dg.AssetCheckSpec(name, asset="project_profitability", description=text, partitions_def=billing_period)
                  for name, text in CHECKS.items()],
 )
 def project_profitability(

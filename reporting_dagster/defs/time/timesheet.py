@@ -20,7 +20,7 @@ CHECKS = {
     partitions_def=billing_period,
     group_name="time",
     kinds={"pandas"}, code_version=ts.RULES_VERSION,
-    check_specs=[dg.AssetCheckSpec(name, asset="timesheet", description=text) for name, text in CHECKS.items()],
+    check_specs=[dg.AssetCheckSpec(name, asset="timesheet", description=text, partitions_def=billing_period) for name, text in CHECKS.items()],
 )
 def timesheet(context: dg.AssetExecutionContext, time_entries: pd.DataFrame) -> Iterator[dg.Output | dg.AssetCheckResult]:
     """Total, billable and non-billable hours and entry counts per member, project and date."""
