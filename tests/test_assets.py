@@ -117,7 +117,8 @@ def test_slice_writes_every_format_for_every_organization(fresh_engine, fresh_ur
 
     checks = {e.asset_check_key.name: e.passed for e in result.get_asset_check_evaluations()}
     assert checks == {"line_totals_match_headers": True, "no_invoice_counted_twice": True,
-                      "every_invoice_has_organization": True}
+                      "every_invoice_has_organization": True, "invoices_resolve_to_one_organization": True,
+                      "pairs_within_one_organization": True}
     meta = result.asset_materializations_for_node("invoice_comparison_report")[0].metadata
     assert meta["organizations"].value == 2 and meta["files"].value == 10
     assert "O&M North" in meta["largest_variances"].value

@@ -1,4 +1,6 @@
-"""Data-quality findings on the invoice headers of a comparison (the asset checks' logic)."""
+"""Data-quality findings on the invoice headers of a comparison (the asset checks' logic), and
+which organizations they concern: an ERROR finding keeps that organization's files from being
+made and sent (pack and requests alike); a WARN finding is written into the file's summary."""
 
 from __future__ import annotations
 
@@ -38,3 +40,65 @@ def duplicate_vendor_invoices(headers: pd.DataFrame) -> pd.DataFrame:
 def unresolved_invoices(headers: pd.DataFrame) -> pd.DataFrame:
     """Headers whose organization cannot be resolved (no project and no contract organization)."""
     return _listed(headers[headers["organization_id"].isna()], "amount")
+
+
+def organization_conflicts(headers: pd.DataFrame) -> pd.DataFrame:
+    """Headers whose project and contract belong to different organizations: whose is it?"""
+    if "project_organization_id" not in headers or "contract_organization_id" not in headers:
+        return _listed(headers.iloc[0:0])
+    both = headers["project_organization_id"].notna() & headers["contract_organization_id"].notna()
+    bad = headers[both & (headers["project_organization_id"] != headers["contract_organization_id"])]
+    return _listed(bad, "project_organization_id", "contract_organization_id")
+
+
+def pairs_across_organizations(headers: pd.DataFrame) -> pd.DataFrame:
+    """Headers of pairs whose sides resolve to different organizations (a stored comparison that
+    links two tenants): one organization's file would show the other's invoice."""
+    resolved = headers[headers["organization_id"].notna()]
+    orgs = resolved.groupby("pair_id")["organization_id"].nunique()
+    mixed = orgs[orgs > 1].index
+    return _listed(headers[headers["pair_id"].isin(mixed)], "pair_id", "organization_id")
+
+
+ERROR, WARN = "ERROR", "WARN"
+
+
+def findings(headers: pd.DataFrame) -> "Findings":
+    """Every check's (severity, listed headers, organizations concerned) on one comparison."""
+    out: dict[str, tuple[str, pd.DataFrame, set[int]]] = {}
+    twice = headers_counted_twice(headers)
+    out["no_invoice_counted_twice"] = (ERROR, twice, _orgs(headers, twice))
+    duplicates = duplicate_vendor_invoices(headers)
+    out["duplicate_vendor_invoice_numbers"] = (WARN, duplicates, _orgs(headers, duplicates))
+    conflicts = organization_conflicts(headers)
+    out["invoices_resolve_to_one_organization"] = (ERROR, conflicts, _orgs(headers, conflicts, both_sides=True))
+    mixed = pairs_across_organizations(headers)
+    out["pairs_within_one_organization"] = (ERROR, mixed, _orgs(headers, mixed))
+    mismatches = line_total_mismatches(headers)
+    out["line_totals_match_headers"] = (WARN, mismatches, _orgs(headers, mismatches))
+    return out
+
+
+def _orgs(headers: pd.DataFrame, listed: pd.DataFrame, both_sides: bool = False) -> set[int]:
+    keys = set(zip(listed["side"].map({v: k for k, v in SIDE_NAMES.items()}), listed["header_id"]))
+    rows = headers[[k in keys for k in zip(headers["side"], headers["header_id"])]]
+    columns = ["organization_id", "project_organization_id", "contract_organization_id"] if both_sides \
+        else ["organization_id"]
+    return {int(v) for c in columns if c in rows for v in rows[c].dropna()}
+
+
+Findings = dict[str, tuple[str, pd.DataFrame, set[int]]]
+
+
+def blocking(found: Findings, organization_id: int) -> list[str]:
+    """The ERROR findings that concern this organization, as messages naming the check."""
+    return [f"blocked by check {name}: {len(listed)} invoice(s) of this period fail it; fix the data and "
+            f"run the report again" for name, (severity, listed, orgs) in found.items()
+            if severity == ERROR and organization_id in orgs and len(listed)]
+
+
+def warnings_for(found: Findings, organization_id: int) -> list[dict]:
+    """The WARN findings that concern this organization (for the file's summary)."""
+    return [{"check": name, "invoices": int(len(listed))}
+            for name, (severity, listed, orgs) in found.items()
+            if severity == WARN and organization_id in orgs and len(listed)]

@@ -39,7 +39,7 @@ STATUSES = (MATCHED, OVERBILLED, UNDERBILLED, MISSING_RECEIVED, MISSING_EXPECTED
 STORED_VERDICTS = {MATCHED, OVERBILLED, UNDERBILLED}  # 'unchecked' states no opinion
 
 HEADER_COLUMNS = [
-    "header_id", "organization_id", "project_id", "project_name", "contract_id", "contract_name",
+    "header_id", "organization_id", "project_organization_id", "contract_organization_id", "project_id", "project_name", "contract_id", "contract_name",
     "counterparty_id", "counterparty_name", "currency", "header_total", "invoice_number", "invoice_direction",
 ]
 LINE_COLUMNS = ["header_id", "line_id", "line_type", "line_type_name", "description", "quantity", "line_total"]

@@ -80,6 +80,12 @@ def export(
             file_format=fmt, billing_period_id=billing_period_id, parameters=parameters,
             report_template_id=template_id, dagster_run_id=dagster_run_id, generation_source=generation_source,
         )
+        if doc.check_errors:  # nothing is made or sent for data that failed an ERROR check
+            message = records.fail_report(
+                engine, report_id, "; ".join(doc.check_errors), organization_id=doc.organization_id,
+                report_type=doc.report_type, file_format=fmt, dagster_run_id=dagster_run_id)
+            out.append(ExportedFile(report_id, fmt, None, message, time.perf_counter() - started))
+            continue
         try:
             data = render.render(doc, fmt)
             key = report_key(doc.organization_id, doc.period_start, doc.report_type, report_id, render.EXTENSIONS[fmt],

@@ -72,17 +72,19 @@ def _listing(req: ReportRequest, read: Read, ctx: ReportContext) -> ReportDocume
 
 
 def _comparison(req: ReportRequest, read: Read, ctx: ReportContext) -> ReportDocument:
-    """Each billing period of the span compared alone (pairs never cross a period), then combined."""
+    """Each billing period of the span compared alone (pairs never cross a period), then combined;
+    every organization is compared and the request's taken after, as in the pack, so the same
+    checks see the same pairs."""
     periods = []
     for p in req.periods:
-        expected = _directed(_filtered(_own(read("expected_invoice_lines", billing_period_id=p.id), req), req), req)
-        received = _directed(_filtered(_own(read("received_invoice_lines", billing_period_id=p.id), req), req), req)
+        expected = _directed(_filtered(read("expected_invoice_lines", billing_period_id=p.id), req), req)
+        received = _directed(_filtered(read("received_invoice_lines", billing_period_id=p.id), req), req)
         periods.append((p.key, expected, received, read("stored_invoice_comparisons", billing_period_id=p.id)))
     tolerance = comparison.Tolerance.parse(req.parameters.get("tolerance_absolute", "0.01"),
                                            req.parameters.get("tolerance_percent", "0"))
-    result = comparison.compare_periods(periods, tolerance).for_organization(req.organization_id)
+    result = comparison.compare_periods(periods, tolerance)
     parameters = {**_span_parameters(req), **_filter_parameters(req), **_direction_parameter(req), **result.parameters}
-    return comparison_report.build_document(result, ctx, parameters)
+    return comparison_report.build_checked_document(result, req.organization_id, ctx, parameters)
 
 
 def _aging(req: ReportRequest, read: Read, ctx: ReportContext) -> ReportDocument:

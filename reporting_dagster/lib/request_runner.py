@@ -69,6 +69,10 @@ def run_request(
                           seconds=time.perf_counter() - started)
     try:
         doc = build_request_document(request, read, context_for(request, store, now))
+        if doc.check_errors:  # the same checks as the pack: nothing made or sent
+            message = records.fail_report(engine, report_id, "; ".join(doc.check_errors), **fail_kwargs)
+            return RunOutcome(report_id, "failed", message, request, scheduled_report_id=sched,
+                              seconds=time.perf_counter() - started)
         data = render.render(doc, request.file_format)
         # the same key on every attempt for this row (its id and creation time, this database's token)
         key = report_key(org, request.span.start_date, request.report_type, report_id,

@@ -3,6 +3,8 @@
 SELECT
     h.id                                        AS header_id,
     COALESCE(p.organization_id, c.organization_id) AS organization_id,
+    p.organization_id                           AS project_organization_id,
+    c.organization_id                           AS contract_organization_id,
     h.project_id,
     p.name                                      AS project_name,
     h.contract_id,

@@ -7,6 +7,7 @@ from reporting_dagster.defs.exports.common import ExportConfig, export_organizat
 from reporting_dagster.defs.partitions import billing_period
 from reporting_dagster.defs.platform_tables import table_key
 from reporting_dagster.defs.resources import PlatformDatabase, ReportStore
+from reporting_dagster.lib import checks
 from reporting_dagster.lib.comparison import ComparisonResult, status_counts, totals_by_currency
 from reporting_dagster.lib.jsonutil import to_jsonable
 from reporting_dagster.lib.money import half_up
@@ -29,12 +30,13 @@ def invoice_comparison_report(
 ) -> dg.MaterializeResult:
     """PDF, CSV, XLSX, JSON and HTML comparison files per organization, recorded in generated_report."""
     period = platform_db.billing_period(context.partition_key)
+    found = checks.findings(invoice_comparison.headers)  # once for every organization
     files, docs = export_organizations(
         context, config, platform_db, report_store,
         report_type=report.DEFINITION.slug, period=period,
         organization_ids=invoice_comparison.organization_ids(),
-        build=lambda org_id, ctx: report.build_document(
-            invoice_comparison.for_organization(org_id), ctx, invoice_comparison.parameters),
+        build=lambda org_id, ctx: report.build_checked_document(
+            invoice_comparison, org_id, ctx, invoice_comparison.parameters, found),
     )
     invoices = invoice_comparison.invoices.dropna(subset=["organization_id"])
     return dg.MaterializeResult(metadata={

@@ -16,6 +16,8 @@ from reporting_dagster.lib.checks import (
     duplicate_vendor_invoices,
     headers_counted_twice,
     line_total_mismatches,
+    organization_conflicts,
+    pairs_across_organizations,
     unresolved_invoices,
 )
 from reporting_dagster.lib.jsonutil import to_jsonable
@@ -24,6 +26,10 @@ CHECKS = {
     "line_totals_match_headers": "Each header's total equals the sum of its lines.",
     "no_invoice_counted_twice": "No invoice is counted in two pairs; no vendor invoice number appears twice.",
     "every_invoice_has_organization": "Every invoice resolves to an organization (through project, then contract).",
+    "invoices_resolve_to_one_organization": "No invoice's project and contract belong to different organizations "
+                                            "(ERROR: those organizations' files are not made).",
+    "pairs_within_one_organization": "No pair links invoices of two organizations (ERROR: those organizations' "
+                                     "files are not made).",
 }
 
 
@@ -84,3 +90,7 @@ def check_results(headers: pd.DataFrame) -> Iterator[dg.AssetCheckResult]:
         check_name="every_invoice_has_organization", passed=unresolved.empty, severity=dg.AssetCheckSeverity.WARN,
         metadata={"unresolved_invoices": len(unresolved), "invoices": _listing(unresolved)},
     )
+    for name, bad in (("invoices_resolve_to_one_organization", organization_conflicts(headers)),
+                      ("pairs_within_one_organization", pairs_across_organizations(headers))):
+        yield dg.AssetCheckResult(check_name=name, passed=bad.empty, severity=dg.AssetCheckSeverity.ERROR,
+                                  metadata={"invoices": len(bad), "listed": _listing(bad)})

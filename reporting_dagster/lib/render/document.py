@@ -115,6 +115,10 @@ class ReportDocument:
     branding: Branding = field(default_factory=Branding)
     sections: Sections = field(default_factory=Sections)
     template: str = "report.html"  # the Jinja2 template in templates/
+    # data-quality findings on this organization's data (lib/checks.py): an ERROR one keeps the
+    # file from being made (its row fails with the check's name); WARN ones go into the summary
+    check_errors: list[str] = field(default_factory=list)
+    check_warnings: list[dict[str, Any]] = field(default_factory=list)
     # the organization has no rows for this report in the period: every format says so, so an
     # empty month is never mistaken for a report that was not produced
     no_data: bool = False

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reporting_dagster.lib import catalog
+from reporting_dagster.lib import catalog, checks
 from reporting_dagster.lib.comparison import MATCHED, STATUSES, ComparisonResult, by_direction, totals_by_currency
 from reporting_dagster.lib.money import half_up
 from reporting_dagster.lib.platform_schema import DIRECTION_LABELS, DIRECTION_TITLES, PAYABLE, RECEIVABLE
@@ -98,3 +98,17 @@ def _variance_chart(invoices) -> Chart:
         for name, v, cur, d in zip(both["contract_name"], both["variance"], both["currency"], both["invoice_direction"])
     )
     return Chart(title="Variance by contract (received − expected)", bars=bars, value_label="variance")
+
+
+def build_checked_document(result: ComparisonResult, organization_id: int, ctx: ReportContext,
+                           parameters: dict[str, str], found: checks.Findings | None = None) -> ReportDocument:
+    """One organization's document from a comparison of every organization (pairs first, then the
+    organization: a pair reaching into another tenant is found, not hidden), with the checks'
+    findings that concern it. `found`: the findings of `result`, when the caller has them."""
+    found = checks.findings(result.headers) if found is None else found
+    doc = build_document(result.for_organization(organization_id), ctx, parameters)
+    doc.check_errors = checks.blocking(found, organization_id)
+    doc.check_warnings = checks.warnings_for(found, organization_id)
+    if doc.check_warnings:
+        doc.summary["check_warnings"] = doc.check_warnings
+    return doc
