@@ -23,7 +23,7 @@ from reporting_dagster.lib import records, render
 from reporting_dagster.lib.installation import installation_token
 from reporting_dagster.lib.jsonutil import to_jsonable
 from reporting_dagster.lib.render.document import ReportDocument
-from reporting_dagster.lib.store import Store, StoredObject, report_key
+from reporting_dagster.lib.store import Store, StoredObject, put_verified, report_key
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ def export(
             data = render.render(doc, fmt)
             key = report_key(doc.organization_id, doc.period_start, doc.report_type, report_id, render.EXTENSIONS[fmt],
                              installation_token=token, created_at=records.created_at(engine, report_id))
-            stored = store.put(key, data, render.CONTENT_TYPES[fmt])
+            stored = put_verified(store, key, data, render.CONTENT_TYPES[fmt])
             records.complete_report(
                 engine, report_id, stored, organization_id=doc.organization_id, report_type=doc.report_type,
                 file_format=fmt, record_count=doc.record_count, summary=summary, parameters=parameters,

@@ -119,6 +119,22 @@ class Store(ABC):
         raise NotImplementedError(f"{type(self).__name__} cannot list")
 
 
+def put_verified(store: Store, key: str, data: bytes, content_type: str) -> StoredObject:
+    """Write once; when the write's answer is lost (the connection dropped after the object landed,
+    or a retried PUT finds it), read the object back: the same bytes mean the write succeeded, so
+    no row fails and no object is left that no row points to. Other bytes under the key fail."""
+    try:
+        return store.put(key, data, content_type)
+    except Exception:
+        try:
+            there = store.get(key) if store.exists(key) else None
+        except Exception:  # noqa: BLE001 - the store is unreachable: the original error says why
+            there = None
+        if there is not None and hashlib.sha256(there).digest() == hashlib.sha256(data).digest():
+            return describe(store, key, there)
+        raise
+
+
 def describe(store: Store, key: str, data: bytes) -> StoredObject:
     """The StoredObject of bytes under a key: uri, size and sha256."""
     return StoredObject(key=key, uri=store.uri(key), size=len(data), sha256=hashlib.sha256(data).hexdigest())
