@@ -79,3 +79,12 @@ SELECT report_status::text AS report_status, dagster_run_id FROM generated_repor
 
 -- name: created_at
 SELECT created_at FROM generated_report WHERE id = :id
+
+-- name: completed_pack_files
+-- The pack's files of one report type and month already completed by this run or the run it
+-- re-executes (parent, root): a re-executed step keeps them and redoes only what failed.
+SELECT organization_id, file_format::text AS file_format, id, file_path, file_size_bytes, file_hash
+FROM generated_report
+WHERE report_type = CAST(:report_type AS report_type) AND billing_period_id = :billing_period_id
+  AND report_status = 'completed' AND dagster_run_id IN :run_ids
+ORDER BY id

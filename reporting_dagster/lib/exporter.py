@@ -67,13 +67,19 @@ def export(
     template_id: int | None,
     dagster_run_id: str | None,
     generation_source: str = "scheduled",
+    done: dict[str, tuple[int, StoredObject]] | None = None,
 ) -> list[ExportedFile]:
+    """`done`: format → (row id, object) this run (or the run it re-executes) already completed;
+    those files are kept as they are, not made again."""
     # the platform's web app lists summary_data: it tells "nothing to report" from a real summary
     summary = to_jsonable({**doc.summary, "no_data": True} if doc.no_data else doc.summary)
     parameters: dict[str, Any] = dict(doc.parameters)
     token = installation_token(engine)  # before any row: a database without one fails here, clearly
     out = []
     for fmt in formats:
+        if done and fmt in done:
+            out.append(ExportedFile(done[fmt][0], fmt, done[fmt][1], None, 0.0))
+            continue
         started = time.perf_counter()
         report_id = records.start_report(
             engine, organization_id=doc.organization_id, report_type=doc.report_type, name=report_name(doc),

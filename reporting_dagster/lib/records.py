@@ -77,6 +77,20 @@ def start_report(
         }).scalar_one())
 
 
+def completed_pack_files(engine: Engine, *, report_type: str, billing_period_id: int,
+                         run_ids: list[str]) -> dict[tuple[int, str], tuple[int, StoredObject]]:
+    """(organization, format) → (row id, stored object) of the files these runs already completed."""
+    if not run_ids:
+        return {}
+    statement = sa.text(_SQL["completed_pack_files"]).bindparams(sa.bindparam("run_ids", expanding=True))
+    with engine.connect() as conn:
+        rows = conn.execute(statement, {"report_type": report_type, "billing_period_id": billing_period_id,
+                                        "run_ids": run_ids}).mappings().all()
+    return {(int(r["organization_id"]), r["file_format"]):
+            (int(r["id"]), StoredObject(key=r["file_path"], uri=r["file_path"], size=int(r["file_size_bytes"] or 0),
+                                        sha256=r["file_hash"] or "")) for r in rows}
+
+
 def created_at(engine: Engine, report_id: int):
     """The row's creation time (part of its store key's token), None when the row has none."""
     with engine.connect() as conn:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterable
 
@@ -66,6 +67,12 @@ def export_organizations(
                                                include_empty=config.include_empty_organizations)
     if len(targets) > len(with_rows):
         context.log.info(f"{len(targets) - len(with_rows)} organization(s) without {report_type} rows get 'no data' files")
+    # a re-executed step (or a step retry) keeps what its run family already completed
+    family = [r for r in dict.fromkeys([context.run.run_id, context.run.parent_run_id, context.run.root_run_id]) if r]
+    done = {k: (i, dataclasses.replace(o, uri=store.uri(o.key))) for k, (i, o) in records.completed_pack_files(
+        engine, report_type=report_type, billing_period_id=period.id, run_ids=family).items()}
+    if done:
+        context.log.info(f"{len(done)} {report_type} file(s) completed earlier in this run family are kept")
     files: list[exporter.ExportedFile] = []
     docs: list[ReportDocument] = []
     for org_id in targets:
@@ -79,6 +86,7 @@ def export_organizations(
         written = exporter.export(
             engine, store, doc, billing_period_id=period.id, formats=formats, template_id=ctx.template_id,
             dagster_run_id=context.run.run_id,
+            done={fmt: hit for (org, fmt), hit in done.items() if org == org_id},
         )
         for f in written:
             if f.ok:

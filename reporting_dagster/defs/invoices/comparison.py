@@ -10,7 +10,7 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from reporting_dagster.defs.partitions import billing_period
+from reporting_dagster.defs.partitions import billing_period, monthly_check_specs
 from reporting_dagster.lib import comparison as cmp
 from reporting_dagster.lib.checks import (
     duplicate_vendor_invoices,
@@ -42,7 +42,7 @@ class ComparisonConfig(dg.Config):
     partitions_def=billing_period,
     group_name="invoices",
     kinds={"pandas"}, code_version=cmp.RULES_VERSION,
-    check_specs=[dg.AssetCheckSpec(name, asset="invoice_comparison", description=text, partitions_def=billing_period) for name, text in CHECKS.items()],
+    check_specs=monthly_check_specs("invoice_comparison", CHECKS),
 )
 def invoice_comparison(
     context: dg.AssetExecutionContext,

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import dagster as dg
 import pandas as pd
 
-from reporting_dagster.defs.partitions import billing_period
+from reporting_dagster.defs.partitions import billing_period, monthly_check_specs
 from reporting_dagster.lib import listings as lst
 from reporting_dagster.lib.jsonutil import to_jsonable
 
@@ -45,8 +45,7 @@ def _listing_table(frame: pd.DataFrame) -> dg.MetadataValue:
     partitions_def=billing_period,
     group_name="invoices",
     kinds={"pandas"}, code_version=lst.RULES_VERSION,
-    check_specs=[dg.AssetCheckSpec(name, asset="invoice_to_client", description=text, partitions_def=billing_period)
-                 for name, text in CLIENT_CHECKS.items()],
+    check_specs=monthly_check_specs("invoice_to_client", CLIENT_CHECKS),
 )
 def invoice_to_client(client_invoice_lines: pd.DataFrame) -> Iterator[dg.Output | dg.AssetCheckResult]:
     """Invoices issued to clients, per organization: lines with metered quantity, totals per currency."""

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 import dagster as dg
 import pandas as pd
 
-from reporting_dagster.defs.partitions import billing_period
+from reporting_dagster.defs.partitions import billing_period, monthly_check_specs
 from reporting_dagster.defs.resources import PlatformDatabase
 from reporting_dagster.lib import aging
 from reporting_dagster.lib.jsonutil import to_jsonable
@@ -24,7 +24,7 @@ _LISTED = ["invoice_id", "invoice_number", "customer_name", "project_name", "con
     partitions_def=billing_period,
     group_name="receivables",
     kinds={"pandas"}, code_version=aging.RULES_VERSION,
-    check_specs=[dg.AssetCheckSpec(name, asset="invoice_aging", description=text, partitions_def=billing_period) for name, text in CHECKS.items()],
+    check_specs=monthly_check_specs("invoice_aging", CHECKS),
 )
 def invoice_aging(
     context: dg.AssetExecutionContext,

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 import dagster as dg
 import pandas as pd
 
-from reporting_dagster.defs.partitions import billing_period
+from reporting_dagster.defs.partitions import billing_period, monthly_check_specs
 from reporting_dagster.lib import profitability as pf
 from reporting_dagster.lib.jsonutil import to_jsonable
 from reporting_dagster.lib.money import half_up
@@ -22,8 +22,7 @@ CHECKS = {
     partitions_def=billing_period,
     group_name="time",
     kinds={"pandas"}, code_version=pf.RULES_VERSION,
-    check_specs=[dg.AssetCheckSpec(name, asset="project_profitability", description=text, partitions_def=billing_period)
-                 for name, text in CHECKS.items()],
+    check_specs=monthly_check_specs("project_profitability", CHECKS),
 )
 def project_profitability(
     context: dg.AssetExecutionContext, time_entries: pd.DataFrame, project_customers: pd.DataFrame,

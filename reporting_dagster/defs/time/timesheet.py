@@ -5,7 +5,7 @@ from collections.abc import Iterator
 import dagster as dg
 import pandas as pd
 
-from reporting_dagster.defs.partitions import billing_period
+from reporting_dagster.defs.partitions import billing_period, monthly_check_specs
 from reporting_dagster.lib import timesheet as ts
 from reporting_dagster.lib.jsonutil import to_jsonable
 from reporting_dagster.lib.periods import month_bounds
@@ -20,7 +20,7 @@ CHECKS = {
     partitions_def=billing_period,
     group_name="time",
     kinds={"pandas"}, code_version=ts.RULES_VERSION,
-    check_specs=[dg.AssetCheckSpec(name, asset="timesheet", description=text, partitions_def=billing_period) for name, text in CHECKS.items()],
+    check_specs=monthly_check_specs("timesheet", CHECKS),
 )
 def timesheet(context: dg.AssetExecutionContext, time_entries: pd.DataFrame) -> Iterator[dg.Output | dg.AssetCheckResult]:
     """Total, billable and non-billable hours and entry counts per member, project and date."""
