@@ -23,6 +23,7 @@ from typing import Any
 
 import pandas as pd
 
+from reporting_dagster.lib.catalog.invoice_comparison import DEFAULT_TOLERANCE_ABSOLUTE, DEFAULT_TOLERANCE_PERCENT
 from reporting_dagster.lib.money import ZERO, dsum, is_missing, percent_of, to_decimal
 from reporting_dagster.lib.platform_schema import DIRECTIONS, PAYABLE
 
@@ -47,11 +48,11 @@ LINE_COLUMNS = ["header_id", "line_id", "line_type", "line_type_name", "descript
 
 @dataclass(frozen=True)
 class Tolerance:
-    absolute: Decimal = Decimal("0.01")
-    percent: Decimal = Decimal("0")
+    absolute: Decimal = Decimal(DEFAULT_TOLERANCE_ABSOLUTE)
+    percent: Decimal = Decimal(DEFAULT_TOLERANCE_PERCENT)
 
     @classmethod
-    def parse(cls, absolute: Any = "0.01", percent: Any = "0") -> "Tolerance":
+    def parse(cls, absolute: Any = DEFAULT_TOLERANCE_ABSOLUTE, percent: Any = DEFAULT_TOLERANCE_PERCENT) -> "Tolerance":
         abs_ = to_decimal(absolute, "tolerance_absolute")
         pct = to_decimal(percent, "tolerance_percent")
         if abs_ < 0 or pct < 0:

@@ -80,8 +80,9 @@ def _comparison(req: ReportRequest, read: Read, ctx: ReportContext) -> ReportDoc
         expected = _directed(_filtered(read("expected_invoice_lines", billing_period_id=p.id), req), req)
         received = _directed(_filtered(read("received_invoice_lines", billing_period_id=p.id), req), req)
         periods.append((p.key, expected, received, read("stored_invoice_comparisons", billing_period_id=p.id)))
-    tolerance = comparison.Tolerance.parse(req.parameters.get("tolerance_absolute", "0.01"),
-                                           req.parameters.get("tolerance_percent", "0"))
+    tolerance = comparison.Tolerance.parse(
+        req.parameters.get("tolerance_absolute", comparison.DEFAULT_TOLERANCE_ABSOLUTE),
+        req.parameters.get("tolerance_percent", comparison.DEFAULT_TOLERANCE_PERCENT))
     result = comparison.compare_periods(periods, tolerance)
     parameters = {**_span_parameters(req), **_filter_parameters(req), **_direction_parameter(req), **result.parameters}
     return comparison_report.build_checked_document(result, req.organization_id, ctx, parameters)

@@ -34,8 +34,9 @@ CHECKS = {
 
 
 class ComparisonConfig(dg.Config):
-    tolerance_absolute: str = Field(default="0.01", description="|variance| at or below this is matched")
-    tolerance_percent: str = Field(default="0", description="|variance| at or below this % of expected is matched")
+    tolerance_absolute: str = Field(default=cmp.DEFAULT_TOLERANCE_ABSOLUTE, description="|variance| at or below this is matched")
+    tolerance_percent: str = Field(default=cmp.DEFAULT_TOLERANCE_PERCENT,
+                                   description="|variance| at or below this % of expected is matched")
 
 
 @dg.asset(

@@ -2,14 +2,19 @@
 
 from reporting_dagster.lib.catalog import PERIOD_PARAMETER, SPAN_PARAMETERS, Parameter, ReportDefinition, Table, col
 
+# The one place the tolerances' defaults live: the catalogue's parameters, the pack's run config
+# (defs/invoices/comparison.py), requests and lib/comparison.Tolerance all read these.
+DEFAULT_TOLERANCE_ABSOLUTE = "0.01"
+DEFAULT_TOLERANCE_PERCENT = "0"
+
 PARAMETERS = (
     PERIOD_PARAMETER,
     *SPAN_PARAMETERS,
     Parameter("contract_id", "id", "Contract", entity_type="contract"),
     Parameter("project_id", "id", "Project", entity_type="project"),
     Parameter("direction", "enum", "Invoice direction", options=("payable", "receivable")),
-    Parameter("tolerance_absolute", "decimal", "Absolute tolerance", default="0.01"),
-    Parameter("tolerance_percent", "decimal", "Percent tolerance", default="0"),
+    Parameter("tolerance_absolute", "decimal", "Absolute tolerance", default=DEFAULT_TOLERANCE_ABSOLUTE),
+    Parameter("tolerance_percent", "decimal", "Percent tolerance", default=DEFAULT_TOLERANCE_PERCENT),
 )
 
 DEFINITION = ReportDefinition(

@@ -17,7 +17,9 @@ STATUS_LABELS = {
 
 
 def build_document(result: ComparisonResult, ctx: ReportContext, parameters: dict[str, str]) -> ReportDocument:
-    """Payable and receivable pairs in separately titled sections; totals and cards per direction."""
+    """Payable and receivable pairs in separately titled sections; totals and cards per direction.
+    The period is a parameter like in every other report (the caller's own value wins)."""
+    parameters = {"billing_period": ctx.period.key, **parameters}
     invoices = result.invoices.assign(_d=result.invoices["invoice_direction"].map({PAYABLE: 0, RECEIVABLE: 1}))
     invoices = invoices.sort_values(["_d", "currency", "contract_name", "pair_id"], na_position="last").drop(columns="_d")
     directions = by_direction(invoices)
