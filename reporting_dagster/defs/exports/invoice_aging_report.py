@@ -3,47 +3,30 @@
 import dagster as dg
 import pandas as pd
 
-from reporting_dagster.defs.exports.common import ExportConfig, export_organizations, files_metadata
-from reporting_dagster.defs.partitions import billing_period
-from reporting_dagster.defs.platform_tables import table_key
-from reporting_dagster.defs.resources import PlatformDatabase, ReportStore
+from reporting_dagster.defs.exports.factory import export_asset
 from reporting_dagster.lib.aging import AgingResult, totals_by_currency
 from reporting_dagster.lib.jsonutil import to_jsonable
 from reporting_dagster.lib.money import half_up
 from reporting_dagster.lib.reports import invoice_aging as report
 
 
-@dg.asset(
-    partitions_def=billing_period,
-    group_name="exports",
-    kinds={"pdf", "csv", "json", "html", "s3"},
-    deps=[table_key("organization"), table_key("report_template"), dg.AssetKey("standard_report_templates")],
-    pool="report_exports",
-)
-def invoice_aging_report(
-    context: dg.AssetExecutionContext,
-    config: ExportConfig,
-    platform_db: PlatformDatabase,
-    report_store: ReportStore,
-    invoice_aging: AgingResult,
-) -> dg.MaterializeResult:
-    """PDF, CSV, XLSX, JSON and HTML aging files per organization, recorded in generated_report."""
-    period = platform_db.billing_period(context.partition_key)
-    files, docs = export_organizations(
-        context, config, platform_db, report_store,
-        report_type=report.DEFINITION.slug, period=period,
-        organization_ids=invoice_aging.organization_ids(),
-        build=lambda org_id, ctx: report.build_document(invoice_aging.for_organization(org_id), ctx),
-    )
-    totals = totals_by_currency(invoice_aging)
-    return dg.MaterializeResult(metadata={
-        **files_metadata(files, docs),
-        "as_of_date": invoice_aging.as_of.isoformat(),
+def _metadata(result: AgingResult) -> dict:
+    totals = totals_by_currency(result)
+    return {
+        "as_of_date": result.as_of.isoformat(),
         "totals_by_currency": dg.MetadataValue.json(to_jsonable(
             {cur: {"invoices": t["invoices"], "open_amount": t["open_amount"], "overdue_amount": t["overdue_amount"]}
              for cur, t in totals.items()})),
-        "largest_open_customers": dg.MetadataValue.md(_largest_customers(invoice_aging.customers)),
-    })
+        "largest_open_customers": dg.MetadataValue.md(_largest_customers(result.customers)),
+    }
+
+
+invoice_aging_report = export_asset(
+    report_type=report.DEFINITION.slug, source="invoice_aging", metadata=_metadata,
+    builder=lambda result: lambda org_id, ctx: report.build_document(result.for_organization(org_id), ctx),
+    description="PDF, CSV, XLSX, JSON and HTML aging files per organization (as of the month's last day), "
+                "recorded in generated_report.",
+)
 
 
 def _largest_customers(customers: pd.DataFrame, n: int = 10) -> str:

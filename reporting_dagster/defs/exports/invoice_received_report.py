@@ -1,26 +1,5 @@
-"""`invoice_received_report`: the month's received contractor invoices as every organization's files."""
+"""`invoice_received_report`: every organization's invoice_received files for the month."""
 
-import dagster as dg
+from reporting_dagster.defs.exports.invoice_listings import listing_export
 
-from reporting_dagster.defs.exports.common import ExportConfig
-from reporting_dagster.defs.exports.invoice_listings import ASSET_OPTIONS, export_listing
-from reporting_dagster.defs.partitions import billing_period
-from reporting_dagster.defs.platform_tables import table_key
-from reporting_dagster.defs.resources import PlatformDatabase, ReportStore
-from reporting_dagster.lib.listings import Listing
-
-
-@dg.asset(
-    partitions_def=billing_period,
-    deps=[table_key("organization"), table_key("report_template"), dg.AssetKey("standard_report_templates")],
-    **ASSET_OPTIONS,
-)
-def invoice_received_report(
-    context: dg.AssetExecutionContext,
-    config: ExportConfig,
-    platform_db: PlatformDatabase,
-    report_store: ReportStore,
-    invoice_received: Listing,
-) -> dg.MaterializeResult:
-    """PDF, CSV, XLSX, JSON and HTML files per organization, recorded in generated_report."""
-    return export_listing(context, config, platform_db, report_store, invoice_received)
+invoice_received_report = listing_export("invoice_received")
