@@ -112,6 +112,9 @@ def test_pack_on_the_production_platform_follows_versions_directions_and_signs(p
         expected = _json(engine, tmp_path, "invoice_expected")
         lines = [(r["invoice_direction"], line["line_total"]) for r in expected["rows"] for line in r.get("lines", [])]
         assert sorted(lines) == [("payable", "-5000.00"), ("payable", "90000.00"), ("receivable", "38250.00")]
+        # per line type and direction: the receivable energy line is not mixed into the contractor's types
+        assert expected["summary"]["by_line_type"] == {"ZAR": {"O&M Fee": "90000.00", "LD credit": "-5000.00"}}
+        assert expected["summary"]["receivable_by_line_type"] == {"ZAR": {"Energy": "38250.00"}}
     with engine.connect() as conn:
         statuses = conn.execute(sa.text("SELECT report_status::text, count(*) FROM generated_report GROUP BY 1")).all()
         paths = conn.execute(sa.text("SELECT count(DISTINCT file_path), count(*) FROM generated_report")).one()

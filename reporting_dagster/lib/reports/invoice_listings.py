@@ -48,7 +48,9 @@ def build_document(listing: lst.Listing, ctx: ReportContext) -> ReportDocument:
                      for d, part in parts} or {PAYABLE: {}}
     labelled = directed and (len(per_direction) > 1 or RECEIVABLE in per_direction)
     totals = per_direction.get(PAYABLE, {})
-    by_type = lst.totals_by_line_type(lines)
+    # per direction too: a receivable energy line is not added to a contractor's fee of the same type
+    types = {d: lst.totals_by_line_type(_of(lines, d, directed)) for d in per_direction}
+    by_type = types.get(PAYABLE, {})
     summary: dict[str, Any] = {
         "currencies": totals,
         **({"receivable_currencies": per_direction[RECEIVABLE]} if RECEIVABLE in per_direction else {}),
@@ -56,6 +58,7 @@ def build_document(listing: lst.Listing, ctx: ReportContext) -> ReportDocument:
         "lines": int(len(lines)),
         "mismatched_invoices": int(invoices["total_mismatch"].sum()) if len(invoices) else 0,
         "by_line_type": by_type,
+        **({"receivable_by_line_type": types[RECEIVABLE]} if RECEIVABLE in types else {}),
     }
     if report_type != lst.EXPECTED:
         summary["status_counts"] = lst.status_counts(invoices)
@@ -90,7 +93,8 @@ def build_document(listing: lst.Listing, ctx: ReportContext) -> ReportDocument:
         cards=[c for d, t in per_direction.items()
                for c in _cards(report_type, _of(invoices, d, directed), t, metered if d == PAYABLE else {},
                                _prefix(d, labelled))],
-        charts=[_line_type_chart(by_type)] if len(lines) else [],
+        charts=[_line_type_chart({f"{_prefix(d, labelled)}{cur}": t for d, per in types.items()
+                                  for cur, t in per.items()})] if len(lines) else [],
         branding=ctx.branding,
         sections=ctx.sections,
         template=TEMPLATES[report_type],
