@@ -116,3 +116,22 @@ def production_url(empty_database_url: URL) -> URL:
     build_production_platform(engine)
     engine.dispose()
     return empty_database_url
+
+
+@pytest.fixture
+def login_role(production_url: URL) -> Iterator[tuple[str, Engine]]:
+    """A login role on the upgraded production-shaped database: SELECT, INSERT and UPDATE on every
+    table and USAGE on the sequences, but no policy and no BYPASSRLS (what RLS blinds).
+    Yields (role name, an engine of the tables' owner); the role is dropped afterwards."""
+    role = f"rd_login_{uuid.uuid4().hex[:8]}"
+    admin = db.create_engine(production_url)
+    migrate.upgrade(admin)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f'CREATE ROLE "{role}" LOGIN')
+        conn.exec_driver_sql(f'GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA public TO "{role}"')
+        conn.exec_driver_sql(f'GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO "{role}"')
+    yield role, admin
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f'DROP OWNED BY "{role}"')
+        conn.exec_driver_sql(f'DROP ROLE "{role}"')
+    admin.dispose()

@@ -8,7 +8,7 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from reporting_dagster.lib import db, migrate, platform_access
+from reporting_dagster.lib import db, platform_access
 
 CORE = ["organization", "project", "contract", "counterparty", "invoice_header", "invoice_line_item",
         "expected_invoice_header", "expected_invoice_line_item", "received_invoice_header",
@@ -17,21 +17,12 @@ CORE = ["organization", "project", "contract", "counterparty", "invoice_header",
 
 
 @pytest.fixture
-def platform(production_url):
-    """The upgraded production-shaped database, an admin engine and a fresh login role with the grants."""
-    role = f"rd_access_{uuid.uuid4().hex[:8]}"
-    admin = db.create_engine(production_url)
-    migrate.upgrade(admin)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f'CREATE ROLE "{role}" LOGIN')
-        conn.exec_driver_sql(f'GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA public TO "{role}"')
+def platform(production_url, login_role):
+    """The upgraded production-shaped database: an admin engine, an engine of the login role, its name."""
+    role, admin = login_role
     engine = db.create_engine(production_url.set(username=role))
     yield admin, engine, role
     engine.dispose()
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f'DROP OWNED BY "{role}"')
-        conn.exec_driver_sql(f'DROP ROLE "{role}"')
-    admin.dispose()
 
 
 def _policies(admin, role: str, clause: str, tables=CORE) -> None:

@@ -123,25 +123,8 @@ def test_pack_on_the_production_platform_follows_versions_directions_and_signs(p
     engine.dispose()
 
 
-@pytest.fixture
-def reporting_role(production_url):
-    """A least-privilege login with SELECT on everything and write on the report tables, no policy."""
-    role = f"rd_reporting_{uuid.uuid4().hex[:8]}"
-    admin = db.create_engine(production_url)
-    migrate.upgrade(admin)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f'CREATE ROLE "{role}" LOGIN')
-        conn.exec_driver_sql(f'GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA public TO "{role}"')
-        conn.exec_driver_sql(f'GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO "{role}"')
-    yield role, admin
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f'DROP OWNED BY "{role}"')
-        conn.exec_driver_sql(f'DROP ROLE "{role}"')
-    admin.dispose()
-
-
-def test_a_role_that_rls_blinds_fails_first_with_the_tables_and_the_grant(production_url, reporting_role, tmp_path):
-    role, admin = reporting_role
+def test_a_role_that_rls_blinds_fails_first_with_the_tables_and_the_grant(production_url, login_role, tmp_path):
+    role, admin = login_role
     _seed(admin)
     as_role = production_url.set(username=role)
     result = _run(as_role, tmp_path)
