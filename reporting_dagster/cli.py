@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from reporting_dagster.lib import db, installation, migrate, settings
+from reporting_dagster.lib.infra import db, installation, migrate, settings
 
 
 def _engine():
@@ -66,7 +66,7 @@ def cmd_demo_seed(args: argparse.Namespace) -> int:
 
     import sqlalchemy as sa
 
-    from reporting_dagster.lib.demo_seed import SeedOptions, seed
+    from reporting_dagster.lib.operations.demo_seed import SeedOptions, seed
 
     engine = _engine()
     migrate.upgrade(engine)

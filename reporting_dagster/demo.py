@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from reporting_dagster.lib import db, records, settings
-from reporting_dagster.lib.periods import month_bounds
-from reporting_dagster.lib.paths import state_dir
+from reporting_dagster.lib.infra import db, settings
+from reporting_dagster.lib.operations import records
+from reporting_dagster.lib.infra.periods import month_bounds
+from reporting_dagster.lib.infra.paths import state_dir
 
 DEMO_INSTANCE_YAML = """\
 # Throwaway demo instance (SQLite storage under .reporting/dagster); production uses ../dagster.yaml

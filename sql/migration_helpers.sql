@@ -1,4 +1,4 @@
--- Session helpers every migration may call (lib/migrate.py runs this file before each one).
+-- Session helpers every migration may call (lib/infra/migrate.py runs this file before each one).
 -- They live in pg_temp, so nothing of them is left in the platform's schema.
 
 -- Create an index unless the table already has one on the same columns (in any order of

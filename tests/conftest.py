@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine
 
-from reporting_dagster.lib import db, migrate
+from reporting_dagster.lib.infra import db, migrate
 
 
 @pytest.fixture(scope="session")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from reporting_dagster.lib import records
-from reporting_dagster.lib.installation import installation_token
-from reporting_dagster.lib.store import report_key
+from reporting_dagster.lib.operations import records
+from reporting_dagster.lib.infra.installation import installation_token
+from reporting_dagster.lib.infra.store import report_key
 
 
 def expected_key(engine, organization_id: int, period: str, report_type: str, report_id: int, ext: str) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
-from reporting_dagster.lib.migrate import run_script
+from reporting_dagster.lib.infra.migrate import run_script
 
 SQL = Path(__file__).parent / "sql" / "production_platform.sql"
 

@@ -17,15 +17,15 @@ import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from reporting_dagster.lib import db
-from reporting_dagster.lib.aging import INPUT_COLUMNS, age_receivables, bucket_for, totals_by_currency
-from reporting_dagster.lib.catalog.invoice_aging import DEFINITION
-from reporting_dagster.lib.platform_schema import extract_sql
-from reporting_dagster.lib.periods import BillingPeriod
+from reporting_dagster.lib.infra import db
+from reporting_dagster.lib.rules.aging import INPUT_COLUMNS, age_receivables, bucket_for, totals_by_currency
+from reporting_dagster.lib.documents.catalog.invoice_aging import DEFINITION
+from reporting_dagster.lib.infra.platform_schema import extract_sql
+from reporting_dagster.lib.infra.periods import BillingPeriod
 from reporting_dagster.lib.render import render
 from reporting_dagster.lib.render.document import Branding, Sections
-from reporting_dagster.lib.reports import invoice_aging as report
-from reporting_dagster.lib.reports.common import ReportContext
+from reporting_dagster.lib.documents.reports import invoice_aging as report
+from reporting_dagster.lib.documents.reports.common import ReportContext
 from tests.builders import Platform
 
 AS_OF = dt.date(2025, 3, 31)

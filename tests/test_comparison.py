@@ -7,9 +7,10 @@ from decimal import Decimal as D
 
 import pytest
 
-from reporting_dagster.lib import checks, db
-from reporting_dagster.lib.comparison import Tolerance, compare, totals_by_currency
-from reporting_dagster.lib.platform_schema import extract_sql
+from reporting_dagster.lib.infra import db
+from reporting_dagster.lib.rules import checks
+from reporting_dagster.lib.rules.comparison import Tolerance, compare, totals_by_currency
+from reporting_dagster.lib.infra.platform_schema import extract_sql
 from tests.builders import Platform
 
 

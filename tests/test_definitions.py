@@ -81,7 +81,7 @@ def test_maintenance_job_runs_daily_before_the_monthly_pack():
 
 
 def test_every_report_type_has_an_export_asset_and_a_catalogue_entry():
-    from reporting_dagster.lib.catalog import CATALOG
+    from reporting_dagster.lib.documents.catalog import CATALOG
 
     assert set(CATALOG) == {"invoice_to_client", "invoice_expected", "invoice_received", "invoice_comparison",
                             "invoice_aging", "timesheet", "project_profitability"}
@@ -114,7 +114,7 @@ def test_every_schedule_and_sensor_starts_running_on_a_fresh_instance():
 def test_the_first_billing_period_is_configurable_and_checked(monkeypatch):
     import pytest
 
-    from reporting_dagster.lib import settings
+    from reporting_dagster.lib.infra import settings
 
     monkeypatch.delenv("REPORTS_FIRST_BILLING_PERIOD", raising=False)
     assert settings.first_billing_period() == "2024-01"
@@ -128,7 +128,7 @@ def test_the_first_billing_period_is_configurable_and_checked(monkeypatch):
 def test_db_first_period_prints_the_platforms_first_month(fresh_url, monkeypatch, capsys):
     from reporting_dagster import cli
     from tests.builders import Platform
-    from reporting_dagster.lib import db
+    from reporting_dagster.lib.infra import db
 
     engine = db.create_engine(fresh_url)
     Platform(engine).period(2025, 3)

@@ -10,9 +10,9 @@ import boto3
 import pytest
 import sqlalchemy as sa
 
-from reporting_dagster.lib.delivery import NotDeliverable, deliver_report, notify_failure
-from reporting_dagster.lib.mail import OutboxMailer, SesMailer, SmtpMailer
-from reporting_dagster.lib.store import LocalStore, S3Store
+from reporting_dagster.lib.delivery.deliver import NotDeliverable, deliver_report, notify_failure
+from reporting_dagster.lib.delivery.mail import OutboxMailer, SesMailer, SmtpMailer
+from reporting_dagster.lib.infra.store import LocalStore, S3Store
 from tests.smtp_server import smtp_server  # noqa: F401
 
 SENDER = "Reports <reports@example.com>"
@@ -367,7 +367,7 @@ def test_concurrent_deliveries_send_each_message_once(fresh_engine, tmp_path, sm
 
 
 def test_file_over_the_default_limit_is_linked_only(fresh_engine, tmp_path, smtp_server):  # noqa: F811
-    from reporting_dagster.lib.mail import ATTACHMENT_LIMIT_BYTES
+    from reporting_dagster.lib.delivery.mail import ATTACHMENT_LIMIT_BYTES
 
     assert ATTACHMENT_LIMIT_BYTES == 7 * 1024 * 1024
     store = LocalStore(tmp_path)

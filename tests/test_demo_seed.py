@@ -18,9 +18,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine
 
-from reporting_dagster.lib import db
-from reporting_dagster.lib import demo_seed
-from reporting_dagster.lib.demo_seed import DemoDataExists, SeedOptions, seed
+from reporting_dagster.lib.infra import db
+from reporting_dagster.lib.operations import demo_seed
+from reporting_dagster.lib.operations.demo_seed import DemoDataExists, SeedOptions, seed
 
 TODAY = dt.date(2026, 11, 22)
 OPTIONS = SeedOptions(today=TODAY)  # 3 orgs, 24 months, scale 1, seed 42

@@ -33,8 +33,9 @@ from reporting_dagster.defs.receivables import extracts as receivable_extracts
 from reporting_dagster.defs.resources import LocalReportStore, PlatformDatabase
 from reporting_dagster.defs.time import extracts as time_extracts
 from reporting_dagster.defs.time import profitability, timesheet
-from reporting_dagster.lib import db, exporter
-from reporting_dagster.lib.paths import read_sql
+from reporting_dagster.lib.infra import db
+from reporting_dagster.lib.operations import export as exporter
+from reporting_dagster.lib.infra.paths import read_sql
 from tests.listing_builders import ListingPlatform
 from tests.time_builders import TimePlatform
 

@@ -13,7 +13,7 @@ from dagster_aws.s3 import S3Resource
 from reporting_dagster.defs.requests.generate import generate_report
 from reporting_dagster.defs.requests.sensors import report_request_sensor, scheduled_report_sensor
 from reporting_dagster.defs.resources import LocalReportStore, PlatformDatabase, RequestProcessing, SmtpReportMailer
-from reporting_dagster.lib.store import LocalStore
+from reporting_dagster.lib.infra.store import LocalStore
 from tests.request_builders import CANARY, time_world
 from tests.smtp_server import smtp_server  # noqa: F401
 

@@ -17,15 +17,15 @@ import pytest
 from pypdf import PdfReader
 
 from reporting_dagster.defs.resources import PlatformDatabase
-from reporting_dagster.lib import listings as lst
+from reporting_dagster.lib.rules import listings as lst
 from reporting_dagster.lib import render
-from reporting_dagster.lib.catalog import col
-from reporting_dagster.lib.periods import BillingPeriod
+from reporting_dagster.lib.documents.catalog import col
+from reporting_dagster.lib.infra.periods import BillingPeriod
 from reporting_dagster.lib.render import html as html_render
 from reporting_dagster.lib.render.document import Branding, Sections
 from reporting_dagster.lib.render.values import display_money, money
-from reporting_dagster.lib.reports import invoice_listings as report
-from reporting_dagster.lib.reports.common import ReportContext
+from reporting_dagster.lib.documents.reports import invoice_listings as report
+from reporting_dagster.lib.documents.reports.common import ReportContext
 from tests.listing_builders import helios_month
 
 CANARY = "CANARY-5519"

@@ -6,7 +6,7 @@ from email import policy
 import boto3
 import pytest
 
-from reporting_dagster.lib.mail import (
+from reporting_dagster.lib.delivery.mail import (
     OutboxMailer,
     Recipient,
     SesMailer,

@@ -6,8 +6,8 @@ import sqlalchemy as sa
 
 from reporting_dagster.defs.maintenance.catalog import report_catalog, standard_report_templates
 from reporting_dagster.defs.resources import PlatformDatabase
-from reporting_dagster.lib import maintenance
-from reporting_dagster.lib.catalog import CATALOG
+from reporting_dagster.lib.operations import maintenance
+from reporting_dagster.lib.documents.catalog import CATALOG
 from tests.builders import Platform
 
 

@@ -1,6 +1,6 @@
 import sqlalchemy as sa
 
-from reporting_dagster.lib import db, migrate
+from reporting_dagster.lib.infra import db, migrate
 
 PART_A = [
     "organization", "currency", "counterparty", "project", "contract", "billing_period",

@@ -11,8 +11,8 @@ import dagster as dg
 import sqlalchemy as sa
 
 from reporting_dagster.defs.resources import LocalReportStore, PlatformDatabase
-from reporting_dagster.lib.request_runner import run_request
-from reporting_dagster.lib.store import LocalStore
+from reporting_dagster.lib.requests.run import run_request
+from reporting_dagster.lib.infra.store import LocalStore
 from tests.request_builders import RequestPlatform
 from tests.test_assets import PARTITION, slice_assets, two_orgs  # noqa: F401 - two_orgs is a fixture
 

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from reporting_dagster.defs.resources import LocalReportStore, PlatformDatabase
-from reporting_dagster.lib.store import LocalStore, ObjectExists, put_verified
+from reporting_dagster.lib.infra.store import LocalStore, ObjectExists, put_verified
 from tests.test_assets import PARTITION, slice_assets, two_orgs  # noqa: F401 - two_orgs is a fixture
 
 

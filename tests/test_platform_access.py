@@ -8,7 +8,7 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from reporting_dagster.lib import db, platform_access
+from reporting_dagster.lib.infra import db, platform_access
 
 CORE = ["organization", "project", "contract", "counterparty", "invoice_header", "invoice_line_item",
         "expected_invoice_header", "expected_invoice_line_item", "received_invoice_header",

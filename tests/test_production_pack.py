@@ -18,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 
 from reporting_dagster.defs.resources import LocalReportStore, PlatformDatabase
-from reporting_dagster.lib import db, migrate
+from reporting_dagster.lib.infra import db, migrate
 from tests.test_empty_pack import STAMP, pack_assets
 
 PARTITION = "2024-11"
@@ -163,8 +163,8 @@ def _request(engine, org: int, direction: str | None, parameters: str = "{}") ->
 ])
 def test_a_request_on_the_production_platform_is_narrowed_by_direction(production_url, tmp_path, direction,
                                                                           parameters, expected, lines):
-    from reporting_dagster.lib.request_runner import run_request
-    from reporting_dagster.lib.store import LocalStore
+    from reporting_dagster.lib.requests.run import run_request
+    from reporting_dagster.lib.infra.store import LocalStore
 
     engine = db.create_engine(production_url)
     migrate.upgrade(engine)
@@ -185,8 +185,8 @@ def test_a_request_on_the_production_platform_is_narrowed_by_direction(productio
 
 
 def test_a_request_whose_direction_and_parameter_disagree_fails_with_a_message(production_url, tmp_path):
-    from reporting_dagster.lib.request_runner import run_request
-    from reporting_dagster.lib.store import LocalStore
+    from reporting_dagster.lib.requests.run import run_request
+    from reporting_dagster.lib.infra.store import LocalStore
 
     engine = db.create_engine(production_url)
     migrate.upgrade(engine)

@@ -8,8 +8,8 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from reporting_dagster.lib import db, migrate, platform_schema
-from reporting_dagster.lib.paths import EXTRACTS_DIR, SQL_DIR, read_named_sql
+from reporting_dagster.lib.infra import db, migrate, platform_schema
+from reporting_dagster.lib.infra.paths import EXTRACTS_DIR, SQL_DIR, read_named_sql
 
 _PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 

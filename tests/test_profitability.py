@@ -26,8 +26,8 @@ import pandas as pd
 import pytest
 
 from reporting_dagster.lib.money import half_up
-from reporting_dagster.lib.profitability import profitability, totals_by_currency
-from reporting_dagster.lib.reports import project_profitability as report
+from reporting_dagster.lib.rules.profitability import profitability, totals_by_currency
+from reporting_dagster.lib.documents.reports import project_profitability as report
 from tests.test_timesheet import OCT1, OCT31, context, entry, frame, read_all
 
 DAY = dt.date(2026, 10, 12)

@@ -18,7 +18,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from reporting_dagster.lib import catalog, render
+from reporting_dagster.lib import render
+from reporting_dagster.lib.documents import catalog
 from reporting_dagster.lib.render import charts, html as html_render, pdf as pdf_render, values, xlsx as xlsx_render
 from reporting_dagster.lib.render.document import (
     Bar,

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from reporting_dagster.defs.requests.sensors import BATCH, report_request_sensor, scheduled_report_sensor
 from reporting_dagster.defs.resources import PlatformDatabase, RequestProcessing
-from reporting_dagster.lib import request_queue
+from reporting_dagster.lib.requests import queue as request_queue
 from tests.request_builders import RequestPlatform
 
 UTC = dt.timezone.utc

@@ -13,10 +13,10 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from reporting_dagster.lib import db
-from reporting_dagster.lib.platform_schema import extract_sql
-from reporting_dagster.lib.request_runner import run_request
-from reporting_dagster.lib.store import LocalStore
+from reporting_dagster.lib.infra import db
+from reporting_dagster.lib.infra.platform_schema import extract_sql
+from reporting_dagster.lib.requests.run import run_request
+from reporting_dagster.lib.infra.store import LocalStore
 from tests.keys import expected_key
 from tests.request_builders import CANARY, time_world
 
@@ -210,7 +210,7 @@ def test_a_retried_run_takes_over_the_row_its_parent_run_left_processing(world, 
 
 
 def test_a_completed_report_is_never_turned_into_a_failure(world, tmp_path):
-    from reporting_dagster.lib import records
+    from reporting_dagster.lib.operations import records
 
     p = world["p"]
     rid = p.request(world["helios"], "timesheet", "csv")
@@ -228,7 +228,7 @@ def test_a_completed_report_is_never_turned_into_a_failure(world, tmp_path):
     ("password=hunter2 rejected", "hunter2"),
 ])
 def test_stored_errors_carry_no_credentials(text, leaked):
-    from reporting_dagster.lib.records import short_error
+    from reporting_dagster.lib.operations.records import short_error
 
     assert leaked not in short_error(text)
 

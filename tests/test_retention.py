@@ -16,9 +16,9 @@ from dagster_aws.s3 import S3Resource
 
 from reporting_dagster.defs.maintenance.retention import install_s3_lifecycle_rules, report_retention
 from reporting_dagster.defs.resources import LocalReportStore, PlatformDatabase, S3ReportStore
-from reporting_dagster.lib import retention
-from reporting_dagster.lib.installation import installation_token
-from reporting_dagster.lib.store import LocalStore, S3Store, key_token, report_key
+from reporting_dagster.lib.operations import retention
+from reporting_dagster.lib.infra.installation import installation_token
+from reporting_dagster.lib.infra.store import LocalStore, S3Store, key_token, report_key
 
 UTC = dt.timezone.utc
 NOW = dt.datetime(2026, 11, 29, 3, 30, tzinfo=UTC)

@@ -12,7 +12,7 @@ import datetime as dt
 
 import pytest
 
-from reporting_dagster.lib.schedule import (
+from reporting_dagster.lib.requests.schedule import (
     ScheduleError,
     covered_months,
     latest_completed_month,

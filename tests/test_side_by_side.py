@@ -24,10 +24,12 @@ from reporting_dagster.defs.resources import (
     request_processing_from_env,
     resources_from_env,
 )
-from reporting_dagster.lib import db, records, request_queue, schedule
-from reporting_dagster.lib.paths import read_sql
-from reporting_dagster.lib.request_runner import run_request
-from reporting_dagster.lib.store import LocalStore
+from reporting_dagster.lib.infra import db
+from reporting_dagster.lib.operations import records
+from reporting_dagster.lib.requests import queue as request_queue, schedule
+from reporting_dagster.lib.infra.paths import read_sql
+from reporting_dagster.lib.requests.run import run_request
+from reporting_dagster.lib.infra.store import LocalStore
 from tests.platform_triggers import install_generated_report_trigger, install_scheduled_report_trigger
 from tests.request_builders import RequestPlatform
 

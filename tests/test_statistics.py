@@ -9,8 +9,8 @@ import sqlalchemy as sa
 
 from reporting_dagster.defs.maintenance.statistics import report_statistics
 from reporting_dagster.defs.resources import PlatformDatabase
-from reporting_dagster.lib import statistics
-from reporting_dagster.lib.statistics import ReportStatistics
+from reporting_dagster.lib.operations import statistics
+from reporting_dagster.lib.operations.statistics import ReportStatistics
 
 UTC = dt.timezone.utc
 NOW = dt.datetime(2026, 11, 29, 5, 0, tzinfo=UTC)

@@ -9,7 +9,7 @@ import boto3
 import pytest
 
 from reporting_dagster.defs.resources import LocalReportStore, S3ReportStore, report_store_from_env
-from reporting_dagster.lib.store import LocalStore, ObjectExists, S3Store, key_token, report_key
+from reporting_dagster.lib.infra.store import LocalStore, ObjectExists, S3Store, key_token, report_key
 
 
 def test_report_key_is_built_from_ids_only():

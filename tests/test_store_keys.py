@@ -17,11 +17,12 @@ import pytest
 import sqlalchemy as sa
 
 from reporting_dagster import cli
-from reporting_dagster.lib import db, exporter, installation, migrate
-from reporting_dagster.lib.installation import InstallationTokenMissing, installation_token
-from reporting_dagster.lib.paths import read_sql
-from reporting_dagster.lib.request_runner import run_request
-from reporting_dagster.lib.store import LocalStore, S3Store, Store, report_key
+from reporting_dagster.lib.infra import db, installation, migrate
+from reporting_dagster.lib.operations import export as exporter
+from reporting_dagster.lib.infra.installation import InstallationTokenMissing, installation_token
+from reporting_dagster.lib.infra.paths import read_sql
+from reporting_dagster.lib.requests.run import run_request
+from reporting_dagster.lib.infra.store import LocalStore, S3Store, Store, report_key
 from tests.request_builders import time_world
 from tests.test_render_formats import make_document
 

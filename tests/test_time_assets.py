@@ -18,8 +18,8 @@ from reporting_dagster.defs.exports.project_profitability_report import project_
 from reporting_dagster.defs.exports.timesheet_report import timesheet_report
 from reporting_dagster.defs.resources import LocalReportStore, PlatformDatabase
 from reporting_dagster.defs.time import extracts, profitability, timesheet
-from reporting_dagster.lib import db
-from reporting_dagster.lib.platform_schema import extract_sql
+from reporting_dagster.lib.infra import db
+from reporting_dagster.lib.infra.platform_schema import extract_sql
 from tests.keys import expected_key
 from tests.time_builders import TimePlatform
 

@@ -25,11 +25,11 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from reporting_dagster.lib import render
-from reporting_dagster.lib.periods import BillingPeriod
+from reporting_dagster.lib.infra.periods import BillingPeriod
 from reporting_dagster.lib.render.document import Branding, Sections
-from reporting_dagster.lib.reports import timesheet as report
-from reporting_dagster.lib.reports.common import ReportContext
-from reporting_dagster.lib.timesheet import timesheet
+from reporting_dagster.lib.documents.reports import timesheet as report
+from reporting_dagster.lib.documents.reports.common import ReportContext
+from reporting_dagster.lib.rules.timesheet import timesheet
 
 OCT1, OCT31 = dt.date(2026, 10, 1), dt.date(2026, 10, 31)
 FORMATS = ("pdf", "csv", "xlsx", "json", "html")

@@ -9,7 +9,7 @@ closed" all rely on a time window, and the platform keeps one billing period per
 
 import dagster as dg
 
-from reporting_dagster.lib.settings import first_billing_period
+from reporting_dagster.lib.infra.settings import first_billing_period
 
 billing_period = dg.MonthlyPartitionsDefinition(
     start_date=first_billing_period(),

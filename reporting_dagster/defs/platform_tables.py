@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from reporting_dagster.lib.paths import tables_read
+from reporting_dagster.lib.infra.paths import tables_read
 
 PLATFORM_TABLES = {
     "organization": "Organizations (tenants); every report file belongs to one.",

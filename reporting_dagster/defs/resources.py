@@ -16,10 +16,10 @@ from dagster_aws.s3 import S3PickleIOManager, S3Resource
 from pydantic import Field
 from sqlalchemy.engine import Engine
 
-from reporting_dagster.lib import db, periods, platform_access, platform_schema
-from reporting_dagster.lib.retention import INTERMEDIATES_FOLDER
-from reporting_dagster.lib.paths import state_dir
-from reporting_dagster.lib.store import LocalStore, S3Store, Store
+from reporting_dagster.lib.infra import db, periods, platform_access, platform_schema
+from reporting_dagster.lib.operations.retention import INTERMEDIATES_FOLDER
+from reporting_dagster.lib.infra.paths import state_dir
+from reporting_dagster.lib.infra.store import LocalStore, S3Store, Store
 
 
 @functools.cache
@@ -39,14 +39,14 @@ class PlatformDatabase(dg.ConfigurableResource):
         return _engine_for(self.url)
 
     def extract(self, query_name: str, **params) -> pd.DataFrame:
-        """Run `sql/extracts/<query_name>.sql` for this database's schema (lib/platform_schema.py),
+        """Run `sql/extracts/<query_name>.sql` for this database's schema (lib/infra/platform_schema.py),
         streamed in chunks, NUMERIC kept as Decimal."""
         sql = platform_schema.extract_sql(self.engine, query_name)
         return db.read_frame(self.engine, sql, params, self.chunk_rows)
 
     def check_access(self) -> None:
         """Fail the run before it reads anything when row-level security or a missing grant would
-        make the platform tables look empty to this role (lib/platform_access.py)."""
+        make the platform tables look empty to this role (lib/infra/platform_access.py)."""
         try:
             platform_access.check_access(self.engine)
         except platform_access.PlatformAccessError as exc:
@@ -113,7 +113,7 @@ def io_manager_from_env() -> dg.ConfigurableIOManager:
     """Where the extracts and report data between steps live: under `dagster-io/` of the report
     bucket when S3 is configured, so a step (a re-execution, one re-materialized export) may run on
     any machine; a folder under `.reporting/` otherwise. A bucket lifecycle rule expires them
-    (lib/retention.py `INTERMEDIATE_DAYS`): they are a cache of the month, not a record."""
+    (lib/operations/retention.py `INTERMEDIATE_DAYS`): they are a cache of the month, not a record."""
     if _env("REPORTS_S3_BUCKET"):
         prefix = (_env("REPORTS_S3_PREFIX") or "").strip("/")
         return S3PickleIOManager(
@@ -179,7 +179,7 @@ def request_processing_from_env() -> RequestProcessing:
 
 # --- report e-mail and delivery (DESIGN.md "Configuration": SES, else SMTP, else the .eml outbox) ---
 
-from reporting_dagster.lib.mail import Mailer, OutboxMailer, SesMailer, SmtpMailer  # noqa: E402
+from reporting_dagster.lib.delivery.mail import Mailer, OutboxMailer, SesMailer, SmtpMailer  # noqa: E402
 
 DEFAULT_SENDER = "Reports <reports@localhost>"
 

@@ -6,7 +6,7 @@
 -- (a reference column with the delete rule argued below, so it never blocks the platform's
 -- deletes), constraints only when absent. Part A (the platform's invoice domain) is never altered: its
 -- later columns (invoice_direction, is_current, amount_sign, ...) are detected at run time
--- (lib/platform_schema.py), so a platform migration that adds them later does not collide
+-- (lib/infra/platform_schema.py), so a platform migration that adds them later does not collide
 -- with a column we created first.
 
 -- generated_report.invoice_direction is the platform's (Part A+), like the invoice columns: not

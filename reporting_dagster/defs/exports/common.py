@@ -11,11 +11,11 @@ import pandas as pd
 from pydantic import Field
 
 from reporting_dagster.defs.resources import PlatformDatabase, ReportStore
-from reporting_dagster.lib import exporter, records
-from reporting_dagster.lib.catalog import FORMATS
-from reporting_dagster.lib.periods import BillingPeriod
+from reporting_dagster.lib.operations import export as exporter, records
+from reporting_dagster.lib.documents.catalog import FORMATS
+from reporting_dagster.lib.infra.periods import BillingPeriod
 from reporting_dagster.lib.render.document import ReportDocument
-from reporting_dagster.lib.reports.common import ReportContext, branding_from, sections_from
+from reporting_dagster.lib.documents.reports.common import ReportContext, branding_from, sections_from
 
 
 class ExportConfig(dg.Config):

@@ -16,7 +16,7 @@ from reporting_dagster.defs.partitions import billing_period
 from reporting_dagster.defs.platform_tables import table_key
 from reporting_dagster.defs.resources import PlatformDatabase, ReportStore
 from reporting_dagster.lib.render.document import ReportDocument
-from reporting_dagster.lib.reports.common import ReportContext
+from reporting_dagster.lib.documents.reports.common import ReportContext
 
 Builder = Callable[[int, ReportContext], ReportDocument]
 

@@ -4,10 +4,10 @@ import dagster as dg
 import pandas as pd
 
 from reporting_dagster.defs.exports.factory import export_asset
-from reporting_dagster.lib.aging import AgingResult, totals_by_currency
+from reporting_dagster.lib.rules.aging import AgingResult, totals_by_currency
 from reporting_dagster.lib.jsonutil import to_jsonable
 from reporting_dagster.lib.money import half_up
-from reporting_dagster.lib.reports import invoice_aging as report
+from reporting_dagster.lib.documents.reports import invoice_aging as report
 
 
 def _metadata(result: AgingResult) -> dict:

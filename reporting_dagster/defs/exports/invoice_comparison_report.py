@@ -4,11 +4,11 @@ import dagster as dg
 import pandas as pd
 
 from reporting_dagster.defs.exports.factory import export_asset
-from reporting_dagster.lib import checks
-from reporting_dagster.lib.comparison import ComparisonResult, status_counts, totals_by_currency
+from reporting_dagster.lib.rules import checks
+from reporting_dagster.lib.rules.comparison import ComparisonResult, status_counts, totals_by_currency
 from reporting_dagster.lib.jsonutil import to_jsonable
 from reporting_dagster.lib.money import half_up
-from reporting_dagster.lib.reports import invoice_comparison as report
+from reporting_dagster.lib.documents.reports import invoice_comparison as report
 
 
 def _builder(result: ComparisonResult):

@@ -4,9 +4,9 @@ declaration, since they differ only in their report type."""
 import dagster as dg
 
 from reporting_dagster.defs.exports.factory import export_asset
-from reporting_dagster.lib import listings as lst
+from reporting_dagster.lib.rules import listings as lst
 from reporting_dagster.lib.jsonutil import to_jsonable
-from reporting_dagster.lib.reports import invoice_listings as report
+from reporting_dagster.lib.documents.reports import invoice_listings as report
 
 DESCRIPTIONS = {
     lst.CLIENT: "the month's invoices to clients (lines, metered quantities, totals per currency)",

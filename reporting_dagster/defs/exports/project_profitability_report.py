@@ -6,9 +6,9 @@ import pandas as pd
 from reporting_dagster.defs.exports.factory import export_asset
 from reporting_dagster.lib.jsonutil import to_jsonable
 from reporting_dagster.lib.money import half_up
-from reporting_dagster.lib.profitability import totals_by_currency
-from reporting_dagster.lib.reports import project_profitability as report
-from reporting_dagster.lib.timesheet import rounded
+from reporting_dagster.lib.rules.profitability import totals_by_currency
+from reporting_dagster.lib.documents.reports import project_profitability as report
+from reporting_dagster.lib.rules.timesheet import rounded
 
 
 project_profitability_report = export_asset(

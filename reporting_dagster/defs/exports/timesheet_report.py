@@ -4,8 +4,8 @@ import dagster as dg
 
 from reporting_dagster.defs.exports.factory import export_asset
 from reporting_dagster.lib.jsonutil import to_jsonable
-from reporting_dagster.lib.reports import timesheet as report
-from reporting_dagster.lib.timesheet import rounded, summarize
+from reporting_dagster.lib.documents.reports import timesheet as report
+from reporting_dagster.lib.rules.timesheet import rounded, summarize
 
 timesheet_report = export_asset(
     report_type=report.DEFINITION.slug, source="timesheet",

@@ -11,8 +11,8 @@ import pandas as pd
 from pydantic import Field
 
 from reporting_dagster.defs.partitions import billing_period, monthly_check_specs
-from reporting_dagster.lib import comparison as cmp
-from reporting_dagster.lib.checks import (
+from reporting_dagster.lib.rules import comparison as cmp
+from reporting_dagster.lib.rules.checks import (
     duplicate_vendor_invoices,
     headers_counted_twice,
     line_total_mismatches,

@@ -1,6 +1,6 @@
 """`invoice_to_client`, `invoice_expected`, `invoice_received`: the month's invoices with their lines.
 
-Report data for the three plain listings (pure logic in lib/listings.py). The client listing
+Report data for the three plain listings (pure logic in lib/rules/listings.py). The client listing
 carries the asset checks for invoices to clients (the contractor invoices are checked by
 invoice_comparison): evaluated inside the asset on the result it just computed.
 """
@@ -13,7 +13,7 @@ import dagster as dg
 import pandas as pd
 
 from reporting_dagster.defs.partitions import billing_period, monthly_check_specs
-from reporting_dagster.lib import listings as lst
+from reporting_dagster.lib.rules import listings as lst
 from reporting_dagster.lib.jsonutil import to_jsonable
 
 CLIENT_CHECKS = {

@@ -4,8 +4,8 @@ import dagster as dg
 
 from reporting_dagster.defs.platform_tables import table_key
 from reporting_dagster.defs.resources import PlatformDatabase
-from reporting_dagster.lib import maintenance
-from reporting_dagster.lib.catalog import CATALOG
+from reporting_dagster.lib.operations import maintenance
+from reporting_dagster.lib.documents.catalog import CATALOG
 
 
 @dg.asset(group_name="maintenance", kinds={"postgres"})

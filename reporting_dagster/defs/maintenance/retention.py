@@ -10,8 +10,8 @@ import dagster as dg
 from pydantic import Field
 
 from reporting_dagster.defs.resources import PlatformDatabase, ReportStore
-from reporting_dagster.lib import retention
-from reporting_dagster.lib.store import S3Store
+from reporting_dagster.lib.operations import retention
+from reporting_dagster.lib.infra.store import S3Store
 
 _LISTED = 100  # ids shown in metadata; the counts are always complete
 

@@ -6,7 +6,7 @@ import dagster as dg
 
 from reporting_dagster.defs.platform_tables import table_key
 from reporting_dagster.defs.resources import PlatformDatabase
-from reporting_dagster.lib import statistics
+from reporting_dagster.lib.operations import statistics
 
 
 @dg.asset(group_name="maintenance", kinds={"postgres"}, deps=[table_key("generated_report")])

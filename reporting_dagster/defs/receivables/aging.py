@@ -7,7 +7,7 @@ import pandas as pd
 
 from reporting_dagster.defs.partitions import billing_period, monthly_check_specs
 from reporting_dagster.defs.resources import PlatformDatabase
-from reporting_dagster.lib import aging
+from reporting_dagster.lib.rules import aging
 from reporting_dagster.lib.jsonutil import to_jsonable
 
 CHECKS = {

@@ -13,7 +13,9 @@ import dagster as dg
 
 from reporting_dagster.defs.requests.generate import generate_report
 from reporting_dagster.defs.resources import PlatformDatabase, ReportMailer, RequestProcessing
-from reporting_dagster.lib import delivery, records, request_queue
+from reporting_dagster.lib.delivery import deliver as delivery
+from reporting_dagster.lib.operations import records
+from reporting_dagster.lib.requests import queue as request_queue
 
 STUCK_AFTER = dt.timedelta(minutes=10)  # a report row older than this in processing is looked at
 NEVER_STARTED_AFTER = dt.timedelta(hours=2)  # a pending row this old whose runs all ended is failed

@@ -13,9 +13,10 @@ from dagster_aws.s3 import S3Resource
 from pydantic import Field
 
 from reporting_dagster.defs.resources import PlatformDatabase, ReportMailer, ReportStore, delivery_buckets_from_env
-from reporting_dagster.lib import delivery, request_queue
-from reporting_dagster.lib.report_requests import InvalidRequest, launchpad_request
-from reporting_dagster.lib.request_runner import RunOutcome, run_request
+from reporting_dagster.lib.delivery import deliver as delivery
+from reporting_dagster.lib.requests import queue as request_queue
+from reporting_dagster.lib.requests.validate import InvalidRequest, launchpad_request
+from reporting_dagster.lib.requests.run import RunOutcome, run_request
 
 REQUEST_TAG = "reporting/queue"
 

@@ -15,7 +15,8 @@ import dagster as dg
 
 from reporting_dagster.defs.requests.generate import REQUEST_TAG, generate_report
 from reporting_dagster.defs.resources import PlatformDatabase, ReportMailer, RequestProcessing
-from reporting_dagster.lib import delivery, request_queue
+from reporting_dagster.lib.delivery import deliver as delivery
+from reporting_dagster.lib.requests import queue as request_queue
 
 BATCH = 25  # runs launched per tick at most; the run queue limits how many run at once
 

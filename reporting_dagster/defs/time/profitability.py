@@ -6,11 +6,11 @@ import dagster as dg
 import pandas as pd
 
 from reporting_dagster.defs.partitions import billing_period, monthly_check_specs
-from reporting_dagster.lib import profitability as pf
+from reporting_dagster.lib.rules import profitability as pf
 from reporting_dagster.lib.jsonutil import to_jsonable
 from reporting_dagster.lib.money import half_up
-from reporting_dagster.lib.periods import month_bounds
-from reporting_dagster.lib.timesheet import rounded
+from reporting_dagster.lib.infra.periods import month_bounds
+from reporting_dagster.lib.rules.timesheet import rounded
 
 CHECKS = {
     "billable_entries_have_billing_rate":

@@ -6,9 +6,9 @@ import dagster as dg
 import pandas as pd
 
 from reporting_dagster.defs.partitions import billing_period, monthly_check_specs
-from reporting_dagster.lib import timesheet as ts
+from reporting_dagster.lib.rules import timesheet as ts
 from reporting_dagster.lib.jsonutil import to_jsonable
-from reporting_dagster.lib.periods import month_bounds
+from reporting_dagster.lib.infra.periods import month_bounds
 
 CHECKS = {
     "member_and_project_same_organization":

@@ -13,7 +13,7 @@ import csv as _csv
 import io
 from typing import Any
 
-from reporting_dagster.lib.catalog import Column
+from reporting_dagster.lib.documents.catalog import Column
 from reporting_dagster.lib.render.document import NO_DATA_NOTE, ReportDocument
 from reporting_dagster.lib.render.values import (
     csv_guard,

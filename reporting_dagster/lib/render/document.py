@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from reporting_dagster.lib.catalog import ReportDefinition, Table
+from reporting_dagster.lib.documents.catalog import ReportDefinition, Table
 
 # What every format says when the organization has no rows in the period (one wording everywhere).
 NO_DATA_NOTE = "No data for this period"
@@ -115,7 +115,7 @@ class ReportDocument:
     branding: Branding = field(default_factory=Branding)
     sections: Sections = field(default_factory=Sections)
     template: str = "report.html"  # the Jinja2 template in templates/
-    # data-quality findings on this organization's data (lib/checks.py): an ERROR one keeps the
+    # data-quality findings on this organization's data (lib/rules/checks.py): an ERROR one keeps the
     # file from being made (its row fails with the check's name); WARN ones go into the summary
     check_errors: list[str] = field(default_factory=list)
     check_warnings: list[dict[str, Any]] = field(default_factory=list)

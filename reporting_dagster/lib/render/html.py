@@ -18,8 +18,8 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from reporting_dagster.lib.catalog import Column
-from reporting_dagster.lib.paths import TEMPLATES_DIR
+from reporting_dagster.lib.documents.catalog import Column
+from reporting_dagster.lib.infra.paths import TEMPLATES_DIR
 from reporting_dagster.lib.render.charts import series_svgs
 from reporting_dagster.lib.render.document import NO_DATA_NOTE, ReportDocument, TableData
 from reporting_dagster.lib.render.values import (

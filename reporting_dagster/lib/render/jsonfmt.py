@@ -20,7 +20,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from reporting_dagster.lib.catalog import Column
+from reporting_dagster.lib.documents.catalog import Column
 from reporting_dagster.lib.render.document import NO_DATA_NOTE, ReportDocument, TableData
 from reporting_dagster.lib.render.values import (
     MONEY_TYPES,

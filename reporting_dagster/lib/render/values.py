@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from reporting_dagster.lib.catalog import Column
+from reporting_dagster.lib.documents.catalog import Column
 from reporting_dagster.lib.render.document import TableData
 
 CENT = Decimal("0.01")

@@ -1,0 +1,1 @@
+"""Infrastructure: the database, the report store, migrations, paths, settings, what the platform has."""

@@ -1,0 +1,44 @@
+"""Where the project's files live: SQL, templates and the local `.reporting/` state folder."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
+SQL_DIR = PROJECT_ROOT / "sql"
+MIGRATIONS_DIR = SQL_DIR / "migrations"
+EXTRACTS_DIR = SQL_DIR / "extracts"
+TEMPLATES_DIR = PROJECT_ROOT / "templates"
+
+
+def state_dir() -> Path:
+    """The local state folder (embedded database, local store, demo instance)."""
+    return Path(os.environ.get("REPORTING_STATE_DIR", PROJECT_ROOT / ".reporting")).resolve()
+
+
+def read_sql(name: str) -> str:
+    """The text of `sql/extracts/<name>.sql`."""
+    return (EXTRACTS_DIR / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def read_named_sql(filename: str) -> dict[str, str]:
+    """Statements of `sql/<filename>`, each introduced by a `-- name: <name>` line."""
+    statements: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in (SQL_DIR / filename).read_text(encoding="utf-8").splitlines():
+        if line.startswith("-- name:"):
+            current = statements.setdefault(line.split(":", 1)[1].strip(), [])
+        elif current is not None:
+            current.append(line)
+    return {name: "\n".join(lines).strip() for name, lines in statements.items()}
+
+
+_TABLE_REF = re.compile(r"\b(?:FROM|JOIN)\s+([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE)
+
+
+def tables_read(name: str) -> list[str]:
+    """The tables `sql/extracts/<name>.sql` reads (after FROM / JOIN, comments left out), sorted."""
+    text = "\n".join(line.split("--", 1)[0] for line in read_sql(name).splitlines())
+    return sorted({m.group(1).lower() for m in _TABLE_REF.finditer(text)})

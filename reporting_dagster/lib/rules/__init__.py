@@ -1,0 +1,1 @@
+"""The report rules: pairing and variance, aging, timesheets, profitability, listings, checks."""
