@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import jinja2
+import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
@@ -53,6 +54,18 @@ class PlatformSchema:
         if self.has(table, "invoice_direction"):
             return f"COALESCE(CAST({alias}.invoice_direction AS text), '{PAYABLE}')"
         return f"'{PAYABLE}'"
+
+
+def by_direction(frame: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """The frame's rows per direction present, payable first (totals never mix directions)."""
+    if "invoice_direction" not in frame:
+        return [(PAYABLE, frame)] if len(frame) else []
+    return [(d, frame[frame["invoice_direction"] == d]) for d in DIRECTIONS if (frame["invoice_direction"] == d).any()]
+
+
+def direction_prefix(direction: str, labelled: bool) -> str:
+    """'Receivable ' before a currency where two directions could be confused; nothing otherwise."""
+    return f"{DIRECTION_LABELS[direction]} " if labelled else ""
 
 
 def inspect(bind: Engine | Connection) -> PlatformSchema:

@@ -12,7 +12,7 @@ Rules (issue #2, seed 000 §4):
 - Direction (SOURCE_SCHEMA.md Part A+): payable (contractor bills) and receivable (the platform's
   calculated client invoice vs the one the ERP issued) never pair with each other, not even
   through a stored comparison; every row carries its `invoice_direction`.
-- Everything is Decimal; totals are per currency (and per direction: `by_direction`).
+- Everything is Decimal; totals are per currency (and per direction: platform_schema.by_direction).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import pandas as pd
 
 from reporting_dagster.lib.documents.catalog.invoice_comparison import DEFAULT_TOLERANCE_ABSOLUTE, DEFAULT_TOLERANCE_PERCENT
 from reporting_dagster.lib.money import ZERO, dsum, is_missing, percent_of, to_decimal
-from reporting_dagster.lib.infra.platform_schema import DIRECTIONS, PAYABLE
+from reporting_dagster.lib.infra.platform_schema import PAYABLE
 
 # The rules' version: bump it when a rule changes what a month gives (the assets' code_version),
 # so the UI shows which months were made with older rules.
@@ -419,13 +419,6 @@ def totals_by_currency(invoices: pd.DataFrame) -> dict[str, dict[str, Any]]:
             "stored_disagreements": int(group["status_disagrees"].sum()),
         }
     return out
-
-
-def by_direction(frame: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
-    """The frame's rows per direction present, payable first (totals never mix directions)."""
-    if "invoice_direction" not in frame:
-        return [(PAYABLE, frame)] if len(frame) else []
-    return [(d, frame[frame["invoice_direction"] == d]) for d in DIRECTIONS if (frame["invoice_direction"] == d).any()]
 
 
 def status_counts(invoices: pd.DataFrame) -> dict[str, int]:

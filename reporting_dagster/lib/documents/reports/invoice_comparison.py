@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from reporting_dagster.lib.documents import catalog
 from reporting_dagster.lib.rules import checks
-from reporting_dagster.lib.rules.comparison import MATCHED, STATUSES, ComparisonResult, by_direction, totals_by_currency
+from reporting_dagster.lib.rules.comparison import MATCHED, STATUSES, ComparisonResult, totals_by_currency
 from reporting_dagster.lib.money import half_up
-from reporting_dagster.lib.infra.platform_schema import DIRECTION_LABELS, DIRECTION_TITLES, PAYABLE, RECEIVABLE
+from reporting_dagster.lib.infra.platform_schema import (
+    DIRECTION_LABELS,
+    DIRECTION_TITLES,
+    PAYABLE,
+    RECEIVABLE,
+    by_direction,
+    direction_prefix,
+)
 from reporting_dagster.lib.render.document import Bar, Chart, ReportDocument, SummaryCard, TableData
 from reporting_dagster.lib.documents.reports.common import ReportContext
 
@@ -35,7 +42,7 @@ def build_document(result: ComparisonResult, ctx: ReportContext, parameters: dic
         "stored_disagreements": int(invoices["status_disagrees"].sum()) if len(invoices) else 0,
     }
     totals_rows = [
-        {"contract_name": f"Total {_prefix(d, labelled)}{cur}", "currency": cur, "invoice_direction": d,
+        {"contract_name": f"Total {direction_prefix(d, labelled)}{cur}", "currency": cur, "invoice_direction": d,
          "expected_amount": t["expected"], "received_amount": t["received"], "variance": t["variance"],
          "variance_percent": t["variance_percent"]}
         for d, per_currency in totals.items() for cur, t in per_currency.items()
@@ -60,7 +67,7 @@ def build_document(result: ComparisonResult, ctx: ReportContext, parameters: dic
                       section_titles=DIRECTION_TITLES,
                       context_columns=("contract_name", "received_invoice_numbers", "currency")),
         ],
-        cards=[c for d, per_currency in totals.items() for c in _cards(per_currency, _prefix(d, labelled))],
+        cards=[c for d, per_currency in totals.items() for c in _cards(per_currency, direction_prefix(d, labelled))],
         charts=[_variance_chart(invoices)] if len(invoices) else [],
         branding=ctx.branding,
         sections=ctx.sections,
@@ -68,10 +75,6 @@ def build_document(result: ComparisonResult, ctx: ReportContext, parameters: dic
         no_data=not result.organization_ids(),
     )
 
-
-def _prefix(direction: str, labelled: bool) -> str:
-    """'Receivable ' before a currency where two directions could be confused; nothing otherwise."""
-    return f"{DIRECTION_LABELS[direction]} " if labelled else ""
 
 
 def _cards(totals: dict, prefix: str = "") -> list[SummaryCard]:

@@ -14,9 +14,8 @@ from typing import Any
 from reporting_dagster.lib.rules import listings as lst
 from reporting_dagster.lib.documents.catalog import ReportDefinition
 from reporting_dagster.lib.documents.catalog import invoice_expected, invoice_received, invoice_to_client
-from reporting_dagster.lib.rules.comparison import by_direction
 from reporting_dagster.lib.money import dsum
-from reporting_dagster.lib.infra.platform_schema import DIRECTION_LABELS, DIRECTION_TITLES, PAYABLE, RECEIVABLE
+from reporting_dagster.lib.infra.platform_schema import DIRECTION_TITLES, PAYABLE, RECEIVABLE, by_direction, direction_prefix
 from reporting_dagster.lib.render.document import Bar, Chart, ReportDocument, SummaryCard, TableData
 from reporting_dagster.lib.render.values import display_money
 from reporting_dagster.lib.documents.reports.common import ReportContext
@@ -82,18 +81,18 @@ def build_document(listing: lst.Listing, ctx: ReportContext) -> ReportDocument:
         tables=[
             TableData(definition.table("invoices"), invoices,
                       totals=[row for d, t in per_direction.items()
-                              for row in _invoice_totals(definition, _of(invoices, d, directed), t, _prefix(d, labelled), d)],
+                              for row in _invoice_totals(definition, _of(invoices, d, directed), t, direction_prefix(d, labelled), d)],
                       highlight="total_mismatch", row_key="header_id",
                       section="invoice_direction" if directed else None, section_titles=DIRECTION_TITLES),
             TableData(definition.table("lines"), lines,
-                      totals=[row for d in per_direction for row in _line_totals(_of(lines, d, directed), _prefix(d, labelled), d)],
+                      totals=[row for d in per_direction for row in _line_totals(_of(lines, d, directed), direction_prefix(d, labelled), d)],
                       group_key="header_id", parent="invoices", context_columns=LINE_CONTEXT[report_type],
                       section="invoice_direction" if directed else None, section_titles=DIRECTION_TITLES),
         ],
         cards=[c for d, t in per_direction.items()
                for c in _cards(report_type, _of(invoices, d, directed), t, metered if d == PAYABLE else {},
-                               _prefix(d, labelled))],
-        charts=[_line_type_chart({f"{_prefix(d, labelled)}{cur}": t for d, per in types.items()
+                               direction_prefix(d, labelled))],
+        charts=[_line_type_chart({f"{direction_prefix(d, labelled)}{cur}": t for d, per in types.items()
                                   for cur, t in per.items()})] if len(lines) else [],
         branding=ctx.branding,
         sections=ctx.sections,
@@ -105,9 +104,6 @@ def build_document(listing: lst.Listing, ctx: ReportContext) -> ReportDocument:
 def _of(frame, direction: str, directed: bool):
     return frame[frame["invoice_direction"] == direction] if directed and len(frame) else frame
 
-
-def _prefix(direction: str, labelled: bool) -> str:
-    return f"{DIRECTION_LABELS[direction]} " if labelled else ""
 
 
 def _invoice_totals(definition: ReportDefinition, invoices, totals: dict, prefix: str = "",
