@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from pathlib import Path
 from collections.abc import Iterator
 
 import pytest
@@ -19,13 +20,17 @@ from reporting_dagster.lib.infra import db, migrate
 
 
 @pytest.fixture(scope="session")
-def server_url(tmp_path_factory: pytest.TempPathFactory) -> URL:
+def server_url() -> URL:
     configured = os.environ.get("REPORTING_TEST_DATABASE_URL", "").strip()
     if configured:
         return db.normalize_url(configured)
+    import tempfile
+
     import pgserver
 
-    pgdata = tmp_path_factory.mktemp("pg") / "data"
+    # not under pytest's basetemp: another pytest session on the machine prunes old basetemp
+    # folders, and with them this session's running server (its socket and data)
+    pgdata = Path(tempfile.mkdtemp(prefix="reporting-test-pg-")) / "data"
     server = pgserver.get_server(pgdata, cleanup_mode="delete")
     return db.normalize_url(server.get_uri("postgres"))
 
