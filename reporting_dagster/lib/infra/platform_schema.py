@@ -17,6 +17,8 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from reporting_dagster.lib.infra.paths import read_sql
+
 PAYABLE = "payable"
 RECEIVABLE = "receivable"
 DIRECTIONS = (PAYABLE, RECEIVABLE)
@@ -86,6 +88,4 @@ def render(sql: str, schema: PlatformSchema) -> str:
 
 def extract_sql(bind: Engine | Connection, name: str) -> str:
     """`sql/extracts/<name>.sql` rendered for the connected database."""
-    from reporting_dagster.lib.infra.paths import read_sql
-
     return render(read_sql(name), inspect(bind))
