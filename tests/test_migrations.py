@@ -10,7 +10,7 @@ PART_A = [
 ]
 PART_B = ["member", "task", "time_entry", "customer_project", "invoice_payment"]
 PART_C = ["report_template", "scheduled_report", "generated_report", "report_definition",
-          "report_delivery", "audit_event", "reporting_installation"]
+          "report_delivery", "audit_event", "reporting_installation", "reporting_run_heartbeat"]
 
 
 ALL_VERSIONS = [m.version for m in migrate.discover()]

@@ -6,9 +6,11 @@ and S3, is made here, once, when the code location loads; assets only see the in
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 from abc import abstractmethod
+from collections.abc import Iterator
 
 import dagster as dg
 import pandas as pd
@@ -17,6 +19,7 @@ from pydantic import Field
 from sqlalchemy.engine import Engine
 
 from reporting_dagster.lib.infra import db, periods, platform_access, platform_schema
+from reporting_dagster.lib.operations import heartbeat
 from reporting_dagster.lib.operations.retention import INTERMEDIATES_FOLDER
 from reporting_dagster.lib.infra.paths import state_dir
 from reporting_dagster.lib.infra.store import LocalStore, S3Store, Store
@@ -33,6 +36,18 @@ class PlatformDatabase(dg.ConfigurableResource):
 
     url: str | None = Field(default=None, description="SQLAlchemy or libpq URL; unset → embedded server")
     chunk_rows: int = Field(default=db.DEFAULT_CHUNK_ROWS, description="rows per streamed chunk")
+
+    @contextlib.contextmanager
+    def beating(self, run_id: str) -> Iterator[None]:
+        """This process beats for the run while the block runs (lib/operations/heartbeat.py):
+        steps that hold report rows wrap their work in it, so the reaper finds those rows within
+        minutes should the process be killed. (Not setup_for_execution: that would make the
+        resource a generator, which every sensor context would then have to open.)"""
+        beat = heartbeat.Heartbeat(self.engine, run_id).start()
+        try:
+            yield
+        finally:
+            beat.stop()
 
     @property
     def engine(self) -> Engine:

@@ -36,6 +36,12 @@ def render_report(context: dg.OpExecutionContext, config: GenerateReportConfig, 
                   report_store: ReportStore, report_mailer: ReportMailer) -> Optional[int]:
     """Claim the row, validate it, render, store, record; None when there is nothing to deliver."""
     platform_db.check_access()
+    with platform_db.beating(context.run_id):  # the reaper's sign that the claimed row is still worked on
+        return _render_report(context, config, platform_db, report_store, report_mailer)
+
+
+def _render_report(context: dg.OpExecutionContext, config: GenerateReportConfig, platform_db: PlatformDatabase,
+                   report_store: ReportStore, report_mailer: ReportMailer) -> Optional[int]:
     engine = platform_db.engine
     report_id = config.generated_report_id
     parent_run_id = context.run.parent_run_id
