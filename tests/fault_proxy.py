@@ -252,6 +252,10 @@ class FaultProxy:
     def _close_listener(self) -> None:
         if self._listener is not None:
             with _quiet():
+                # shutdown first: a close alone leaves the socket listening while the accept
+                # thread's select() still holds it, and a connect then lands and is reset
+                self._listener.shutdown(socket.SHUT_RDWR)
+            with _quiet():
                 self._listener.close()
             self._listener = None
 

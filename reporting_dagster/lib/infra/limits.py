@@ -16,6 +16,8 @@ from typing import Any
 # botocore's standard retry mode waits rand(0,1) × min(base × 2**i, 20 s) before retry i+1; base is
 # 1 s after a throttling answer, 50 ms after a timeout or a dropped connection. The bound takes 1 s.
 _MAX_BACKOFF = 20.0
+_jitter = random.random  # the SES retry's jitter (a test pins it)
+_EXPECT_CONTINUE_WAIT = 1.0  # botocore's wait for "100 Continue" before an upload's body
 
 
 def _number(name: str, default: float, *, integer: bool = False, zero_ok: bool = False) -> float:
@@ -69,11 +71,14 @@ class AwsLimits:
         return Config(connect_timeout=self.connect_timeout, read_timeout=self.read_timeout,
                       retries={"mode": "standard", "total_max_attempts": int(attempts)}, **extra)
 
-    def call_bound(self, max_attempts: int | None = None) -> float:
+    def call_bound(self, max_attempts: int | None = None, *, upload: bool = False) -> float:
         """Worst-case seconds one call can take against an endpoint that answers nothing:
-        attempts × (connect + read) + the longest backoff between them."""
+        attempts × (connect + read) + the longest backoff between them. An upload (S3 PutObject)
+        also waits up to 1 s per attempt for "100 Continue" before sending its body (botocore's
+        fixed wait)."""
         attempts = self.max_attempts if max_attempts is None else max_attempts
-        return attempts * (self.connect_timeout + self.read_timeout) + backoff_bound(attempts)
+        per_attempt = self.connect_timeout + self.read_timeout + (_EXPECT_CONTINUE_WAIT if upload else 0.0)
+        return attempts * per_attempt + backoff_bound(attempts)
 
 
 def s3_limits() -> AwsLimits:
@@ -114,7 +119,7 @@ def ses_client(region: str | None, endpoint_url: str | None, limits: AwsLimits |
         else:
             code = ((response or (None, {}))[1] or {}).get("Error", {}).get("Code")
             not_sent = code in _SES_THROTTLING
-        return random.random() * min(2.0 ** (attempts - 1), _MAX_BACKOFF) if not_sent else None
+        return _jitter() * min(2.0 ** (attempts - 1), _MAX_BACKOFF) if not_sent else None
 
     for operation in ("SendRawEmail", "SendEmail"):
         client.meta.events.register(f"needs-retry.ses.{operation}", needs_retry,
