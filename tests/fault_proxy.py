@@ -219,7 +219,8 @@ class FaultProxy:
         self._set(Fault("refuse"))
 
     def fail_next(self, n: int, kind: str = "drop", *, seconds: float | None = None) -> None:
-        """The next `n` new connections are reset on their first byte ("drop") or held ("hang")."""
+        """The next `n` new connections are reset as soon as they are accepted ("drop") or held
+        ("hang", for `seconds` or for good), whatever the mode is later."""
         if kind not in ("drop", "hang"):
             raise ValueError("fail_next takes kind 'drop' or 'hang' (use refuse() for a server that is down)")
         with self._changed:

@@ -327,3 +327,11 @@ def test_database_error_text_keeps_the_cause_and_drops_sql_and_parameters():
         "database connection lost: consuming input failed: server closed the connection unexpectedly "
         "(SELECT … FROM expected_invoice_header); the run can be retried")
     assert short_error("ValueError: nothing to do with a database") == "ValueError: nothing to do with a database"
+
+
+def test_a_bad_limit_stops_the_code_location_from_loading(monkeypatch):
+    from reporting_dagster.defs.resources import resources_from_env
+
+    monkeypatch.setenv("REPORTS_SES_MAX_ATTEMPTS", "three")
+    with pytest.raises(ValueError, match="REPORTS_SES_MAX_ATTEMPTS='three' is not a whole number above 0"):
+        resources_from_env()

@@ -21,6 +21,7 @@ from reporting_dagster.lib.infra import db, periods, platform_access, platform_s
 from reporting_dagster.lib.operations.retention import INTERMEDIATES_FOLDER
 from reporting_dagster.lib.infra.paths import state_dir
 from reporting_dagster.lib.infra.limits import AwsLimits, s3_limits
+from reporting_dagster.lib.infra.limits import check_environment as check_limit_variables
 from reporting_dagster.lib.infra.store import LocalStore, S3Store, Store, s3_client
 
 
@@ -154,6 +155,7 @@ def io_manager_from_env() -> dg.ConfigurableIOManager:
 
 
 def resources_from_env() -> dict[str, object]:
+    check_limit_variables()  # README "Timeouts and retries"
     return {"io_manager": io_manager_from_env(),
             "platform_db": platform_database_from_env(), "report_store": report_store_from_env(),
             "report_mailer": report_mailer_from_env(), "delivery_s3": delivery_s3_from_env(),

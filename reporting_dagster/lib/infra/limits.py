@@ -174,3 +174,12 @@ class DatabaseLimits:
 
 def milliseconds(seconds: float) -> int:
     return int(round(seconds * 1000))
+
+
+def check_environment() -> None:
+    """Read every limit once, so a bad value stops the code location from loading rather than a
+    run later (the SMTP URL's own `?timeout=` is read when the mailer is made)."""
+    s3_limits()
+    ses_limits()
+    smtp_timeout()
+    DatabaseLimits.from_env()
