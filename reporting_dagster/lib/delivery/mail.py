@@ -24,6 +24,8 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Any
 
+from reporting_dagster.lib.infra.limits import ses_client, smtp_timeout
+
 # SES raw messages are limited to 10 MB after base64 (+33 %): 7 MiB of file leaves room for the body.
 ATTACHMENT_LIMIT_BYTES = 7 * 1024 * 1024
 
@@ -227,11 +229,15 @@ def _message_id(message: EmailMessage) -> str:
 
 
 class SmtpMailer(Mailer):
-    """`smtp://user:pass@host:port`, `smtps://…` (implicit TLS), `smtp://host:port?starttls=true`."""
+    """`smtp://user:pass@host:port`, `smtps://…` (implicit TLS), `smtp://host:port?starttls=true`.
+
+    `timeout` (else the URL's `?timeout=`, else REPORTS_SMTP_TIMEOUT, else 30 s) bounds the connect
+    and the wait for every answer: smtplib gives the socket that one timeout.
+    """
 
     kind = "smtp"
 
-    def __init__(self, url: str, timeout: float = 30.0) -> None:
+    def __init__(self, url: str, timeout: float | None = None) -> None:
         parts = urllib.parse.urlsplit(url)
         if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
             raise ValueError("SMTP URL must look like smtp://[user:pass@]host[:port] or smtps://…")
@@ -242,7 +248,7 @@ class SmtpMailer(Mailer):
         self.port = parts.port or (465 if self.implicit_tls else 587 if self.starttls else 25)
         self.username = urllib.parse.unquote(parts.username) if parts.username else None
         self.password = urllib.parse.unquote(parts.password) if parts.password else None
-        self.timeout = timeout
+        self.timeout = timeout if timeout is not None else smtp_timeout(query.get("timeout", [None])[0])
 
     def __repr__(self) -> str:  # never show the password
         return f"SmtpMailer({'smtps' if self.implicit_tls else 'smtp'}://{self.host}:{self.port})"
@@ -275,10 +281,8 @@ class SesMailer(Mailer):
 
     @classmethod
     def for_region(cls, region: str | None = None, endpoint_url: str | None = None) -> SesMailer:
-        import boto3
-
         region = region or os.environ.get("AWS_SES_REGION") or None
-        return cls(boto3.client("ses", region_name=region, endpoint_url=endpoint_url))
+        return cls(ses_client(region, endpoint_url))  # explicit timeouts; retries only what surely did not send
 
     def send(self, message: EmailMessage) -> str:
         # no Destinations: SES then takes the recipients from the To/Cc headers, exactly once
