@@ -159,3 +159,33 @@ WHERE g.report_status = 'completed' AND g.file_path IS NOT NULL
 GROUP BY d.generated_report_id, g.organization_id
 ORDER BY due_at, d.generated_report_id
 LIMIT :limit
+
+-- name: due_deliveries
+-- One report's deliveries a retry round takes: failed ones whose time has come, stale claims.
+SELECT d.channel, d.recipient FROM report_delivery d
+WHERE d.generated_report_id = :id
+  AND d.recipient NOT LIKE 'failure-notice:%' AND d.recipient NOT LIKE 'delivery-notice:%'
+  AND ((d.status = 'failed' AND d.next_attempt_at <= now())
+       OR (d.status = 'claimed' AND d.handed_over_at IS NULL AND d.attempts < :max_attempts
+           AND d.claimed_at < now() - make_interval(secs => CAST(:lease AS double precision))
+           AND NOT EXISTS (SELECT 1 FROM reporting_run_heartbeat h
+                           WHERE h.run_id = d.claimed_by_run AND h.ended_at IS NULL
+                             AND h.beat_at > now() - make_interval(secs => CAST(:dead_after AS double precision)))))
+ORDER BY d.channel, d.recipient
+
+-- name: drop_unreachable
+-- After a retry round: due deliveries it could not take (the schedule no longer names that
+-- recipient, destination or channel) are not retried any more, so no round is launched for them.
+UPDATE report_delivery d
+SET status = 'failed', next_attempt_at = NULL,
+    error = coalesce(d.error || ' ', '') || '(no longer among the report''s recipients: not retried)'
+WHERE d.generated_report_id = :id
+  AND d.recipient NOT LIKE 'failure-notice:%' AND d.recipient NOT LIKE 'delivery-notice:%'
+  AND d.channel || ' ' || d.recipient NOT IN :tried
+  AND ((d.status = 'failed' AND d.next_attempt_at IS NOT NULL)
+       OR (d.status = 'claimed' AND d.handed_over_at IS NULL
+           AND d.claimed_at < now() - make_interval(secs => CAST(:lease AS double precision))
+           AND NOT EXISTS (SELECT 1 FROM reporting_run_heartbeat h
+                           WHERE h.run_id = d.claimed_by_run AND h.ended_at IS NULL
+                             AND h.beat_at > now() - make_interval(secs => CAST(:dead_after AS double precision)))))
+RETURNING d.id

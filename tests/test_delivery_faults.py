@@ -230,3 +230,30 @@ def test_one_owner_notice_per_failing_streak(fresh_engine, world, smtp_server): 
     _, outcome = month(refuse_bob=True)
     assert (outcome.status, outcome.notices_sent) == ("failed", 2)  # a new streak
     assert len([r for r in smtp_server.received if "delivery failed" in r.message["Subject"]]) == 4
+
+
+def test_a_retry_round_reaches_given_recipients_and_drops_what_it_cannot_reach(fresh_engine, world,
+                                                                             smtp_server):  # noqa: F811
+    """An on-demand report mailed to a launchpad recipient is retried to that recipient; a due
+    delivery its schedule no longer names is not retried (else a round would be launched forever)."""
+    reports, store = world
+    org = reports.org()
+    on_demand = reports.report(org)
+    down = SmtpMailer(f"smtp://127.0.0.1:{_free_port()}", timeout=2)
+    _deliver(fresh_engine, store, on_demand["id"], down, recipients=["dora@example.com"])
+    schedule = reports.schedule(org, recipients=[ALICE, BOB])
+    scheduled = reports.report(org, schedule)
+    _deliver(fresh_engine, store, scheduled["id"], down)
+    with fresh_engine.begin() as conn:  # Bob leaves the schedule; the retries come due
+        conn.execute(sa.text("UPDATE scheduled_report SET recipients = CAST(:r AS jsonb)"), {"r": json.dumps([ALICE])})
+        conn.execute(sa.text("UPDATE report_delivery SET next_attempt_at = now() - interval '1 second'"))
+    assert sorted(d.generated_report_id for d in retry.due_reports(fresh_engine, DeliveryPolicy())) == \
+        [on_demand["id"], scheduled["id"]]
+    up = SmtpMailer(smtp_server.url)
+    for report in (on_demand, scheduled):
+        _deliver(fresh_engine, store, report["id"], up, due_only=True)
+    assert sorted(r.rcpt_tos[0] for r in smtp_server.received) == ["alice@example.com", "dora@example.com"]
+    bob = reports.delivery(scheduled["id"], "bob@example.org")
+    assert (bob["status"], bob["next_attempt_at"]) == ("failed", None)
+    assert bob["error"].endswith("(no longer among the report's recipients: not retried)")
+    assert retry.due_reports(fresh_engine, DeliveryPolicy()) == []

@@ -120,9 +120,11 @@ class Attempts:
                  policy: DeliveryPolicy, *, due_only: bool = False) -> None:
         self.engine, self.report, self.summary = engine, report, summary
         self.run_id, self.policy, self.due_only = run_id, policy, due_only
+        self.tried: set[str] = set()  # "<channel> <recipient>" of every run() call
 
     def run(self, channel: str, recipient: str, action: Action, *, audit: bool = True, notice: bool = False) -> bool:
         """True when sent now. `notice`: a failure notice, never retried automatically."""
+        self.tried.add(f"{channel} {recipient}")
         keys = {"generated_report_id": self.report["id"], "channel": channel, "recipient": recipient}
         params = {**keys, "run_id": self.run_id, "lease": self.policy.lease_seconds,
                   "dead_after": self.policy.dead_after_seconds, "due_only": self.due_only,
@@ -187,6 +189,22 @@ class Attempts:
         else:
             self.summary.failed.append(DeliveryOutcome(channel, recipient, message, row.next_attempt_at))
         return False
+
+
+    def due(self) -> list[tuple[str, str]]:
+        """(channel, recipient) of the report's deliveries due for a retry round."""
+        with self.engine.connect() as conn:
+            return [(r.channel, r.recipient) for r in conn.execute(sa.text(_SQL["due_deliveries"]), {
+                "id": self.report["id"], "lease": self.policy.lease_seconds,
+                "dead_after": self.policy.dead_after_seconds, "max_attempts": self.policy.max_attempts})]
+
+    def drop_unreachable(self) -> int:
+        """Stop retrying the due deliveries this round could not take (see delivery.sql)."""
+        statement = sa.text(_SQL["drop_unreachable"]).bindparams(sa.bindparam("tried", expanding=True))
+        with self.engine.begin() as conn:
+            return len(conn.execute(statement, {
+                "id": self.report["id"], "tried": sorted(self.tried), "lease": self.policy.lease_seconds,
+                "dead_after": self.policy.dead_after_seconds}).all())
 
 
 def _why_skipped(row: Any) -> str:

@@ -190,11 +190,21 @@ def deliver_report(
     attempts = Attempts(engine, report, summary, run_id, policy, due_only=due_only)
     content_type = CONTENT_TYPES.get(report["file_format"], "application/octet-stream")
     file = ReportFile(engine, store, report)
+    listed = list(recipients) if recipients is not None else report["recipients"]
+    if due_only and report["scheduled_report_id"] is None:
+        # an on-demand report's recipients were given by its run: its retry round takes them from the
+        # due rows. A scheduled report's are the schedule's: one it no longer lists is not retried.
+        base = parse_recipients(listed)[0]
+        known = {r.key for r in base}
+        extra = [recipient for channel, recipient in attempts.due() if channel == "email" and recipient not in known]
+        if extra:
+            listed = [*({"email": r.email, "name": r.name} for r in base), *extra]
+            channels.add("email")
 
     if "s3" in channels:
         _deliver_s3(attempts, report, s3_client, file.data, content_type, allowed_buckets)
     if "email" in channels and mailer is not None:
-        valid, invalid = parse_recipients(list(recipients) if recipients is not None else report["recipients"])
+        valid, invalid = parse_recipients(listed)
         for raw, reason in invalid:
             attempts.run("email", raw or "(empty)", refuse(f"invalid recipient: {reason}"), audit=False)
         cap = policy.max_recipients
@@ -224,6 +234,8 @@ def deliver_report(
             attempts.run("email", recipient.key, email_to(recipient))
     elif "email" in channels:
         summary.skipped.append(DeliveryOutcome("email", "*", "no mailer configured"))
+    if due_only and mailer is not None:
+        attempts.drop_unreachable()  # else a round would be launched for them again and again
     return summary
 
 
