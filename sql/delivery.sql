@@ -59,7 +59,8 @@ RETURNING d.id, d.attempts
 -- them when :generated_report_id is NULL.
 UPDATE report_delivery d
 SET status = 'sent', sent_at = d.handed_over_at,
-    detail = 'handed to the mail server; its worker stopped before the reply came: counted as delivered, not sent again',
+    detail = 'handed to the mail server; its worker stopped before the reply came: '
+             'counted as delivered, not sent again',
     history = d.history || jsonb_build_array(jsonb_build_object(
         'attempt', d.attempts, 'run_id', d.claimed_by_run, 'claimed_at', d.claimed_at, 'ended_at', now(),
         'outcome', 'handed over', 'detail', 'worker stopped after handing the message over'))
