@@ -226,6 +226,7 @@ def request_processing_from_env() -> RequestProcessing:
 # --- report e-mail and delivery (DESIGN.md "Configuration": SES, else SMTP, else the .eml outbox) ---
 
 from reporting_dagster.lib.delivery.mail import Mailer, OutboxMailer, SesMailer, SmtpMailer  # noqa: E402
+from reporting_dagster.lib.delivery.policy import DeliveryPolicy  # noqa: E402
 
 DEFAULT_SENDER = "Reports <reports@localhost>"
 
@@ -282,9 +283,37 @@ def report_mailer_from_env() -> ReportMailer:
 
 def delivery_buckets_from_env() -> list[str] | None:
     """REPORTS_S3_DELIVERY_BUCKETS (comma-separated): the only buckets scheduled_report.s3_destination
-    may name; unset → any bucket the credentials reach."""
+    may name. Required for S3 delivery: unset, every S3 delivery is refused with a message saying
+    to set it (lib/delivery/deliver.py `s3_target`)."""
     value = _env("REPORTS_S3_DELIVERY_BUCKETS")
     return [b.strip() for b in value.split(",") if b.strip()] if value else None
+
+
+_POLICY_VARIABLES = {  # variable → (DeliveryPolicy field, type)
+    "REPORTS_DELIVERY_LEASE_SECONDS": ("lease_seconds", float),
+    "REPORTS_DELIVERY_MAX_ATTEMPTS": ("max_attempts", int),
+    "REPORTS_DELIVERY_RETRY_BASE_SECONDS": ("retry_base_seconds", float),
+    "REPORTS_DELIVERY_MAX_RECIPIENTS": ("max_recipients", int),
+}
+
+
+def delivery_policy_from_env() -> DeliveryPolicy:
+    """Delivery lease, retries and recipient cap (lib/delivery/policy.py), read when a delivery
+    step or the retry sensor runs; a value that is not a positive number stops it, saying which."""
+    values: dict[str, float | int] = {}
+    for name, (attribute, kind) in _POLICY_VARIABLES.items():
+        text = _env(name)
+        if text is None:
+            continue
+        try:
+            values[attribute] = kind(text)
+        except ValueError:
+            raise ValueError(f"{name}={text!r} is not a{'n integer' if kind is int else ' number'}: set it to "
+                             f"a positive number, or leave it unset for {getattr(DeliveryPolicy, attribute)}") from None
+    try:
+        return DeliveryPolicy(**values)
+    except ValueError as exc:
+        raise ValueError(f"{exc} (REPORTS_DELIVERY_* variables)") from None
 
 
 def delivery_s3_from_env() -> S3Resource:
