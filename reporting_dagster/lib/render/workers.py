@@ -274,11 +274,11 @@ class _Slot:
         job.seconds = time.perf_counter() - started
         if reply is None:
             self.stop()
+            self._replace()
             job.future.set_exception(RenderTimedOut(
                 f"{label} did not finish in {job.budget.seconds:g} s (REPORTS_RENDER_TIMEOUT_SECONDS) and was "
                 "stopped; narrow the request (a shorter period, fewer rows) or ask for CSV or XLSX, which render "
                 "in a fraction of the time"))
-            self._replace()
         elif reply[0] == "ok":
             job.seconds = reply[2]
             job.future.set_result(reply[1])
@@ -307,14 +307,15 @@ class _Slot:
         code = self.process.exitcode
         self.stop()
         job.seconds = time.perf_counter() - started
+        self._replace()
         job.future.set_exception(RenderWorkerLost(
             f"{label} was not made: the renderer process ended while rendering it ({_exit_text(code)}); "
             "a new one took its place, so a retry may succeed; if it recurs, narrow the request or ask "
             "for CSV or XLSX"))
-        self._replace()
 
     def _replace(self) -> None:
-        """A fresh worker now, so the next file does not wait for one (unless the pool is closing)."""
+        """A fresh worker before the failure is told, so the next file does not wait for one (unless
+        the pool is closing)."""
         if self.pool.closed:
             return
         try:
