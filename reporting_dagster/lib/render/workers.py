@@ -24,7 +24,9 @@ import atexit
 import multiprocessing
 import os
 import queue
+import select
 import signal
+import socket
 import threading
 import time
 import traceback
@@ -102,11 +104,28 @@ def _apply_environment(env: dict[str, str]) -> None:
     os.environ.update(env)
 
 
+def _exit_when_parent_goes(fd: int) -> None:
+    """End this worker as soon as the process that waits for its file is gone (killed, crashed),
+    so a render never outlives it: nothing else closes the pipe while a file is rendering."""
+    sock = socket.socket(fileno=os.dup(fd))
+    while True:
+        readable, _, _ = select.select([sock], [], [], 1.0)
+        if not readable:
+            continue
+        try:
+            if sock.recv(1, socket.MSG_PEEK) == b"":  # end of file, not a message being read
+                os._exit(0)
+        except OSError:
+            os._exit(0)
+        time.sleep(0.5)
+
+
 def _serve(conn: Connection) -> None:
     """Worker main loop: (env, doc, fmt, max_bytes) in; ('started',) once it has the file, then
     ('ok', bytes, s) | ('too_large', n, s) | ('error', exception, traceback); None or a closed pipe
     ends it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    threading.Thread(target=_exit_when_parent_goes, args=(conn.fileno(),), daemon=True).start()
     conn.send(("ready", os.getpid()))
     while True:
         try:
@@ -186,7 +205,11 @@ class _Slot:
     # process lifecycle
 
     def alive(self) -> bool:
-        return self.process is not None and self.process.is_alive()
+        process = self.process  # read once: the slot's thread may replace it meanwhile
+        try:
+            return process is not None and process.is_alive()
+        except ValueError:  # closed meanwhile
+            return False
 
     def start(self) -> None:
         parent, child = self.pool.ctx.Pipe(duplex=True)
@@ -224,7 +247,11 @@ class _Slot:
 
     @property
     def pid(self) -> int | None:
-        return self.process.pid if self.alive() else None
+        process = self.process
+        try:
+            return process.pid if process is not None and process.is_alive() else None
+        except ValueError:
+            return None
 
     # files
 
@@ -254,8 +281,7 @@ class _Slot:
                                f"({type(exc).__name__}: {exc}); the document must be picklable") from exc
         for attempt in (1, 2):
             if not self.alive():
-                self.stop()
-                self.start()
+                self._restart(label)
             started = time.perf_counter()
             deadline = started + job.budget.seconds
             try:
@@ -267,7 +293,7 @@ class _Slot:
                 break
             except (EOFError, OSError):
                 if attempt == 1 and job.worker_pid is None:
-                    self.stop()  # it died before it took the file (killed while idle): once more
+                    self.stop()  # it died before it took the file (killed while idle): a new one, once more
                     continue
                 self._lost(job, label, started)
                 return
@@ -295,6 +321,13 @@ class _Slot:
                 job.future.set_exception(exc)
             else:
                 job.future.set_exception(RenderFailed(f"{label} failed in the renderer process: {exc!r}"))
+
+    def _restart(self, label: str) -> None:
+        self.stop()
+        try:
+            self.start()
+        except RenderWorkerLost as exc:
+            raise RenderWorkerLost(f"{label} was not made: {exc}; retry, and if it recurs see the worker's log") from exc
 
     def _wait(self, deadline: float) -> tuple | None:
         """The worker's next message, or None when the deadline passes first; EOFError if it died."""
