@@ -175,6 +175,15 @@ def _pack(fresh_url, store_dir):
                               run_config={"ops": {"timesheet_report": {"config": config}}}, raise_on_error=False)
 
 
+def _pack_rows(engine) -> dict[tuple[int, str], dict]:
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text(
+            "SELECT organization_id, file_format::text AS fmt, report_status::text AS status, processing_error, "
+            "file_path, processing_started_at, processing_completed_at, processing_time_ms "
+            "FROM generated_report ORDER BY id")).mappings().all()
+    return {(r["organization_id"], r["fmt"]): dict(r) for r in rows}
+
+
 def test_one_organizations_over_budget_pdf_fails_alone_and_the_others_files_complete(fresh_engine, fresh_url,
                                                                                     tmp_path, monkeypatch):
     monkeypatch.setenv("REPORTS_RENDER_TIMEOUT_SECONDS", "3")
@@ -185,11 +194,7 @@ def test_one_organizations_over_budget_pdf_fails_alone_and_the_others_files_comp
     started = time.perf_counter()
     result = _pack(fresh_url, tmp_path)
     elapsed = time.perf_counter() - started
-    with fresh_engine.connect() as conn:
-        rows = conn.execute(sa.text(
-            "SELECT organization_id, file_format::text AS fmt, report_status::text AS status, processing_error, "
-            "file_path FROM generated_report ORDER BY id")).mappings().all()
-    by_file = {(r["organization_id"], r["fmt"]): r for r in rows}
+    by_file = _pack_rows(fresh_engine)
     assert set(by_file) == {(slow, "pdf"), (slow, "csv"), (fine, "pdf"), (fine, "csv")}
     assert by_file[(slow, "pdf")]["status"] == "failed" and by_file[(slow, "pdf")]["file_path"] is None
     assert by_file[(slow, "pdf")]["processing_error"].startswith(
@@ -201,7 +206,30 @@ def test_one_organizations_over_budget_pdf_fails_alone_and_the_others_files_comp
     assert HUGE in (tmp_path / by_file[(slow, "csv")]["file_path"]).read_text("utf-8")
     # the run reports the one failed file; Slow Org delayed Fine Org by about the 3 s budget, not minutes
     assert not result.success
+    assert 3000 <= by_file[(slow, "pdf")]["processing_time_ms"] < 3000 + 5000
     assert elapsed < 3 + 40
+
+
+def test_with_two_workers_an_organization_is_not_held_up_by_another_ones_slow_pdf(fresh_engine, fresh_url,
+                                                                                  tmp_path, monkeypatch):
+    monkeypatch.setenv("REPORTS_RENDER_TIMEOUT_SECONDS", "8")
+    monkeypatch.setenv("REPORTS_RENDER_MAX_CELL_CHARS", NO_CUT)
+    monkeypatch.setenv("REPORTS_RENDER_WORKERS", "2")
+    workers.close_shared_pool()  # the next file starts this process's pool with two workers
+    try:
+        p = _month(fresh_engine)
+        slow = _organization(p, "Slow Org", HUGE)
+        fine = _organization(p, "Fine Org", "East Wind")
+        _pack(fresh_url, tmp_path)
+    finally:
+        workers.close_shared_pool()
+    by_file = _pack_rows(fresh_engine)
+    assert by_file[(slow, "pdf")]["status"] == "failed" and by_file[(slow, "pdf")]["processing_time_ms"] >= 8000
+    for key in ((slow, "csv"), (fine, "pdf"), (fine, "csv")):
+        assert by_file[key]["status"] == "completed", by_file[key]
+    # Fine Org's files were written while Slow Org's PDF was still being laid out
+    slow_started = by_file[(slow, "pdf")]["processing_started_at"]
+    assert by_file[(fine, "csv")]["processing_completed_at"] < slow_started + dt.timedelta(seconds=8)
 
 
 # ---------------------------------------------------------------------------------------------
