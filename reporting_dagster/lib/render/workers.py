@@ -13,8 +13,8 @@ fraction of a second), and hands each one file at a time:
 - an error raised by a renderer is raised again here, as it would be in-process.
 
 With more than one worker, files submitted together render concurrently. The budget counts
-from the moment a worker takes the file, so time spent waiting for a free worker is not charged
-to it. `render_within_budget(doc, fmt)` renders through this process's shared pool with the
+from the moment the file is handed to a worker, so time spent waiting for a free worker is not
+charged to it. `render_within_budget(doc, fmt)` renders through this process's shared pool with the
 budget from the environment (README "Rendering limits").
 """
 
@@ -181,9 +181,6 @@ class RenderJob:
     def done(self) -> bool:
         return self.future.done()
 
-    def running(self) -> bool:
-        return self.future.running()
-
 
 def _context() -> Any:
     if "forkserver" in multiprocessing.get_all_start_methods():
@@ -327,7 +324,8 @@ class _Slot:
         try:
             self.start()
         except RenderWorkerLost as exc:
-            raise RenderWorkerLost(f"{label} was not made: {exc}; retry, and if it recurs see the worker's log") from exc
+            raise RenderWorkerLost(f"{label} was not made: {exc}; retry, and if it recurs the run's stderr "
+                                   "says why the renderer process could not start") from exc
 
     def _wait(self, deadline: float) -> tuple | None:
         """The worker's next message, or None when the deadline passes first; EOFError if it died."""
