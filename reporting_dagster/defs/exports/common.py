@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 
 import dagster as dg
 import pandas as pd
@@ -13,6 +14,7 @@ from pydantic import Field
 from reporting_dagster.defs.resources import PlatformDatabase, ReportStore
 from reporting_dagster.lib.operations import export as exporter, records
 from reporting_dagster.lib.documents.catalog import FORMATS
+from reporting_dagster.lib.infra import settings
 from reporting_dagster.lib.infra.periods import BillingPeriod
 from reporting_dagster.lib.render.document import ReportDocument
 from reporting_dagster.lib.documents.reports.common import ReportContext, branding_from, sections_from
@@ -75,26 +77,37 @@ def export_organizations(
         context.log.info(f"{len(done)} {report_type} file(s) completed earlier in this run family are kept")
     files: list[exporter.ExportedFile] = []
     docs: list[ReportDocument] = []
-    for org_id in targets:
-        template = records.active_template(engine, org_id, report_type)
-        ctx = ReportContext(
-            organization_id=org_id, organization_name=str(names.get(org_id, f"Organization {org_id}")),
-            period=period, generated_at=generated_at, branding=branding_from(template, store),
-            sections=sections_from(template), template_id=template.id if template else None,
-        )
-        doc = build(org_id, ctx)
-        written = exporter.export(
-            engine, store, doc, billing_period_id=period.id, formats=formats, template_id=ctx.template_id,
+
+    def write(org_id: int, doc: ReportDocument, template_id: int | None) -> list[exporter.ExportedFile]:
+        return exporter.export(
+            engine, store, doc, billing_period_id=period.id, formats=formats, template_id=template_id,
             dagster_run_id=context.run.run_id,
             done={fmt: hit for (org, fmt), hit in done.items() if org == org_id},
         )
-        for f in written:
-            if f.ok:
-                context.log.info(f"org {org_id} {f.file_format}: {f.stored.uri} ({f.stored.size} bytes, {f.seconds:.2f}s)")
-            else:
-                context.log.error(f"org {org_id} {f.file_format}: generated_report {f.generated_report_id} failed: {f.error}")
-        files.extend(written)
-        docs.append(doc)
+
+    # each file renders under the render budget in a worker process (lib/render/workers.py), so a
+    # slow organization fails its own file; with REPORTS_RENDER_WORKERS > 1 organizations are
+    # written side by side and one slow organization holds one worker, never the others
+    pending = []
+    with ThreadPoolExecutor(max_workers=settings.render_workers(), thread_name_prefix="export") as writers:
+        for org_id in targets:
+            template = records.active_template(engine, org_id, report_type)
+            ctx = ReportContext(
+                organization_id=org_id, organization_name=str(names.get(org_id, f"Organization {org_id}")),
+                period=period, generated_at=generated_at, branding=branding_from(template, store),
+                sections=sections_from(template), template_id=template.id if template else None,
+            )
+            doc = build(org_id, ctx)
+            pending.append((org_id, doc, writers.submit(write, org_id, doc, ctx.template_id)))
+        for org_id, doc, future in pending:  # in organization order, each as soon as it is written
+            written = future.result()
+            for f in written:
+                if f.ok:
+                    context.log.info(f"org {org_id} {f.file_format}: {f.stored.uri} ({f.stored.size} bytes, {f.seconds:.2f}s)")
+                else:
+                    context.log.error(f"org {org_id} {f.file_format}: generated_report {f.generated_report_id} failed: {f.error}")
+            files.extend(written)
+            docs.append(doc)
     failed = [f for f in files if not f.ok]
     if failed:
         raise dg.Failure(

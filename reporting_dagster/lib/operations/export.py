@@ -2,7 +2,9 @@
 
 Each file has its own generated_report row: `processing` before rendering, then `completed`
 with path, size and hash, or `failed` with a short error. A failed format does not stop the
-others; the caller learns about every failure and decides (the asset fails the run).
+others; the caller learns about every failure and decides (the asset fails the run). Files render
+in a worker process under the render budget (`render.render_within_budget`): one over its time or
+size fails alone, with a message that says which limit and what to do.
 
 The monthly pack writes files for every organization that existed in the month, not only those
 with rows (`organizations_to_export`): an organization without data gets "no data" files
@@ -94,7 +96,7 @@ def export(
             out.append(ExportedFile(report_id, fmt, None, message, time.perf_counter() - started))
             continue
         try:
-            data = render.render(doc, fmt)
+            data = render.render_within_budget(doc, fmt)
             key = report_key(doc.organization_id, doc.period_start, doc.report_type, report_id, render.EXTENSIONS[fmt],
                              installation_token=token, created_at=records.created_at(engine, report_id))
             stored = put_verified(store, key, data, render.CONTENT_TYPES[fmt])

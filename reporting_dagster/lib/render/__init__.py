@@ -3,9 +3,12 @@
     render(doc, "pdf" | "csv" | "xlsx" | "json" | "html") -> bytes
     CONTENT_TYPES[fmt], EXTENSIONS[fmt]
 
+    render_within_budget(doc, fmt) -> bytes   # the same, in a worker process under a time and size budget
+
 Each format has its module (`csv`, `xlsx`, `jsonfmt`, `html`, `pdf`) with `render(doc) -> bytes`;
 `values` holds the shared presentation rules (half-up money, ISO dates, the CSV guard) and
-`charts` the SVG bar charts. No Dagster here.
+`charts` the SVG bar charts; `workers` the pool of renderer processes that enforces the budget
+(the request path and the monthly pack render through it). No Dagster here.
 """
 
 from __future__ import annotations
@@ -48,4 +51,12 @@ def render(doc: ReportDocument, fmt: str) -> bytes:
     return renderer(fmt)(doc)
 
 
-__all__ = ["CONTENT_TYPES", "EXTENSIONS", "FORMATS", "render", "renderer"]
+def render_within_budget(doc: ReportDocument, fmt: str) -> bytes:
+    """`render` in this process's renderer pool: over REPORTS_RENDER_TIMEOUT_SECONDS or
+    REPORTS_MAX_FILE_BYTES it raises `workers.RenderFailed` with a message that says so."""
+    from reporting_dagster.lib.render import workers
+
+    return workers.render_within_budget(doc, fmt)
+
+
+__all__ = ["CONTENT_TYPES", "EXTENSIONS", "FORMATS", "render", "render_within_budget", "renderer"]

@@ -4,13 +4,18 @@
 generic `report.html`, which extends `base.html`); `report.css` is inlined into a <style> block.
 Autoescape is on and undefined names fail. All values are prepared here as display text, so
 the templates only place strings; untrusted text is never compiled as a template.
+
+Layout stays linear in the content (README "Rendering limits"): a cell longer than
+`REPORTS_RENDER_MAX_CELL_CHARS` is cut with a note pointing to the CSV/XLSX/JSON, which keep every
+character, and for the PDF a long unbroken run gets invisible break opportunities (WeasyPrint
+otherwise lays out the whole rest of the run again for every line it breaks inside it).
 """
 
 from __future__ import annotations
 
 import dataclasses
-
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -19,6 +24,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup
 
 from reporting_dagster.lib.documents.catalog import Column
+from reporting_dagster.lib.infra import settings
 from reporting_dagster.lib.infra.paths import TEMPLATES_DIR
 from reporting_dagster.lib.render.charts import series_svgs
 from reporting_dagster.lib.render.document import NO_DATA_NOTE, ReportDocument, TableData
@@ -42,6 +48,23 @@ CONTENT_TYPE = "text/html; charset=utf-8"
 _TEMPLATE_NAME = re.compile(r"[A-Za-z0-9_\-]+\.html")
 _LOGO = re.compile(r"data:image/(png|jpeg|gif|webp|svg\+xml);base64,[A-Za-z0-9+/=\s]+")
 TONES = frozenset({"neutral", "good", "bad"})
+
+TRUNCATION_NOTE = "… (truncated; the full text is in the CSV/XLSX/JSON)"
+ELLIPSIS = "…"
+# string columns that hold codes and numbers, not prose: they are never broken "anywhere" (css
+# `ident`), so an invoice number wraps, if at all, only as a last resort; every other string
+# column is free text (css `text`)
+IDENTIFIER_COLUMNS = frozenset({
+    "invoice_number", "received_invoice_numbers", "currency", "status", "stored_status", "bucket_label",
+    "invoice_direction", "billing_period", "line_type", "metered_unit", "weekday",
+})
+_IDENTIFIER_SUFFIXES = ("_number", "_numbers", "_code", "_id")
+# PDF only: an unbroken run longer than any real word or code gets a zero-width space every few
+# characters, so WeasyPrint finds a break near each line end instead of re-laying out the run
+LONG_RUN_CHARS = 40
+BREAK_EVERY = 8
+ZERO_WIDTH_SPACE = "\u200b"
+_LONG_RUN = re.compile(r"[^\s\u200b]{%d,}" % (LONG_RUN_CHARS + 1))
 
 
 @lru_cache(maxsize=1)
@@ -98,7 +121,58 @@ def _cell_css(column: Column) -> str:
         return "num"
     if column.type == "date":
         return "date"
+    if column.key in IDENTIFIER_COLUMNS or column.key.endswith(_IDENTIFIER_SUFFIXES):
+        return "ident"
     return "text"
+
+
+def cut(value: str, limit: int, note: str = TRUNCATION_NOTE) -> str:
+    """The first `limit` characters and the note, when the text is longer."""
+    return value if len(value) <= limit else value[:limit] + note
+
+
+def _joins_previous(ch: str) -> bool:
+    """A mark, joiner or variation selector: a break before it would split what people see as one character."""
+    return unicodedata.category(ch)[0] == "M" or ch in "\u200d\ufe0e\ufe0f"
+
+
+def _chunked(run: str) -> str:
+    out: list[str] = []
+    since_break = 0
+    previous = ""
+    for ch in run:
+        if since_break >= BREAK_EVERY and not _joins_previous(ch) and previous != "\u200d":
+            out.append(ZERO_WIDTH_SPACE)
+            since_break = 0
+        out.append(ch)
+        since_break += 1
+        previous = ch
+    return "".join(out)
+
+
+def layout_breaks(value: str) -> str:
+    """`value` with a zero-width space every BREAK_EVERY characters inside runs longer than
+    LONG_RUN_CHARS; shorter words and codes are left whole."""
+    if len(value) <= LONG_RUN_CHARS:
+        return value
+    return _LONG_RUN.sub(lambda m: _chunked(m.group(0)), value)
+
+
+@dataclass(frozen=True)
+class TextLimits:
+    """How untrusted text is bounded on the page: cut at `max_chars`; PDF also gets `breaks`."""
+
+    max_chars: int = settings.DEFAULT_MAX_CELL_CHARS
+    breaks: bool = False
+
+    def cell(self, value: str) -> str:
+        value = cut(value, self.max_chars)
+        return layout_breaks(value) if self.breaks else value
+
+    def field(self, value: str) -> str:
+        """Branding texts, titles, parameters: cut with a plain ellipsis (no flat format holds them)."""
+        value = cut(value, self.max_chars, ELLIPSIS)
+        return layout_breaks(value) if self.breaks else value
 
 
 def _widths(columns: tuple[Column, ...], texts: list[list[str]]) -> list[str]:
@@ -121,19 +195,19 @@ def _widths(columns: tuple[Column, ...], texts: list[list[str]]) -> list[str]:
     return [f"{w / total * 100:.2f}%" for w in weights]
 
 
-def _row(record: dict[str, Any], columns: tuple[Column, ...], css: str) -> RowView:
-    return RowView([(display_cell(record.get(c.key), c), _cell_css(c)) for c in columns], css)
+def _row(record: dict[str, Any], columns: tuple[Column, ...], css: str, limits: TextLimits) -> RowView:
+    return RowView([(limits.cell(display_cell(record.get(c.key), c)), _cell_css(c)) for c in columns], css)
 
 
-def _group_title(data: TableData, record: dict[str, Any]) -> str:
+def _group_title(data: TableData, record: dict[str, Any], limits: TextLimits) -> str:
     """The parent row as a heading: its key and its first four text columns."""
     parts = [text(record.get(c.key)) for c in data.table.columns if c.type == "string"]
-    parts = [one_line(p) for p in parts if p][:4]
-    key = text(record.get(data.row_key)) if data.row_key else ""
+    parts = [limits.field(one_line(p)) for p in parts if p][:4]
+    key = limits.field(text(record.get(data.row_key))) if data.row_key else ""
     return " · ".join([f"#{key}" if key else "", *parts]).strip(" ·") or "—"
 
 
-def _table_view(doc: ReportDocument, data: TableData) -> TableView:
+def _table_view(doc: ReportDocument, data: TableData, limits: TextLimits) -> TableView:
     grouped = bool(data.parent and data.group_key)
     # the section heading names the section: its column would only repeat it on every row
     columns = tuple(c for c in data.table.columns
@@ -155,16 +229,17 @@ def _table_view(doc: ReportDocument, data: TableData) -> TableView:
         for parent_record in parent_records:
             members = by_group.pop(group_value(parent_record.get(parent.row_key)), None)
             if members:
-                view.groups.append(GroupView(_group_title(parent, parent_record),
-                                             [_row(r, columns, css_for(r, i)) for i, r in enumerate(members)]))
+                view.groups.append(GroupView(_group_title(parent, parent_record, limits),
+                                             [_row(r, columns, css_for(r, i), limits) for i, r in enumerate(members)]))
         leftovers = [r for members in by_group.values() for r in members]
         if leftovers:
-            view.groups.append(GroupView("Other", [_row(r, columns, css_for(r, i)) for i, r in enumerate(leftovers)]))
+            view.groups.append(GroupView("Other", [_row(r, columns, css_for(r, i), limits)
+                                                  for i, r in enumerate(leftovers)]))
         all_rows = [row for g in view.groups for row in g.rows]
     else:
-        view.rows = [_row(r, columns, css_for(r, i)) for i, r in enumerate(records)]
+        view.rows = [_row(r, columns, css_for(r, i), limits) for i, r in enumerate(records)]
         all_rows = view.rows
-    view.totals = [_row(total, columns, "total") for total in data.totals]
+    view.totals = [_row(total, columns, "total", limits) for total in data.totals]
     texts = [[cell for cell, _ in row.cells] for row in (*all_rows, *view.totals)]
     view.columns = [
         ColumnView(c.key, c.label, c.type, _cell_css(c), width)
@@ -200,15 +275,16 @@ def _logo(uri: str | None) -> str | None:
     return None
 
 
-def context(doc: ReportDocument) -> dict[str, Any]:
-    """Everything the templates use, as display-ready values."""
+def context(doc: ReportDocument, limits: TextLimits | None = None) -> dict[str, Any]:
+    """Everything the templates use, as display-ready values (`limits`: from the environment)."""
+    limits = limits or TextLimits(settings.max_cell_chars())
     brand = safe_color(doc.branding.brand_color)
     sections = doc.sections
     labels = {p.name: p.label for p in doc.definition.parameters}
-    parameters = [(labels.get(k, k.replace("_", " ").capitalize()), text(v))
+    parameters = [(labels.get(k, k.replace("_", " ").capitalize()), limits.field(text(v)))
                   for k, v in doc.parameters.items() if text(v) != ""]
     tables = [] if doc.no_data else [
-        _table_view(doc, t) for t in _sectioned(doc.tables) if not t.parent or sections.line_items
+        _table_view(doc, t, limits) for t in _sectioned(doc.tables) if not t.parent or sections.line_items
     ]
     charts = []
     if sections.charts and not doc.no_data:
@@ -223,7 +299,8 @@ def context(doc: ReportDocument) -> dict[str, Any]:
                     "panels": [{"series": name, "svg": Markup(svg)} for name, svg in panels],
                 })
     cards = [
-        {"title": c.title, "value": c.value, "lines": list(c.lines), "tone": c.tone if c.tone in TONES else "neutral"}
+        {"title": limits.field(c.title), "value": limits.field(c.value), "lines": [limits.field(line) for line in c.lines],
+         "tone": c.tone if c.tone in TONES else "neutral"}
         for c in doc.cards
     ] if sections.summary else []
     return {
@@ -232,7 +309,7 @@ def context(doc: ReportDocument) -> dict[str, Any]:
             "name": doc.definition.name,
             "description": doc.definition.description,
         },
-        "organization": {"id": doc.organization_id, "name": doc.organization_name},
+        "organization": {"id": doc.organization_id, "name": limits.field(doc.organization_name)},
         "period": {
             "key": doc.period_key,
             "label": doc.period_label,
@@ -245,8 +322,8 @@ def context(doc: ReportDocument) -> dict[str, Any]:
         "parameters": parameters,
         "branding": {
             "logo": _logo(doc.branding.logo_data_uri),
-            "header_text": doc.branding.header_text or "",
-            "footer_text": doc.branding.footer_text or "",
+            "header_text": limits.field(doc.branding.header_text or ""),
+            "footer_text": limits.field(doc.branding.footer_text or ""),
         },
         "theme": {
             "brand": brand,
@@ -268,8 +345,10 @@ def template_name(doc: ReportDocument) -> str:
     return name
 
 
-def render_text(doc: ReportDocument) -> str:
-    return environment().get_template(template_name(doc)).render(context(doc))
+def render_text(doc: ReportDocument, *, for_print: bool = False) -> str:
+    """The page; `for_print` (the PDF) adds the layout breaks to long unbroken runs."""
+    limits = TextLimits(settings.max_cell_chars(), breaks=for_print)
+    return environment().get_template(template_name(doc)).render(context(doc, limits))
 
 
 def render(doc: ReportDocument) -> bytes:

@@ -1,7 +1,8 @@
 """PDF: the HTML page laid out by WeasyPrint, with nothing fetched from the network or disk.
 
 The fetcher allows `data:` URLs only (the embedded logo); http(s), file and relative URLs are
-refused, and WeasyPrint leaves the resource out. The HTML is the one `html.render_text` makes.
+refused, and WeasyPrint leaves the resource out. The HTML is the one `html.render_text` makes, with
+the layout breaks for long unbroken runs (`for_print`).
 """
 
 from __future__ import annotations
@@ -49,4 +50,4 @@ def html_to_pdf(html: str) -> bytes:
 
 
 def render(doc: ReportDocument) -> bytes:
-    return html_to_pdf(html_render.render_text(doc))
+    return html_to_pdf(html_render.render_text(doc, for_print=True))

@@ -4,7 +4,8 @@
 - Money/decimals: numbers half-up to the cent, format `#,##0.00` (percent columns show `%`).
 - Dates: real dates formatted `yyyy-mm-dd`; integers: int.
 - Text: always a string cell (`data_type 's'`), never a formula or an error value, whatever it
-  starts with; formula-like text also gets the quote-prefix style.
+  starts with; formula-like text also gets the quote-prefix style. Text over Excel's 32,767-character cell
+  limit is cut and ends with a note saying so (the CSV and JSON keep it whole).
 - Totals rows bold under the data; highlighted rows (discrepancies) lightly filled.
 - Reproducible: workbook properties created/modified = doc.generated_at and every zip entry
   gets the same timestamp, so the same document gives the same bytes.
@@ -51,6 +52,7 @@ PERCENT_FORMAT = '#,##0.00"%"'
 DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
 MAX_CELL_TEXT = 32767
+XLSX_TRUNCATION_NOTE = "… (truncated: an XLSX cell holds at most 32,767 characters; the full text is in the CSV/JSON)"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _BAD_TITLE = re.compile(r"[\\*?:/\[\]\x00-\x1f]")
 
@@ -98,7 +100,9 @@ def _number_format(column: Column | None) -> str:
 
 
 def put_text(cell: Cell, value: str) -> None:
-    value = ILLEGAL_CHARACTERS_RE.sub("", value)[:MAX_CELL_TEXT]
+    value = ILLEGAL_CHARACTERS_RE.sub("", value)
+    if len(value) > MAX_CELL_TEXT:  # Excel's limit: longer text is cut, and says so
+        value = value[: MAX_CELL_TEXT - len(XLSX_TRUNCATION_NOTE)] + XLSX_TRUNCATION_NOTE
     cell.value = value
     cell.data_type = "s"  # openpyxl would make "=..." a formula and "#N/A" an error value
     if value.startswith(_FORMULA_START):

@@ -74,7 +74,7 @@ def run_request(
             message = records.fail_report(engine, report_id, "; ".join(doc.check_errors), **fail_kwargs)
             return RunOutcome(report_id, "failed", message, request, scheduled_report_id=sched,
                               seconds=time.perf_counter() - started)
-        data = render.render(doc, request.file_format)
+        data = render.render_within_budget(doc, request.file_format)
         # the same key on every attempt for this row (its id and creation time, this database's token)
         key = report_key(org, request.span.start_date, request.report_type, report_id,
                          render.EXTENSIONS[request.file_format], installation_token=installation_token(engine),
