@@ -121,6 +121,9 @@ class ReportDocument:
     # file from being made (its row fails with the check's name); WARN ones go into the summary
     check_errors: list[str] = field(default_factory=list)
     check_warnings: list[dict[str, Any]] = field(default_factory=list)
+    # ERROR findings whose rows were left out of this file (lib/rules/boundaries.py: a row naming
+    # another organization's reference); the rest of the file is made, and says so
+    left_out: list[dict[str, Any]] = field(default_factory=list)
     # the organization has no rows for this report in the period: every format says so, so an
     # empty month is never mistaken for a report that was not produced
     no_data: bool = False
@@ -135,6 +138,14 @@ class ReportDocument:
         if finding not in self.check_warnings:
             self.check_warnings.append(finding)
         self.summary["check_warnings"] = list(self.check_warnings)
+
+    def add_left_out(self, finding: dict[str, Any]) -> None:
+        """An ERROR finding whose rows are not in this file: in the summary (summary_data, JSON,
+        XLSX) and as a card in PDF/HTML, so nobody takes the totals for complete."""
+        self.left_out.append(finding)
+        self.summary["left_out"] = list(self.left_out)
+        self.cards.append(SummaryCard(title="Left out of this report", value=str(finding["left_out"]),
+                                      lines=(str(finding["message"]),), tone="bad"))
 
     @property
     def report_type(self) -> str:

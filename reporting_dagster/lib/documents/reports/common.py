@@ -6,9 +6,12 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+import pandas as pd
+
 from reporting_dagster.lib.infra.periods import BillingPeriod
+from reporting_dagster.lib.rules import boundaries
 from reporting_dagster.lib.operations.records import Template
-from reporting_dagster.lib.render.document import Branding, Sections
+from reporting_dagster.lib.render.document import Branding, ReportDocument, Sections
 from reporting_dagster.lib.infra.store import Store
 from reporting_dagster.lib.documents.reports.logos import LOGO_TYPES, MAX_LOGO_BYTES, read_logo  # noqa: F401
 
@@ -60,3 +63,12 @@ def sections_from(template: Template | None) -> Sections:
         return Sections()
     return Sections(summary=template.include_summary, line_items=template.include_line_items,
                     charts=template.include_charts)
+
+
+def with_left_out(doc: ReportDocument, left_out: pd.DataFrame | None, id_column: str, noun: str) -> ReportDocument:
+    """The document with the ERROR finding of its organization's rows that were left out for
+    naming another organization (lib/rules/boundaries.py); unchanged when there are none."""
+    found = boundaries.finding(left_out, id_column, noun)
+    if found is not None:
+        doc.add_left_out(found)
+    return doc
