@@ -177,7 +177,8 @@ def age_receivables(invoices: pd.DataFrame, as_of: dt.date, customer_id: int | N
     if customer_id is not None:
         customer_id = int(customer_id)
         frame = frame[frame["customer_id"] == customer_id]
-        names = [n for n in frame["customer_name"] if not is_missing(n)]
+        # from rows that may be printed only: a customer of another organization is never named
+        names = [n for n, foreign in zip(frame["customer_name"], frame["_foreign"]) if not is_missing(n) and not foreign]
         customer_name = str(names[0]) if names else None
 
     receivable = frame[
