@@ -13,7 +13,7 @@ from reporting_dagster.lib.rules import boundaries
 from reporting_dagster.lib.operations.records import Template
 from reporting_dagster.lib.render.document import Branding, ReportDocument, Sections
 from reporting_dagster.lib.infra.store import Store
-from reporting_dagster.lib.documents.reports.logos import LOGO_TYPES, MAX_LOGO_BYTES, read_logo  # noqa: F401
+from reporting_dagster.lib.documents.reports.logos import read_logo
 
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
@@ -50,12 +50,6 @@ def branding_from(template: Template | None, store: Store | None, organization_i
         logo_data_uri=logo.data_uri,
         logo_warning=logo.warning,
     )
-
-
-def logo_data_uri(store: Store, key: str, organization_id: int) -> str | None:
-    """A data: URI of the organization's logo, or None when it is refused, missing, too large or
-    not an image (logos.read_logo says why)."""
-    return read_logo(store, key, organization_id).data_uri
 
 
 def sections_from(template: Template | None) -> Sections:

@@ -14,7 +14,8 @@ schemes, drive letters), a `%` (percent-escapes), control characters, characters
 compatibility folding would change (full-width `．` or `／`), and empty, `.` or `..` segments are
 refused; so `branding/1/../2/logo.png` is refused for organization 1, and `branding/10/…` is not
 `branding/1/…`. A refused, missing, oversized or non-image logo is left out and the document
-carries a WARN finding (`logo_from_own_branding`) that says what to fix; the report still renders.
+carries a WARN finding (`document.LOGO_CHECK`, `logo_from_own_branding`) that says what to fix; the
+report still renders.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ import unicodedata
 from dataclasses import dataclass
 
 from reporting_dagster.lib.infra.store import Store
-from reporting_dagster.lib.render.document import LOGO_CHECK  # noqa: F401 - the finding's name
 
 BRANDING_ROOT = "branding"
 SHARED_PREFIX_ENV = "REPORTS_SHARED_BRANDING_PREFIX"
@@ -121,6 +121,6 @@ def read_logo(store: Store | None, key: str | None, organization_id: int | None,
         if len(data) > MAX_LOGO_BYTES:
             raise LogoRefused(f"the logo is larger than {MAX_LOGO_BYTES // 1024} KB")
     except LogoRefused as exc:
-        return Logo(None, f"logo left out: {exc}; fix logo_path of {where} "
-                          f"(a key under {BRANDING_ROOT}/{organization_id}/ in the report store)")
+        folder = f"{BRANDING_ROOT}/{organization_id if organization_id is not None else '{organization_id}'}/"
+        return Logo(None, f"logo left out: {exc}; fix logo_path of {where} (a key under {folder} in the report store)")
     return Logo(f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}")
