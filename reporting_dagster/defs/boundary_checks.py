@@ -6,6 +6,7 @@ import pandas as pd
 
 from reporting_dagster.lib.rules import boundaries
 
+CHECK = boundaries.CHECK  # references_within_organization
 DESCRIPTION = ("Every {noun} printed in an organization's file resolves to that organization through every "
                "reference it prints ({references}); one that does not is left out of every file (ERROR).")
 
@@ -22,5 +23,3 @@ def left_out_result(check_name: str, left_out: pd.DataFrame) -> dg.AssetCheckRes
                   "rows": dg.MetadataValue.md(listed.to_markdown(index=False) if len(listed) else "none")},
     )
 
-
-CHECK = boundaries.CHECK
