@@ -1,6 +1,6 @@
 -- name: active_template
 -- The organization's org-wide active template for a report type (the newest when several).
-SELECT id, name, file_format::text AS file_format, template_config, include_charts, include_summary,
+SELECT id, organization_id, name, file_format::text AS file_format, template_config, include_charts, include_summary,
        include_line_items, logo_path, header_text, footer_text, brand_color, default_contract_id
 FROM report_template
 WHERE organization_id = :organization_id AND report_type = CAST(:report_type AS report_type)

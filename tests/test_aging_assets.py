@@ -147,7 +147,8 @@ def test_aging_slice_writes_every_format_for_every_organization(fresh_engine, fr
     assert canary["rows"][0]["days_overdue"] == 28  # 2025-03-31 − 2025-03-03
 
     checks = {e.asset_check_key.name: e.passed for e in result.get_asset_check_evaluations()}
-    assert checks == {"every_invoice_has_organization": True, "outstanding_invoices_have_due_dates": True}
+    assert checks == {"every_invoice_has_organization": True, "outstanding_invoices_have_due_dates": True,
+                      "references_within_organization": True}
     meta = result.asset_materializations_for_node("invoice_aging")[0].metadata
     assert meta["as_of_date"].value == "2025-03-31" and meta["outstanding_invoices"].value == 4
     assert meta["receivables_considered"].value == 5  # H-1..H-4 and the canary's (H-5 is a draft)

@@ -142,14 +142,17 @@ def test_db_first_period_prints_the_platforms_first_month(fresh_url, monkeypatch
 
 
 EXTRACTS = {  # asset → the tables its .sql reads, written out by hand from the files
+    # customer_project and contract: the organizations a counterparty is linked to (tenant-boundary check)
     "expected_invoice_lines": {"expected_invoice_header", "expected_invoice_line_item", "project", "contract",
-                               "counterparty", "currency", "invoice_line_item_type"},
+                               "counterparty", "currency", "invoice_line_item_type", "customer_project"},
     "received_invoice_lines": {"received_invoice_header", "received_invoice_line_item", "project", "contract",
-                               "counterparty", "currency", "invoice_line_item_type"},
-    "stored_invoice_comparisons": {"invoice_comparison", "expected_invoice_header", "received_invoice_header"},
+                               "counterparty", "currency", "invoice_line_item_type", "customer_project"},
+    "stored_invoice_comparisons": {"invoice_comparison", "expected_invoice_header", "received_invoice_header",
+                                   "project", "contract"},
     "client_invoice_lines": {"invoice_header", "invoice_line_item", "meter_aggregate", "project", "contract",
-                             "counterparty", "currency", "invoice_line_item_type"},
-    "receivable_invoices": {"invoice_header", "invoice_payment", "project", "contract", "counterparty", "currency"},
+                             "counterparty", "currency", "invoice_line_item_type", "customer_project"},
+    "receivable_invoices": {"invoice_header", "invoice_payment", "project", "contract", "counterparty", "currency",
+                            "customer_project"},
     "time_entries": {"time_entry", "task", "member", "project"},
     "project_customers": {"customer_project", "counterparty", "time_entry", "task"},
 }

@@ -113,7 +113,8 @@ def test_listings_write_every_format_for_every_organization(fresh_engine, fresh_
     checks = {e.asset_check_key.name: e for e in result.get_asset_check_evaluations()
               if e.asset_key == dg.AssetKey("invoice_to_client")}
     assert set(checks) == {"every_invoice_has_organization", "line_totals_match_headers",
-                           "no_duplicate_invoice_numbers"}
+                           "no_duplicate_invoice_numbers", "references_within_organization"}
+    assert checks["references_within_organization"].passed
     unresolved = checks["every_invoice_has_organization"]
     assert not unresolved.passed and unresolved.metadata["unresolved_invoices"].value == 1
     assert "ORPHAN-1" in unresolved.metadata["invoices"].value

@@ -180,22 +180,29 @@ def test_time_slice_writes_every_format_for_every_organization(world, fresh_url,
     assert events == {"REPORT_EXPORTED": 20}
 
 
-def test_member_of_another_organization_is_reported_under_the_project(world, fresh_url, tmp_path):
-    """A member of org B logging time on org A's project: the entry is A's (the project's); a check warns."""
+def test_member_of_another_organization_is_left_out_and_reported(world, fresh_url, tmp_path):
+    """A member of org B logging time on org A's project: whose is it? The entry is in no file (it
+    would print B's member in A's files); an ERROR check and A's file name it (issue 10 item 5)."""
     p = TimePlatform(world["engine"])
     other = p.org("Other Org")
     outsider = p.member(other, "Out Sider", "out@other.example")
-    p.entry(p.task(world["north"]), outsider, dt.date(2026, 10, 2), 30, False, None, ("10.00", "USD"))
+    entry = p.entry(p.task(world["north"]), outsider, dt.date(2026, 10, 2), 30, False, None, ("10.00", "USD"))
     result = _materialize(fresh_url, tmp_path)
     assert result.success
     evaluations = {e.asset_check_key.name: e for e in result.get_asset_check_evaluations()}
-    assert not evaluations["member_and_project_same_organization"].passed
-    assert evaluations["member_and_project_same_organization"].metadata["entries"].value == 1
+    for check in (e for e in result.get_asset_check_evaluations()
+                  if e.asset_check_key.name == "member_and_project_same_organization"):  # timesheet and profitability
+        assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
+        assert check.metadata["left_out"].value == 1
     rows = _rows(world["engine"])
     assert other not in {r["organization_id"] for r in rows}  # no files for the member's organization
     ts = json.loads(next((tmp_path / r["file_path"]).read_bytes() for r in rows
                          if r["organization_id"] == world["helios"] and r["type"] == "timesheet" and r["fmt"] == "json"))
-    assert ts["summary"]["total_hours"] == "3.75"  # 195 + 30 = 225 min
+    assert ts["summary"]["total_hours"] == "3.25"  # 195 min: the outsider's 30 are left out
+    assert [(f["severity"], f["entry_id"]) for f in ts["summary"]["left_out"]] == [("ERROR", [entry])]
+    for r in rows:
+        if r["organization_id"] == world["helios"]:
+            assert b"Out Sider" not in (tmp_path / r["file_path"]).read_bytes()
 
 
 def test_empty_month_writes_no_data_files_and_succeeds(fresh_engine, fresh_url, tmp_path):

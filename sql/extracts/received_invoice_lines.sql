@@ -1,10 +1,31 @@
 -- Received contractor invoices of one billing period, one row per line (a header without lines
 -- gives one row with NULL line columns). Organization as in expected_invoice_lines.sql.
+-- Every printed reference carries its own organization (project_, contract_, counterparty_organization_ids)
+-- for the tenant-boundary check (lib/rules/boundaries.py): a row naming another organization's
+-- contract, project or client is left out and reported, never printed.
+WITH counterparty_owners AS (
+    -- the organizations each counterparty is linked to: through its contracts (the contract's
+    -- organization, else its project's) and, as a client, through customer_project
+    SELECT counterparty_id, array_agg(DISTINCT organization_id ORDER BY organization_id) AS organization_ids
+    FROM (
+        SELECT oc.counterparty_id, COALESCE(oc.organization_id, op.organization_id) AS organization_id
+        FROM contract oc
+        LEFT JOIN project op ON op.id = oc.project_id
+        WHERE oc.counterparty_id IS NOT NULL
+        UNION ALL
+        SELECT cu.customer_id, cup.organization_id
+        FROM customer_project cu
+        JOIN project cup ON cup.id = cu.project_id
+    ) links
+    WHERE organization_id IS NOT NULL
+    GROUP BY counterparty_id
+)
 SELECT
     h.id                                        AS header_id,
     COALESCE(p.organization_id, c.organization_id) AS organization_id,
     p.organization_id                           AS project_organization_id,
-    c.organization_id                           AS contract_organization_id,
+    COALESCE(c.organization_id, cpj.organization_id) AS contract_organization_id,
+    cpo.organization_ids                        AS counterparty_organization_ids,
     h.project_id,
     p.name                                      AS project_name,
     h.contract_id,
@@ -29,7 +50,9 @@ SELECT
 FROM received_invoice_header h
 LEFT JOIN project p ON p.id = h.project_id
 LEFT JOIN contract c ON c.id = h.contract_id
+LEFT JOIN project cpj ON cpj.id = c.project_id
 LEFT JOIN counterparty cp ON cp.id = h.counterparty_id
+LEFT JOIN counterparty_owners cpo ON cpo.counterparty_id = h.counterparty_id
 LEFT JOIN currency cur ON cur.id = h.currency_id
 LEFT JOIN received_invoice_line_item l ON l.received_invoice_header_id = h.id
 LEFT JOIN invoice_line_item_type t ON t.id = l.invoice_line_item_type_id

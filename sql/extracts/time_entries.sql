@@ -2,11 +2,13 @@
 -- member, task and project. A time entry reaches its project only through its task.
 -- organization_id is the PROJECT's organization (the project owns the work, its customers and
 -- its revenue); member.organization_id is the fallback when the project has none, and is kept
--- as member_organization_id so a disagreement can be reported (asset check), never hidden.
+-- as member_organization_id: an entry whose member belongs to another organization than its
+-- project is left out and reported (lib/rules/boundaries.py), never printed.
 -- Currencies are CHAR(3): trimmed so 'USD' compares equal everywhere.
 SELECT
     te.id                                           AS entry_id,
     COALESCE(p.organization_id, m.organization_id)  AS organization_id,
+    p.organization_id                               AS project_organization_id,
     m.organization_id                               AS member_organization_id,
     te.member_id,
     m.name                                          AS member_name,

@@ -94,7 +94,7 @@ def export_organizations(
             template = records.active_template(engine, org_id, report_type)
             ctx = ReportContext(
                 organization_id=org_id, organization_name=str(names.get(org_id, f"Organization {org_id}")),
-                period=period, generated_at=generated_at, branding=branding_from(template, store),
+                period=period, generated_at=generated_at, branding=branding_from(template, store, org_id),
                 sections=sections_from(template), template_id=template.id if template else None,
             )
             doc = build(org_id, ctx)

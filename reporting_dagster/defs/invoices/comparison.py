@@ -26,10 +26,12 @@ CHECKS = {
     "line_totals_match_headers": "Each header's total equals the sum of its lines.",
     "no_invoice_counted_twice": "No invoice is counted in two pairs; no vendor invoice number appears twice.",
     "every_invoice_has_organization": "Every invoice resolves to an organization (through project, then contract).",
-    "invoices_resolve_to_one_organization": "No invoice's project and contract belong to different organizations "
-                                            "(ERROR: those organizations' files are not made).",
-    "pairs_within_one_organization": "No pair links invoices of two organizations (ERROR: those organizations' "
-                                     "files are not made).",
+    "invoices_resolve_to_one_organization": "No invoice's project, contract or contractor belongs to another "
+                                            "organization than the invoice (ERROR: those organizations' files "
+                                            "are not made).",
+    "pairs_within_one_organization": "No pair links invoices of two organizations, or of one and of none, and no "
+                                     "stored comparison links to another organization's invoice (ERROR: those "
+                                     "organizations' files are not made).",
 }
 
 

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import dagster as dg
 import pandas as pd
 
+from reporting_dagster.defs import boundary_checks
 from reporting_dagster.defs.partitions import billing_period, monthly_check_specs
 from reporting_dagster.lib.rules import listings as lst
 from reporting_dagster.lib.jsonutil import to_jsonable
@@ -21,7 +22,9 @@ CLIENT_CHECKS = {
                                       "(through project, then contract); unresolved ones are in no file.",
     "line_totals_match_headers": "Each client invoice's total equals the sum of its lines.",
     "no_duplicate_invoice_numbers": "No invoice number appears twice for one client in the month.",
+    boundary_checks.CHECK: boundary_checks.description("invoice", "project, contract, client"),
 }
+CONTRACTOR_CHECKS = {boundary_checks.CHECK: boundary_checks.description("invoice", "project, contract, contractor")}
 
 
 def _metadata(listing: lst.Listing) -> dict[str, dg.RawMetadataValue]:
@@ -31,6 +34,7 @@ def _metadata(listing: lst.Listing) -> dict[str, dg.RawMetadataValue]:
         "lines": len(listing.lines),
         "organizations": len(listing.organization_ids()),
         "unresolved_invoices": int(listing.invoices["organization_id"].isna().sum()),
+        "left_out_foreign_reference_invoices": len(listing.left_out),
         "mismatched_invoices": int(listing.invoices["total_mismatch"].sum()) if len(listing.invoices) else 0,
         "totals_by_currency": dg.MetadataValue.json(
             to_jsonable(lst.totals_by_currency(resolved.invoices, resolved.lines))),
@@ -70,17 +74,22 @@ def client_check_results(listing: lst.Listing) -> Iterator[dg.AssetCheckResult]:
         check_name="no_duplicate_invoice_numbers", passed=dup.empty, severity=dg.AssetCheckSeverity.WARN,
         metadata={"duplicate_invoices": len(dup), "invoices": _listing_table(dup)},
     )
+    yield boundary_checks.left_out_result(boundary_checks.CHECK, listing.left_out)
 
 
-@dg.asset(partitions_def=billing_period, group_name="invoices", kinds={"pandas"}, code_version=lst.RULES_VERSION)
-def invoice_expected(expected_invoice_lines: pd.DataFrame) -> dg.Output[lst.Listing]:
+@dg.asset(partitions_def=billing_period, group_name="invoices", kinds={"pandas"}, code_version=lst.RULES_VERSION,
+          check_specs=monthly_check_specs("invoice_expected", CONTRACTOR_CHECKS))
+def invoice_expected(expected_invoice_lines: pd.DataFrame) -> Iterator[dg.Output | dg.AssetCheckResult]:
     """Expected contractor invoices, per organization: contract, project, contractor, lines."""
     listing = lst.build_listing(expected_invoice_lines, lst.EXPECTED)
-    return dg.Output(listing, metadata=_metadata(listing))
+    yield dg.Output(listing, metadata=_metadata(listing))
+    yield boundary_checks.left_out_result(boundary_checks.CHECK, listing.left_out)
 
 
-@dg.asset(partitions_def=billing_period, group_name="invoices", kinds={"pandas"}, code_version=lst.RULES_VERSION)
-def invoice_received(received_invoice_lines: pd.DataFrame) -> dg.Output[lst.Listing]:
+@dg.asset(partitions_def=billing_period, group_name="invoices", kinds={"pandas"}, code_version=lst.RULES_VERSION,
+          check_specs=monthly_check_specs("invoice_received", CONTRACTOR_CHECKS))
+def invoice_received(received_invoice_lines: pd.DataFrame) -> Iterator[dg.Output | dg.AssetCheckResult]:
     """Received contractor invoices, per organization: vendor number, dates, status, received date, lines."""
     listing = lst.build_listing(received_invoice_lines, lst.RECEIVED)
-    return dg.Output(listing, metadata=_metadata(listing))
+    yield dg.Output(listing, metadata=_metadata(listing))
+    yield boundary_checks.left_out_result(boundary_checks.CHECK, listing.left_out)

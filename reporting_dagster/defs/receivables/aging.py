@@ -5,6 +5,7 @@ from collections.abc import Iterator
 import dagster as dg
 import pandas as pd
 
+from reporting_dagster.defs import boundary_checks
 from reporting_dagster.defs.partitions import billing_period, monthly_check_specs
 from reporting_dagster.defs.resources import PlatformDatabase
 from reporting_dagster.lib.rules import aging
@@ -15,6 +16,7 @@ CHECKS = {
                                       "(through project, then contract).",
     "outstanding_invoices_have_due_dates": "Outstanding client invoices carry a due date (those without "
                                            "one are aged as Current).",
+    boundary_checks.CHECK: boundary_checks.description("outstanding invoice", "project, contract, customer"),
 }
 _LISTED = ["invoice_id", "invoice_number", "customer_name", "project_name", "contract_name", "currency",
            "open_amount"]
@@ -68,3 +70,4 @@ def check_results(result: aging.AgingResult) -> Iterator[dg.AssetCheckResult]:
         check_name="outstanding_invoices_have_due_dates", passed=no_due.empty, severity=dg.AssetCheckSeverity.WARN,
         metadata={"without_due_date": len(no_due), "invoices": _listing(no_due)},
     )
+    yield boundary_checks.left_out_result(boundary_checks.CHECK, result.left_out)

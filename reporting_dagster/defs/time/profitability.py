@@ -5,6 +5,7 @@ from collections.abc import Iterator
 import dagster as dg
 import pandas as pd
 
+from reporting_dagster.defs import boundary_checks
 from reporting_dagster.defs.partitions import billing_period, monthly_check_specs
 from reporting_dagster.lib.rules import profitability as pf
 from reporting_dagster.lib.jsonutil import to_jsonable
@@ -15,6 +16,7 @@ from reporting_dagster.lib.rules.timesheet import rounded
 CHECKS = {
     "billable_entries_have_billing_rate":
         "Every billable entry has a billing rate snapshot (otherwise its hours earn no revenue).",
+    "member_and_project_same_organization": boundary_checks.description("time entry", "project, member"),
 }
 
 
@@ -44,3 +46,4 @@ def project_profitability(
             unpriced.assign(billable_hours=[str(half_up(h)) for h in unpriced["billable_hours"]])
             .head(50).to_markdown(index=False) if len(unpriced) else "none")},
     )
+    yield boundary_checks.left_out_result("member_and_project_same_organization", result.left_out)

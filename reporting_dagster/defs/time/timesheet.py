@@ -5,15 +5,14 @@ from collections.abc import Iterator
 import dagster as dg
 import pandas as pd
 
+from reporting_dagster.defs import boundary_checks
 from reporting_dagster.defs.partitions import billing_period, monthly_check_specs
 from reporting_dagster.lib.rules import timesheet as ts
 from reporting_dagster.lib.jsonutil import to_jsonable
 from reporting_dagster.lib.infra.periods import month_bounds
 
-CHECKS = {
-    "member_and_project_same_organization":
-        "Every entry's member belongs to its project's organization (the entry is reported under the project's).",
-}
+MEMBER_CHECK = "member_and_project_same_organization"
+CHECKS = {MEMBER_CHECK: boundary_checks.description("time entry", "project, member")}
 
 
 @dg.asset(
@@ -34,12 +33,5 @@ def timesheet(context: dg.AssetExecutionContext, time_entries: pd.DataFrame) -> 
         "summary": dg.MetadataValue.json(to_jsonable(ts.rounded(ts.summarize(result.entries)))),
         **result.parameters,
     })
-    mismatches = ts.organization_mismatches(ts.prepare(time_entries))
-    yield dg.AssetCheckResult(
-        check_name="member_and_project_same_organization", passed=mismatches.empty,
-        severity=dg.AssetCheckSeverity.WARN,
-        metadata={"entries": len(mismatches), "listing": dg.MetadataValue.md(
-            mismatches[["entry_id", "organization_id", "member_organization_id", "member_id", "project_id"]]
-            .head(50).to_markdown(index=False) if len(mismatches) else "none")},
-    )
+    yield boundary_checks.left_out_result(MEMBER_CHECK, result.left_out)
 

@@ -36,9 +36,12 @@ def read_named_sql(filename: str) -> dict[str, str]:
 
 
 _TABLE_REF = re.compile(r"\b(?:FROM|JOIN)\s+([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE)
+_CTE_NAME = re.compile(r"(?:\bWITH|,)\s*([A-Za-z_][A-Za-z0-9_]*)\s+AS\s*\(", re.IGNORECASE)
 
 
 def tables_read(name: str) -> list[str]:
-    """The tables `sql/extracts/<name>.sql` reads (after FROM / JOIN, comments left out), sorted."""
+    """The tables `sql/extracts/<name>.sql` reads (after FROM / JOIN, comments and the query's
+    own WITH names left out), sorted."""
     text = "\n".join(line.split("--", 1)[0] for line in read_sql(name).splitlines())
-    return sorted({m.group(1).lower() for m in _TABLE_REF.finditer(text)})
+    own = {m.group(1).lower() for m in _CTE_NAME.finditer(text)}
+    return sorted({m.group(1).lower() for m in _TABLE_REF.finditer(text)} - own)

@@ -39,6 +39,7 @@ class Template:
     footer_text: str | None
     brand_color: str | None
     default_contract_id: int | None = None
+    organization_id: int | None = None  # whose template: its logo is read from that organization's folder only
 
 
 def active_template(engine: Engine, organization_id: int, report_type: str) -> Template | None:

@@ -1,8 +1,10 @@
 """CSV: RFC 4180, UTF-8 without BOM, CRLF; three `# ` metadata lines, a label header, the data.
 
 The file holds the report's most detailed table (`definition.csv_table`). Money and decimals are
-plain numbers with exactly 2 decimals (half-up), integers plain, dates ISO, None empty. Text
-cells that a spreadsheet would run as a formula get a leading `'`; numbers are never altered.
+plain numbers with exactly 2 decimals (half-up), integers plain, dates ISO, None empty. Every
+text cell, the header labels and the metadata lines go through `values.csv_guard`: a `'` before
+any = + - @ that could begin a field wherever a spreadsheet splits (the cell's start, after `;`,
+`,`, tab, CR, LF), tabs as spaces. A number in a numeric column is never altered (`-160.00`).
 A "no data" report ends with one `# No data for this period` line after the header row: after
 it, so a reader that skips the three metadata lines still finds the header first.
 """
@@ -11,11 +13,13 @@ from __future__ import annotations
 
 import csv as _csv
 import io
+import re
 from typing import Any
 
 from reporting_dagster.lib.documents.catalog import Column
 from reporting_dagster.lib.render.document import NO_DATA_NOTE, ReportDocument
 from reporting_dagster.lib.render.values import (
+    MONEY_TYPES,
     csv_guard,
     iso_timestamp,
     normalize,
@@ -26,24 +30,27 @@ from reporting_dagster.lib.render.values import (
 )
 
 CONTENT_TYPE = "text/csv; charset=utf-8"
+NUMERIC_TYPES = MONEY_TYPES | {"integer"}
+_PLAIN_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 
 
 def metadata_lines(doc: ReportDocument) -> list[str]:
     params = ", ".join(f"{one_line(k)}={one_line(v)}" for k, v in parameter_pairs(doc.parameters))
-    return [
+    # written as they are (no quoting), so guarded like a cell: a parameter value is user text
+    return [csv_guard(line) for line in (
         f"# {one_line(doc.definition.name)}",
         f"# Generated: {iso_timestamp(doc.generated_at)}",
         f"# Parameters: {params}",
-    ]
+    )]
 
 
 def _cell(value: Any, column: Column) -> str:
-    value = normalize(value)
-    cell = plain_cell(value, column)
-    # text is guarded; numbers (money, integers) and dates are written as they are
-    if column.type == "string" or isinstance(value, str):
-        return csv_guard(cell)
-    return cell
+    cell = plain_cell(normalize(value), column)
+    # a number of a numeric column is written as it is (a negative amount stays -160.00);
+    # everything else is text, guarded (also a text value that turned up in a numeric column)
+    if column.type in NUMERIC_TYPES and _PLAIN_NUMBER.fullmatch(cell):
+        return cell
+    return csv_guard(cell)
 
 
 def render(doc: ReportDocument) -> bytes:

@@ -19,6 +19,7 @@ from reporting_dagster.lib.documents.catalog import ReportDefinition, Table
 
 # What every format says when the organization has no rows in the period (one wording everywhere).
 NO_DATA_NOTE = "No data for this period"
+LOGO_CHECK = "logo_from_own_branding"  # the WARN finding of a logo left out (documents/reports/logos.py)
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class Branding:
     header_text: str | None = None
     footer_text: str | None = None
     logo_data_uri: str | None = None  # a data: URI only, never a URL or path
+    logo_warning: str | None = None  # why the template's logo was left out, and what to fix
 
 
 @dataclass(frozen=True)
@@ -119,9 +121,31 @@ class ReportDocument:
     # file from being made (its row fails with the check's name); WARN ones go into the summary
     check_errors: list[str] = field(default_factory=list)
     check_warnings: list[dict[str, Any]] = field(default_factory=list)
+    # ERROR findings whose rows were left out of this file (lib/rules/boundaries.py: a row naming
+    # another organization's reference); the rest of the file is made, and says so
+    left_out: list[dict[str, Any]] = field(default_factory=list)
     # the organization has no rows for this report in the period: every format says so, so an
     # empty month is never mistaken for a report that was not produced
     no_data: bool = False
+
+    def __post_init__(self) -> None:
+        # a logo left out is a WARN finding of this file, recorded in its summary like the checks'
+        if self.branding.logo_warning:
+            self.add_warning({"check": LOGO_CHECK, "severity": "WARN", "message": self.branding.logo_warning})
+
+    def add_warning(self, finding: dict[str, Any]) -> None:
+        """A WARN finding of this file: kept in check_warnings and the summary (summary_data)."""
+        if finding not in self.check_warnings:
+            self.check_warnings.append(finding)
+        self.summary["check_warnings"] = list(self.check_warnings)
+
+    def add_left_out(self, finding: dict[str, Any]) -> None:
+        """An ERROR finding whose rows are not in this file: in the summary (summary_data, JSON,
+        XLSX) and as a card in PDF/HTML, so nobody takes the totals for complete."""
+        self.left_out.append(finding)
+        self.summary["left_out"] = list(self.left_out)
+        self.cards.append(SummaryCard(title="Left out of this report", value=str(finding["left_out"]),
+                                      lines=(str(finding["message"]),), tone="bad"))
 
     @property
     def report_type(self) -> str:

@@ -4,6 +4,17 @@ Money stays `Decimal` until here; rounding is half-up to 2 decimals (or to the d
 catalogue column's format asks for, e.g. '0.00####' for unit prices) and happens only when a value
 is presented. Two textual forms exist: plain (`money`, for CSV and JSON: `-1234.50`) and display
 (`display_money`, for PDF and HTML: `-1,234.50`).
+
+CSV formula guard (`csv_guard`): a spreadsheet may split a line on `,`, `;`, tab or line breaks,
+whatever the file's quoting says, so a formula can start inside a cell, not only at its start.
+Every position where a field could begin — the cell's start and the character after each `;`,
+`,`, tab, CR and LF — is looked at past any spaces and `"`; where the text there begins with
+`=`, `+`, `-`, `@` (or their full-width forms U+FF1D, U+FF0B, U+FF0D, U+FF20) a `'` is put
+right before that character, so every field a split can produce starts as text. A cell starting
+with a tab or CR also gets a leading `'`. Tabs inside a cell become spaces (a tab splits the
+cell on TSV import); CR and LF stay (RFC 4180 quotes them and spreadsheets read them as in-cell
+line breaks). Only text is guarded: the CSV renderer writes numbers (money, decimals, integers)
+untouched, so `-5.00` stays `-5.00`.
 """
 
 from __future__ import annotations
@@ -23,7 +34,9 @@ CENT = Decimal("0.01")
 MONEY_TYPES = frozenset({"currency", "decimal"})
 DEFAULT_BRAND_COLOR = "#1F4E79"
 _HEX_COLOR = re.compile(r"#[0-9a-fA-F]{6}")
-_CSV_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+# where a split may start a field: the cell's start or after ; , tab CR LF, then spaces and quotes;
+# a formula starter there (ASCII or full-width) gets a ' right before it
+_CSV_FORMULA_AT = re.compile(r'(^|[;,\t\r\n])((?:[^\S\t\r\n]|")*)(?=[=+\-@\uff1d\uff0b\uff0d\uff20])')
 _LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029\x0b\x0c\x85]+")
 
 
@@ -205,10 +218,14 @@ def text(value: Any) -> str:
 
 
 def csv_guard(value: str) -> str:
-    """Neutralise spreadsheet formula injection: text starting = + - @ TAB CR gets a leading '."""
-    if value and value.startswith(_CSV_TRIGGERS):
-        return "'" + value
-    return value
+    """Neutralise spreadsheet formula injection in a text cell (see the module docstring): a `'`
+    before every formula starter that could begin a field after any split, tabs as spaces."""
+    if not value:
+        return value
+    guarded = _CSV_FORMULA_AT.sub(r"\1\2'", value).replace("\t", " ")
+    if value[0] in "\t\r" and not guarded.startswith("'"):
+        guarded = "'" + guarded
+    return guarded
 
 
 def one_line(value: Any) -> str:

@@ -12,6 +12,9 @@ Rules (issue #3 item 2, seed 002 §19.3.6):
 - days overdue = as-of − due_date. Buckets: Current (≤ 0), 1–30, 31–60, 61–90, 90+, edges
   inclusive (30 → 1–30, 31 → 31–60, 90 → 61–90, 91 → 90+). No due date → Current, flagged.
 - Amounts are Decimal and summed per currency only; never across currencies.
+- An outstanding invoice whose project, contract or customer belongs to another organization
+  than its own (lib/rules/boundaries.py) is set aside in `left_out`: in no file and no total,
+  reported by the `references_within_organization` ERROR check and in its organization's file.
 
 Input: one row per invoice as `sql/extracts/receivable_invoices.sql` gives it (see
 `INPUT_COLUMNS`). Output: `AgingResult` with the outstanding invoices, the bucket × currency
@@ -28,10 +31,11 @@ from typing import Any
 import pandas as pd
 
 from reporting_dagster.lib.money import ZERO, dsum, is_missing, percent_of
+from reporting_dagster.lib.rules import boundaries
 
 # The rules' version: bump it when a rule changes what a month gives (the assets' code_version),
 # so the UI shows which months were made with older rules.
-RULES_VERSION = "1"
+RULES_VERSION = "2"  # invoices naming another organization's project, contract or customer left out
 
 OUTSTANDING_STATUSES = ("sent", "disputed", "paid")
 NO_CURRENCY = "—"
@@ -103,6 +107,8 @@ class AgingResult:
     customer_id: int | None = None
     customer_name: str | None = None
     considered: int = 0  # receivable invoices looked at (issued by the as-of date, right status)
+    # outstanding invoices of an organization that name another organization's reference
+    left_out: pd.DataFrame = field(default_factory=lambda: boundaries.empty_left_out("invoice_id"))
 
     @property
     def parameters(self) -> dict[str, str]:
@@ -121,6 +127,7 @@ class AgingResult:
             self.as_of, pick(self.invoices), pick(self.buckets), pick(self.customers),
             [o for o in self.organizations if o == organization_id], self.unresolved.iloc[0:0],
             self.customer_id, self.customer_name, self.considered,
+            boundaries.of_organization(self.left_out, organization_id),
         )
 
     def organization_ids(self) -> list[int]:
@@ -160,6 +167,7 @@ def age_receivables(invoices: pd.DataFrame, as_of: dt.date, customer_id: int | N
     if missing:
         raise ValueError(f"receivable invoices lack columns: {', '.join(missing)}")
     frame = invoices[INPUT_COLUMNS].copy()
+    frame["_foreign"] = boundaries.foreign_references(invoices, "customer")
     frame["organization_id"] = frame["organization_id"].astype("Int64")
     frame["customer_id"] = frame["customer_id"].astype("Int64")
     frame["issue_date"] = [_as_date(v) for v in frame["issue_date"]]
@@ -169,7 +177,8 @@ def age_receivables(invoices: pd.DataFrame, as_of: dt.date, customer_id: int | N
     if customer_id is not None:
         customer_id = int(customer_id)
         frame = frame[frame["customer_id"] == customer_id]
-        names = [n for n in frame["customer_name"] if not is_missing(n)]
+        # from rows that may be printed only: a customer of another organization is never named
+        names = [n for n, foreign in zip(frame["customer_name"], frame["_foreign"]) if not is_missing(n) and not foreign]
         customer_name = str(names[0]) if names else None
 
     receivable = frame[
@@ -202,7 +211,10 @@ def age_receivables(invoices: pd.DataFrame, as_of: dt.date, customer_id: int | N
         ["_org_sort", "currency", "_days_sort", "invoice_number", "invoice_id"],
         ascending=[True, True, False, True, True], na_position="last",
     )
-    outstanding = outstanding[INVOICE_OUTPUT].reset_index(drop=True)
+    foreign = outstanding["_foreign"] != ""
+    left_out = outstanding.loc[foreign, ["organization_id", "invoice_id", "_foreign"]].rename(
+        columns={"_foreign": boundaries.REFERENCE_COLUMN}).reset_index(drop=True)
+    outstanding = outstanding.loc[~foreign, INVOICE_OUTPUT].reset_index(drop=True)
 
     resolved = outstanding[outstanding["organization_id"].notna()].reset_index(drop=True)
     unresolved = outstanding[outstanding["organization_id"].isna()].reset_index(drop=True)
@@ -210,7 +222,7 @@ def age_receivables(invoices: pd.DataFrame, as_of: dt.date, customer_id: int | N
     month_start = as_of.replace(day=1)
     issued_this_month = receivable[_mask(receivable, [d is not None and d >= month_start for d in receivable["issue_date"]])]
     org_ids = set(resolved["organization_id"].dropna().astype(int)) | set(
-        issued_this_month["organization_id"].dropna().astype(int))
+        issued_this_month["organization_id"].dropna().astype(int)) | set(left_out["organization_id"].astype(int))
 
     return AgingResult(
         as_of=as_of,
@@ -222,6 +234,7 @@ def age_receivables(invoices: pd.DataFrame, as_of: dt.date, customer_id: int | N
         customer_id=customer_id,
         customer_name=customer_name,
         considered=int(len(receivable)),
+        left_out=left_out,
     )
 
 

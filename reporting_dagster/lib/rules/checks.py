@@ -1,10 +1,17 @@
 """Data-quality findings on the invoice headers of a comparison (the asset checks' logic), and
 which organizations they concern: an ERROR finding keeps that organization's files from being
-made and sent (pack and requests alike); a WARN finding is written into the file's summary."""
+made and sent (pack and requests alike); a WARN finding is written into the file's summary.
+
+The tenant-boundary findings of the comparison (`invoices_resolve_to_one_organization`,
+`pairs_within_one_organization`) are ERRORs that stop the files (a pair without one of its
+invoices would show a false variance); the other reports leave such rows out instead
+(lib/rules/boundaries.py)."""
 
 from __future__ import annotations
 
 import pandas as pd
+
+from reporting_dagster.lib.rules import boundaries
 
 SIDE_NAMES = {"E": "expected", "R": "received"}
 _LISTED = ["side", "header_id", "invoice_number", "contract_name", "currency"]
@@ -43,20 +50,26 @@ def unresolved_invoices(headers: pd.DataFrame) -> pd.DataFrame:
 
 
 def organization_conflicts(headers: pd.DataFrame) -> pd.DataFrame:
-    """Headers whose project and contract belong to different organizations: whose is it?"""
-    if "project_organization_id" not in headers or "contract_organization_id" not in headers:
-        return _listed(headers.iloc[0:0])
-    both = headers["project_organization_id"].notna() & headers["contract_organization_id"].notna()
-    bad = headers[both & (headers["project_organization_id"] != headers["contract_organization_id"])]
-    return _listed(bad, "project_organization_id", "contract_organization_id")
+    """Headers whose project, contract (its organization, else its project's) or counterparty
+    (lib/rules/boundaries.py) belong to another organization than the header: whose is it?"""
+    if "foreign_references" not in headers:
+        headers = headers.assign(foreign_references=boundaries.foreign_references(headers))
+    bad = headers[headers["foreign_references"] != ""]
+    extra = [c for c in ("project_organization_id", "contract_organization_id") if c in headers]
+    return _listed(bad, *extra, "foreign_references")
 
 
 def pairs_across_organizations(headers: pd.DataFrame) -> pd.DataFrame:
-    """Headers of pairs whose sides resolve to different organizations (a stored comparison that
-    links two tenants): one organization's file would show the other's invoice."""
+    """Headers of pairs that reach beyond one organization: sides of two organizations (by contract
+    or a stored comparison), a side of no organization next to one of an organization, or a stored
+    comparison to a header of another organization in another period. One organization's file
+    would show an invoice (or a stored amount) that is not its own."""
     resolved = headers[headers["organization_id"].notna()]
     orgs = resolved.groupby("pair_id")["organization_id"].nunique()
-    mixed = orgs[orgs > 1].index
+    unresolved = set(headers.loc[headers["organization_id"].isna(), "pair_id"])
+    mixed = set(orgs[orgs > 1].index) | (unresolved & set(resolved["pair_id"]))
+    if "stored_link_conflict" in headers:
+        mixed |= set(headers.loc[headers["stored_link_conflict"].astype(bool), "pair_id"])
     return _listed(headers[headers["pair_id"].isin(mixed)], "pair_id", "organization_id")
 
 

@@ -13,6 +13,10 @@ Rules (issue #2, seed 000 §4):
   calculated client invoice vs the one the ERP issued) never pair with each other, not even
   through a stored comparison; every row carries its `invoice_direction`.
 - Everything is Decimal; totals are per currency (and per direction: platform_schema.by_direction).
+- Tenant boundaries (lib/rules/boundaries.py): every header carries `foreign_references` (its
+  contract, project or counterparty of another organization) and `stored_link_conflict` (a stored
+  comparison links it to a header of another or of no organization, in any period); the checks
+  (lib/rules/checks.py) stop the files of the organizations concerned.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import pandas as pd
 from reporting_dagster.lib.documents.catalog.invoice_comparison import DEFAULT_TOLERANCE_ABSOLUTE, DEFAULT_TOLERANCE_PERCENT
 from reporting_dagster.lib.money import ZERO, dsum, is_missing, percent_of, to_decimal
 from reporting_dagster.lib.infra.platform_schema import PAYABLE
+from reporting_dagster.lib.rules import boundaries
 
 # The rules' version: bump it when a rule changes what a month gives (the assets' code_version),
 # so the UI shows which months were made with older rules.
@@ -42,6 +47,7 @@ STORED_VERDICTS = {MATCHED, OVERBILLED, UNDERBILLED}  # 'unchecked' states no op
 HEADER_COLUMNS = [
     "header_id", "organization_id", "project_organization_id", "contract_organization_id", "project_id", "project_name", "contract_id", "contract_name",
     "counterparty_id", "counterparty_name", "currency", "header_total", "invoice_number", "invoice_direction",
+    "counterparty_organization_ids",
 ]
 LINE_COLUMNS = ["header_id", "line_id", "line_type", "line_type_name", "description", "quantity", "line_total"]
 
@@ -190,6 +196,24 @@ def assign_pairs(headers: pd.DataFrame, stored: pd.DataFrame) -> pd.Series:
     return pd.Series([numbering[r] for r in roots], index=headers.index, name="pair_id")
 
 
+def stored_link_conflicts(headers: pd.DataFrame, stored: pd.DataFrame) -> list[bool]:
+    """Per header: a stored comparison links it to a header whose organization is another one or
+    unknown (the other header may be of another billing period, so not among `headers`)."""
+    if "expected_organization_id" not in stored or "received_organization_id" not in stored or not len(headers):
+        return [False] * len(headers)
+
+    def org(value: Any) -> int | None:
+        return None if is_missing(value) else int(value)
+
+    flagged: set[tuple[str, int]] = set()
+    for e_id, r_id, e_org, r_org in zip(stored["expected_header_id"], stored["received_header_id"],
+                                        stored["expected_organization_id"], stored["received_organization_id"]):
+        if is_missing(e_id) or is_missing(r_id) or org(e_org) == org(r_org):
+            continue
+        flagged.update({("E", int(e_id)), ("R", int(r_id))})
+    return [(s, int(h)) in flagged for s, h in zip(headers["side"], headers["header_id"])]
+
+
 # ---------------------------------------------------------------------------------------------
 # comparison
 
@@ -224,6 +248,8 @@ def compare(
     headers = pd.concat([exp_headers, rec_headers], ignore_index=True)
     headers["pair_id"] = assign_pairs(headers, stored) if len(headers) else pd.Series(dtype=int)
     headers["billing_period"] = billing_period
+    headers["foreign_references"] = boundaries.foreign_references(headers)
+    headers["stored_link_conflict"] = stored_link_conflicts(headers, stored)
 
     invoices = _compare_invoices(headers, stored, tolerance)
     lines = _compare_lines(headers, exp_lines, rec_lines, invoices, tolerance)

@@ -19,6 +19,9 @@ expected invoices have none of these.
 
 The organization is resolved in SQL (project, then contract). A header whose organization is
 unknown belongs to no organization's listing; `unresolved_invoices` lists it for the asset check.
+A header whose contract, project or counterparty belongs to another organization than its own
+(lib/rules/boundaries.py) is set aside in `left_out` with its lines: in no file, reported by the
+`references_within_organization` ERROR check and in its organization's file's summary.
 Everything is Decimal; no Dagster here.
 """
 
@@ -33,16 +36,18 @@ import pandas as pd
 
 from reporting_dagster.lib.money import ZERO, dsum, is_missing
 from reporting_dagster.lib.infra.platform_schema import PAYABLE
+from reporting_dagster.lib.rules import boundaries
 
 # The rules' version: bump it when a rule changes what a month gives (the assets' code_version),
 # so the UI shows which months were made with older rules.
-RULES_VERSION = "2"  # contractor listings total each invoice direction apart
+RULES_VERSION = "3"  # invoices with another organization's contract, project or counterparty left out
 
 CLIENT = "invoice_to_client"
 EXPECTED = "invoice_expected"
 RECEIVED = "invoice_received"
 REPORT_TYPES = (CLIENT, EXPECTED, RECEIVED)
 NO_CURRENCY = "—"
+COUNTERPARTY_LABEL = {CLIENT: "client", EXPECTED: "contractor", RECEIVED: "contractor"}
 
 # header columns every extract has, and those only some have (absent ones become None)
 _HEADER_COMMON = [
@@ -79,12 +84,15 @@ class Listing:
     invoices: pd.DataFrame
     lines: pd.DataFrame
     parameters: dict[str, str] = field(default_factory=dict)
+    # headers (of an organization) that print another organization's reference: in no file
+    left_out: pd.DataFrame = field(default_factory=lambda: boundaries.empty_left_out("header_id"))
 
     def for_organization(self, organization_id: int) -> "Listing":
         def pick(df: pd.DataFrame) -> pd.DataFrame:
             return df[df["organization_id"] == organization_id].reset_index(drop=True)
 
-        return Listing(self.report_type, pick(self.invoices), pick(self.lines), dict(self.parameters))
+        return Listing(self.report_type, pick(self.invoices), pick(self.lines), dict(self.parameters),
+                       boundaries.of_organization(self.left_out, organization_id))
 
     def organization_ids(self) -> list[int]:
         return sorted(int(i) for i in self.invoices["organization_id"].dropna().unique().tolist())
@@ -94,7 +102,7 @@ class Listing:
         keep = self.invoices["organization_id"].notna()
         lines = self.lines[self.lines["organization_id"].notna()]
         return Listing(self.report_type, self.invoices[keep].reset_index(drop=True), lines.reset_index(drop=True),
-                       dict(self.parameters))
+                       dict(self.parameters), self.left_out)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -153,10 +161,12 @@ def build_listing(
     for column in [*_HEADER_OPTIONAL, *_LINE_SOURCE]:
         if column not in frame.columns:
             frame[column] = None
+    _, left_out = boundaries.split(frame.drop_duplicates("header_id"), "header_id", COUNTERPARTY_LABEL[report_type])
+    frame = frame[~frame["header_id"].isin(left_out["header_id"])].reset_index(drop=True)
 
     invoices = _invoices(frame, report_type)
     lines = _lines(frame, invoices, report_type)
-    return Listing(report_type, invoices, lines, parameters)
+    return Listing(report_type, invoices, lines, parameters, left_out)
 
 
 def _invoices(frame: pd.DataFrame, report_type: str) -> pd.DataFrame:

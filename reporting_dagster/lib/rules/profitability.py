@@ -18,23 +18,26 @@ Rules:
 - Exact arithmetic: Σ(rate × minutes) is summed exactly and divided by 60 once per row; rounding
   (half-up, cents) happens at presentation only.
 - Customer names: every customer of the project (customer_project), sorted, joined by ", ".
+- An entry whose member belongs to another organization than its project is left out
+  (`left_out`; timesheet.split_entries): its hours, revenue and cost are in no file.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 import pandas as pd
 
 from reporting_dagster.lib.money import ZERO, dsum, percent_of, to_decimal
-from reporting_dagster.lib.rules.timesheet import SIXTY, hours, select_entries, to_date
+from reporting_dagster.lib.rules import boundaries
+from reporting_dagster.lib.rules.timesheet import SIXTY, hours, select_entries, split_entries, to_date
 
 # The rules' version: bump it when a rule changes what a month gives (the assets' code_version),
 # so the UI shows which months were made with older rules.
-RULES_VERSION = "1"
+RULES_VERSION = "2"  # entries of a member of another organization than the project's left out
 
 ROW_COLUMNS = [
     "organization_id", "project_id", "project_name", "customer_names", "currency",
@@ -84,6 +87,7 @@ class ProfitabilityResult:
     unpriced: pd.DataFrame
     project_id: int | None = None
     customer_id: int | None = None
+    left_out: pd.DataFrame = field(default_factory=lambda: boundaries.empty_left_out("entry_id"))
 
     def organization_ids(self) -> list[int]:
         ids = set(int(o) for o in self.rows["organization_id"].unique())
@@ -95,7 +99,8 @@ class ProfitabilityResult:
             return frame[frame["organization_id"] == organization_id].reset_index(drop=True)
 
         return ProfitabilityResult(self.date_from, self.date_to, mine(self.rows), mine(self.unpriced),
-                                   self.project_id, self.customer_id)
+                                   self.project_id, self.customer_id,
+                                   boundaries.of_organization(self.left_out, organization_id))
 
     @property
     def parameters(self) -> dict[str, str]:
@@ -121,6 +126,7 @@ def profitability(
     if customer_id is not None:
         linked = {int(p) for p, c in zip(customers["project_id"], customers["customer_id"]) if int(c) == int(customer_id)}
         e = e[e["project_id"].isin(linked)].reset_index(drop=True)
+    e, left_out = split_entries(e)
 
     keys = ["organization_id", "project_id", "currency"]
     revenue = _amounts(e, e["billable"], "billing_rate_snapshot", "billing_rate_currency", "revenue")
@@ -153,7 +159,7 @@ def profitability(
         unpriced = unpriced[UNPRICED_COLUMNS]
     return ProfitabilityResult(date_from, date_to, rows, unpriced,
                                int(project_id) if project_id is not None else None,
-                               int(customer_id) if customer_id is not None else None)
+                               int(customer_id) if customer_id is not None else None, left_out)
 
 
 def totals_by_currency(rows: pd.DataFrame) -> dict[str, dict[str, Any]]:

@@ -10,7 +10,10 @@ Rules:
 - Order: members and projects by total hours descending, ties by name (case-insensitive, then
   exact, then id); dates ascending.
 - Organization of an entry: the extract's `organization_id`, which is the project's organization
-  (member's when the project has none) — see `sql/extracts/time_entries.sql`.
+  (member's when the project has none) — see `sql/extracts/time_entries.sql`. An entry whose
+  member belongs to another organization than its project is set aside in `left_out` (in no
+  file and no total; lib/rules/boundaries.py), reported by the
+  `member_and_project_same_organization` ERROR check and in its organization's file.
 
 `timesheet()` handles every organization in the frame at once (each group key starts with
 `organization_id`); `TimesheetResult.for_organization()` gives one organization's part.
@@ -26,10 +29,11 @@ from typing import Any
 import pandas as pd
 
 from reporting_dagster.lib.money import half_up, percent_of
+from reporting_dagster.lib.rules import boundaries
 
 # The rules' version: bump it when a rule changes what a month gives (the assets' code_version),
 # so the UI shows which months were made with older rules.
-RULES_VERSION = "1"
+RULES_VERSION = "2"  # entries of a member of another organization than the project's left out
 
 MEMBER, PROJECT, DATE, ALL = "member", "project", "date", "all"
 GROUPINGS = (MEMBER, PROJECT, DATE)
@@ -117,6 +121,12 @@ def select_entries(entries: pd.DataFrame, date_from: dt.date, date_to: dt.date,
     return e[keep].reset_index(drop=True)
 
 
+def split_entries(e: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(the entries to report, the entries left out: their member or project belongs to another
+    organization than the entry's)."""
+    return boundaries.split(e, "entry_id")
+
+
 def _aggregate(e: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     work = e.assign(
         total_minutes=e["duration_minutes"],
@@ -200,6 +210,7 @@ class TimesheetResult:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # grouping → rows
     project_id: int | None = None
     member_id: int | None = None
+    left_out: pd.DataFrame = field(default_factory=lambda: boundaries.empty_left_out("entry_id"))
 
     @property
     def groupings(self) -> tuple[str, ...]:
@@ -213,7 +224,8 @@ class TimesheetResult:
             return frame[frame["organization_id"] == organization_id].reset_index(drop=True)
 
         return TimesheetResult(self.date_from, self.date_to, self.group_by, mine(self.entries),
-                               {k: mine(v) for k, v in self.tables.items()}, self.project_id, self.member_id)
+                               {k: mine(v) for k, v in self.tables.items()}, self.project_id, self.member_id,
+                               boundaries.of_organization(self.left_out, organization_id))
 
     @property
     def parameters(self) -> dict[str, str]:
@@ -262,7 +274,7 @@ def timesheet(
     """
     group_by = check_group_by(group_by)
     date_from, date_to = to_date(date_from), to_date(date_to)
-    e = select_entries(entries, date_from, date_to, project_id, member_id)
+    e, left_out = split_entries(select_entries(entries, date_from, date_to, project_id, member_id))
     builders = {MEMBER: by_member, PROJECT: by_project, DATE: by_date}
     wanted = GROUPINGS if group_by == ALL else (group_by,)
     tables = {g: builders[g](e) for g in wanted}
@@ -270,15 +282,7 @@ def timesheet(
         tables[DETAIL] = detail(e)
     return TimesheetResult(date_from, date_to, group_by, e, tables,
                            int(project_id) if project_id is not None else None,
-                           int(member_id) if member_id is not None else None)
-
-
-def organization_mismatches(entries: pd.DataFrame) -> pd.DataFrame:
-    """Entries whose member belongs to another organization than their project (reported, kept)."""
-    if "member_organization_id" not in entries.columns or entries.empty:
-        return entries.iloc[0:0]
-    m = entries["member_organization_id"]
-    return entries[m.notna() & (m != entries["organization_id"])]
+                           int(member_id) if member_id is not None else None, left_out)
 
 
 def rounded(value: Any) -> Any:

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import mimetypes
 import re
 from dataclasses import dataclass
 
+import pandas as pd
+
 from reporting_dagster.lib.infra.periods import BillingPeriod
+from reporting_dagster.lib.rules import boundaries
 from reporting_dagster.lib.operations.records import Template
-from reporting_dagster.lib.render.document import Branding, Sections
+from reporting_dagster.lib.render.document import Branding, ReportDocument, Sections
 from reporting_dagster.lib.infra.store import Store
+from reporting_dagster.lib.documents.reports.logos import read_logo
 
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
-LOGO_TYPES = {"image/png", "image/jpeg", "image/gif", "image/svg+xml", "image/webp"}
-MAX_LOGO_BYTES = 512 * 1024
 
 
 @dataclass(frozen=True)
@@ -31,31 +31,25 @@ class ReportContext:
     template_id: int | None = None
 
 
-def branding_from(template: Template | None, store: Store | None) -> Branding:
-    """The template's branding; the logo is read from the store and embedded as a data: URI."""
+def branding_from(template: Template | None, store: Store | None, organization_id: int | None = None) -> Branding:
+    """The template's branding. The logo is read from the store (only from the organization's own
+    branding folder or the shared one: logos.py) and embedded as a data: URI; a logo left out
+    leaves a warning the document puts into its summary. `organization_id`: the report's
+    organization (default: the template's own); a template of another organization gets no logo."""
     if template is None:
         return Branding()
     color = template.brand_color if template.brand_color and _COLOR.match(template.brand_color) else Branding.brand_color
+    owner = template.organization_id if organization_id is None else organization_id
+    if template.organization_id is not None and owner != template.organization_id:
+        owner = None  # never another organization's template
+    logo = read_logo(store, template.logo_path, owner, template.id)
     return Branding(
         brand_color=color,
         header_text=template.header_text,
         footer_text=template.footer_text,
-        logo_data_uri=logo_data_uri(store, template.logo_path) if store and template.logo_path else None,
+        logo_data_uri=logo.data_uri,
+        logo_warning=logo.warning,
     )
-
-
-def logo_data_uri(store: Store, key: str) -> str | None:
-    """A data: URI of the logo, or None when it is missing, too large or not an image."""
-    mime = mimetypes.guess_type(key)[0]
-    if mime not in LOGO_TYPES:
-        return None
-    try:
-        data = store.get(key)
-    except Exception:  # noqa: BLE001 - a missing logo must not stop the report
-        return None
-    if len(data) > MAX_LOGO_BYTES:
-        return None
-    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
 def sections_from(template: Template | None) -> Sections:
@@ -63,3 +57,12 @@ def sections_from(template: Template | None) -> Sections:
         return Sections()
     return Sections(summary=template.include_summary, line_items=template.include_line_items,
                     charts=template.include_charts)
+
+
+def with_left_out(doc: ReportDocument, left_out: pd.DataFrame | None, id_column: str, noun: str) -> ReportDocument:
+    """The document with the ERROR finding of its organization's rows that were left out for
+    naming another organization (lib/rules/boundaries.py); unchanged when there are none."""
+    found = boundaries.finding(left_out, id_column, noun)
+    if found is not None:
+        doc.add_left_out(found)
+    return doc

@@ -6,7 +6,7 @@ from reporting_dagster.lib.rules.aging import BUCKET_KEYS, BUCKET_LABELS, AgingR
 from reporting_dagster.lib.documents.catalog.invoice_aging import DEFINITION
 from reporting_dagster.lib.money import dsum, half_up
 from reporting_dagster.lib.render.document import Bar, Chart, ReportDocument, SummaryCard, TableData
-from reporting_dagster.lib.documents.reports.common import ReportContext
+from reporting_dagster.lib.documents.reports.common import ReportContext, with_left_out
 
 __all__ = ["DEFINITION", "build_document"]
 
@@ -23,7 +23,7 @@ def build_document(result: AgingResult, ctx: ReportContext) -> ReportDocument:
         "no_due_date": int(invoices["no_due_date"].astype(bool).sum()) if len(invoices) else 0,
         "currencies": totals,
     }
-    return ReportDocument(
+    doc = ReportDocument(
         definition=DEFINITION,
         organization_id=ctx.organization_id,
         organization_name=ctx.organization_name,
@@ -49,6 +49,7 @@ def build_document(result: AgingResult, ctx: ReportContext) -> ReportDocument:
         template="invoice_aging.html",
         no_data=not result.organization_ids(),
     )
+    return with_left_out(doc, result.left_out, "invoice_id", "invoice")
 
 
 def _invoice_totals(invoices) -> list[dict]:

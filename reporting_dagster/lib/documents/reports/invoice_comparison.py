@@ -114,7 +114,6 @@ def build_checked_document(result: ComparisonResult, organization_id: int, ctx: 
     found = checks.findings(result.headers) if found is None else found
     doc = build_document(result.for_organization(organization_id), ctx, parameters)
     doc.check_errors = checks.blocking(found, organization_id)
-    doc.check_warnings = checks.warnings_for(found, organization_id)
-    if doc.check_warnings:
-        doc.summary["check_warnings"] = doc.check_warnings
+    for warning in checks.warnings_for(found, organization_id):
+        doc.add_warning(warning)
     return doc

@@ -18,7 +18,7 @@ from reporting_dagster.lib.money import dsum
 from reporting_dagster.lib.infra.platform_schema import DIRECTION_TITLES, PAYABLE, RECEIVABLE, by_direction, direction_prefix
 from reporting_dagster.lib.render.document import Bar, Chart, ReportDocument, SummaryCard, TableData
 from reporting_dagster.lib.render.values import display_money
-from reporting_dagster.lib.documents.reports.common import ReportContext
+from reporting_dagster.lib.documents.reports.common import ReportContext, with_left_out
 
 DEFINITIONS: dict[str, ReportDefinition] = {
     lst.CLIENT: invoice_to_client.DEFINITION,
@@ -67,7 +67,7 @@ def build_document(listing: lst.Listing, ctx: ReportContext) -> ReportDocument:
         summary["metered"] = metered  # exact quantities per unit (not money: not rounded)
 
     parameters = {"billing_period": ctx.period.key, **listing.parameters}
-    return ReportDocument(
+    doc = ReportDocument(
         definition=definition,
         organization_id=ctx.organization_id,
         organization_name=ctx.organization_name,
@@ -99,6 +99,7 @@ def build_document(listing: lst.Listing, ctx: ReportContext) -> ReportDocument:
         template=TEMPLATES[report_type],
         no_data=not listing.organization_ids(),
     )
+    return with_left_out(doc, listing.left_out, "header_id", NOUN[report_type])
 
 
 def _of(frame, direction: str, directed: bool):

@@ -8,7 +8,7 @@ from reporting_dagster.lib.documents.catalog.project_profitability import DEFINI
 from reporting_dagster.lib.money import half_up
 from reporting_dagster.lib.rules.profitability import ProfitabilityResult, totals_by_currency
 from reporting_dagster.lib.render.document import Bar, Chart, ReportDocument, SummaryCard, TableData
-from reporting_dagster.lib.documents.reports.common import ReportContext
+from reporting_dagster.lib.documents.reports.common import ReportContext, with_left_out
 from reporting_dagster.lib.rules.timesheet import hours, rounded
 
 
@@ -32,7 +32,7 @@ def build_document(result: ProfitabilityResult, ctx: ReportContext,
          "revenue": t["revenue"], "cost": t["cost"], "margin": t["margin"], "margin_percent": t["margin_percent"]}
         for cur, t in totals.items()
     ]
-    return ReportDocument(
+    doc = ReportDocument(
         definition=DEFINITION,
         organization_id=ctx.organization_id,
         organization_name=ctx.organization_name,
@@ -51,6 +51,7 @@ def build_document(result: ProfitabilityResult, ctx: ReportContext,
         template="project_profitability.html",
         no_data=not result.organization_ids(),
     )
+    return with_left_out(doc, result.left_out, "entry_id", "time entry")
 
 
 def _fmt(value) -> str:

@@ -16,7 +16,7 @@ import pandas as pd
 from reporting_dagster.lib.documents.catalog.timesheet import DEFINITION
 from reporting_dagster.lib.money import half_up
 from reporting_dagster.lib.render.document import Bar, Chart, ReportDocument, SummaryCard, TableData
-from reporting_dagster.lib.documents.reports.common import ReportContext
+from reporting_dagster.lib.documents.reports.common import ReportContext, with_left_out
 from reporting_dagster.lib.rules.timesheet import ALL, DATE, DETAIL, MEMBER, PROJECT, TimesheetResult, rounded
 
 TABLE_KEYS = {MEMBER: "by_member", PROJECT: "by_project", DATE: "by_date", DETAIL: "detail"}
@@ -52,7 +52,7 @@ def build_document(result: TimesheetResult, ctx: ReportContext,
     else:  # one grouping: its table is the CSV's
         definition = dataclasses.replace(DEFINITION, csv_table=TABLE_KEYS[result.group_by])
     params = dict(parameters if parameters is not None else result.parameters)
-    return ReportDocument(
+    doc = ReportDocument(
         definition=definition,
         organization_id=ctx.organization_id,
         organization_name=ctx.organization_name,
@@ -71,6 +71,7 @@ def build_document(result: TimesheetResult, ctx: ReportContext,
         template="timesheet.html",
         no_data=not result.organization_ids(),
     )
+    return with_left_out(doc, result.left_out, "entry_id", "time entry")
 
 
 def _json_summary(summary: dict[str, Any], result: TimesheetResult) -> dict[str, Any]:
