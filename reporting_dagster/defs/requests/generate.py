@@ -67,7 +67,9 @@ def _render_report(context: dg.OpExecutionContext, config: GenerateReportConfig,
                                        sender=report_mailer.sender, reply_to=report_mailer.reply_to)
         context.log.info(f"schedule {outcome.scheduled_report_id} started failing: {sent} owners notified")
     context.add_output_metadata(_metadata(outcome))
-    if outcome.outcome in ("invalid", "failed"):
+    if outcome.outcome in ("invalid", "failed", "lost"):
+        # lost: the row was failed (its run looked dead) or set back to pending meanwhile; a retry
+        # of this run must not take it over and send the report after its failure notice
         raise dg.Failure(description=f"generated_report {report_id}: {outcome.message}",
                          metadata=_metadata(outcome), allow_retries=outcome.outcome == "failed")
     context.log.info(f"generated_report {report_id}: {outcome.outcome}: {outcome.message}")
@@ -99,7 +101,7 @@ def deliver_report(context: dg.OpExecutionContext, config: DeliverConfig, report
 
 def _record_schedule(engine, outcome: RunOutcome) -> bool:
     """Update the schedule's last run; True when this failure starts a failure streak."""
-    if outcome.scheduled_report_id is None or outcome.outcome == "skipped":
+    if outcome.scheduled_report_id is None or outcome.outcome in ("skipped", "lost"):
         return False
     status = "completed" if outcome.outcome == "completed" else "failed"
     return request_queue.record_schedule_outcome(
