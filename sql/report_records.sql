@@ -119,9 +119,9 @@ WHERE id = :id AND report_status = 'completed' AND dagster_run_id IS NOT NULL
   AND file_hash IS NOT DISTINCT FROM CAST(:file_hash AS text)
 RETURNING id
 
--- name: finished_attempts
+-- name: completed_attempts
 SELECT count(*) FROM audit_event
-WHERE entity_type = 'REPORT' AND entity_id = :id AND event_type IN ('REPORT_EXPORTED', 'REPORT_FAILED')
+WHERE entity_type = 'REPORT' AND entity_id = :id AND event_type = 'REPORT_EXPORTED'
 
 -- name: report_status
 SELECT report_status::text AS report_status, dagster_run_id FROM generated_report WHERE id = :id

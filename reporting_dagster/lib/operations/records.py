@@ -139,11 +139,11 @@ def reject_request(engine: Engine, report_id: int, error: str, *, run_id: str, p
     return True
 
 
-def finished_attempts(engine: Engine, report_id: int) -> int:
-    """How many attempts on this row ended (REPORT_EXPORTED or REPORT_FAILED): a row set back to
-    pending after one gets a store key of its own (objects are written once)."""
+def completed_attempts(engine: Engine, report_id: int) -> int:
+    """How many attempts on this row completed (REPORT_EXPORTED): an attempt after one gets a
+    store key of its own, as the earlier object may have been delivered (objects are written once)."""
     with engine.connect() as conn:
-        return int(conn.execute(sa.text(_SQL["finished_attempts"]), {"id": report_id}).scalar_one())
+        return int(conn.execute(sa.text(_SQL["completed_attempts"]), {"id": report_id}).scalar_one())
 
 
 def report_status(engine: Engine, report_id: int) -> tuple[str, str | None] | None:

@@ -147,12 +147,15 @@ def _not_taken(engine: Engine, report_id: int, when: str = "") -> str:
 
 
 def _store_key(engine: Engine, request: ReportRequest, report_id: int) -> str:
-    """The same key on every attempt of one claim (its id and creation time, this database's
-    token): a retry after a crash between writing and recording finds its object. Each attempt
-    after one that ended (completed, or failed: the row was set back to pending) seeds the token
-    with its number, so the new attempt never meets the old object (keys are written once)."""
+    """The same key on every attempt until one completes (its id and creation time, this
+    database's token): a retry after a failure between writing and recording finds the object its
+    earlier attempt wrote and records that one. Once an attempt completed (its object may have been
+    delivered), the next — the row set back to pending, or its object gone — seeds the token with
+    the number of completed attempts, so it writes an object of its own (keys are written once).
+    A failed attempt's leftover object (written, then the run failed or was killed before
+    recording it) is adopted by the next attempt, as rendered then."""
     token = installation_token(engine)
-    attempt = records.finished_attempts(engine, report_id)
+    attempt = records.completed_attempts(engine, report_id)
     return report_key(request.organization_id, request.span.start_date, request.report_type, report_id,
                       render.EXTENSIONS[request.file_format],
                       installation_token=f"{token}/attempt-{attempt}" if attempt else token,

@@ -309,7 +309,13 @@ def launchpad_request(engine: Engine, *, template_id: int, billing_period: str |
                       today: dt.date) -> dict[str, Any]:
     """The generated_report row a launchpad request stands for (seed 000 workflow 1): the
     template gives organization, type and default format; the period defaults to the latest
-    completed one. Everything else is checked when the row is processed."""
+    completed one. Everything else is checked when the row is processed; what the row's columns
+    must hold (ids in BIGINT, a known format) is checked here, so the insert cannot fail."""
+    template_id = id_value("template_id", template_id)
+    contract_id = None if contract_id is None else id_value("contract_id", contract_id)
+    project_id = None if project_id is None else id_value("project_id", project_id)
+    if file_format is not None:
+        file_format = enum_value("file_format", file_format, catalog.FORMATS)
     with engine.connect() as conn:
         template = conn.execute(sa.text(_SQL["template_by_id"]), {"id": template_id}).mappings().first()
         if template is None:
