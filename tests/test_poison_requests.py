@@ -19,7 +19,6 @@ from reporting_dagster.defs.requests import failures
 from reporting_dagster.defs.requests.generate import generate_report
 from reporting_dagster.defs.requests.sensors import report_request_sensor
 from reporting_dagster.defs.resources import LocalReportStore, OutboxReportMailer, PlatformDatabase, RequestProcessing
-from reporting_dagster.lib.requests import queue as request_queue
 from reporting_dagster.lib.requests.parameters import InvalidRequest, parameters_object, too_deep
 from tests.request_builders import time_world
 

@@ -14,6 +14,7 @@ from pydantic import Field
 
 from reporting_dagster.defs.resources import PlatformDatabase, ReportMailer, ReportStore, delivery_buckets_from_env
 from reporting_dagster.lib.delivery import deliver as delivery
+from reporting_dagster.lib.operations.records import short_error
 from reporting_dagster.lib.requests import queue as request_queue
 from reporting_dagster.lib.requests.validate import InvalidRequest, launchpad_request
 from reporting_dagster.lib.requests.run import RunOutcome, run_request
@@ -63,9 +64,13 @@ def _render_report(context: dg.OpExecutionContext, config: GenerateReportConfig,
     outcome = run_request(engine, report_store.store(), platform_db.extract, report_id, run_id=context.run_id,
                           parent_run_id=parent_run_id)
     if _record_schedule(engine, outcome):
-        sent = delivery.notify_failure(engine, report_mailer.mailer(), generated_report_id=report_id,
-                                       sender=report_mailer.sender, reply_to=report_mailer.reply_to)
-        context.log.info(f"schedule {outcome.scheduled_report_id} started failing: {sent} owners notified")
+        try:
+            sent = delivery.notify_failure(engine, report_mailer.mailer(), generated_report_id=report_id,
+                                           sender=report_mailer.sender, reply_to=report_mailer.reply_to)
+            context.log.info(f"schedule {outcome.scheduled_report_id} started failing: {sent} owners notified")
+        except Exception as exc:  # noqa: BLE001 - the row's outcome is recorded; the run says what it was
+            context.log.error(f"schedule {outcome.scheduled_report_id} started failing; its owners were not "
+                              f"told: {short_error(exc)}")
     context.add_output_metadata(_metadata(outcome))
     if outcome.outcome in ("invalid", "failed", "lost"):
         # lost: the row was failed (its run looked dead) or set back to pending meanwhile; a retry
