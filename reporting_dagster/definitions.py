@@ -19,6 +19,7 @@ from reporting_dagster.defs.receivables import extracts as receivables_extracts
 from reporting_dagster.defs.time import extracts as time_extracts
 from reporting_dagster.defs.time import profitability as time_profitability
 from reporting_dagster.defs.time import timesheet as time_timesheet
+from reporting_dagster.defs.delivery import retry as delivery_retry
 from reporting_dagster.defs.requests import failures, generate, sensors
 from reporting_dagster.defs.resources import resources_from_env
 
@@ -34,10 +35,11 @@ defs = dg.Definitions(
         ]),
     ],
     jobs=[jobs.monthly_reports, jobs.report_maintenance, generate.generate_report, retention.report_retention,
-          retention.install_s3_lifecycle_rules, run_retention.dagster_run_retention],
+          retention.install_s3_lifecycle_rules, run_retention.dagster_run_retention,
+          delivery_retry.redeliver_report],
     schedules=[jobs.monthly_reports_schedule, jobs.report_maintenance_schedule, retention.report_retention_schedule,
                run_retention.dagster_run_retention_schedule],
     sensors=[sensors.report_request_sensor, sensors.scheduled_report_sensor, failures.report_run_failure_sensor,
-             failures.stuck_report_reaper],
+             failures.stuck_report_reaper, delivery_retry.delivery_retry_sensor],
     resources=resources_from_env(),
 )

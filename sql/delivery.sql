@@ -1,3 +1,13 @@
+-- Delivery of completed reports (lib/delivery/deliver.py, lib/delivery/outcome.py).
+-- Every state change is conditional on the state the caller saw: a claim is the caller's only while
+-- the row is still `claimed` with the attempt number it claimed (`attempts`).
+--
+-- A claim is stale when it is older than :lease seconds and its run no longer beats: no heartbeat
+-- of claimed_by_run newer than :dead_after seconds and not ended (lib/operations/heartbeat.py). A
+-- claim without a run id, or whose run never beat, is judged by its age alone.
+-- Failure notices ('failure-notice:<address>', 'delivery-notice:<address>') are rows too; they are
+-- never counted as the report's deliveries and never retried.
+
 -- name: report_for_delivery
 -- A generated report with what delivery needs: organization, period and its schedule (if any).
 SELECT g.id, g.organization_id, o.name AS organization_name, g.report_type::text AS report_type,
@@ -14,29 +24,169 @@ LEFT JOIN billing_period b ON b.id = g.billing_period_id
 LEFT JOIN scheduled_report s ON s.id = g.scheduled_report_id AND s.organization_id = g.organization_id
 WHERE g.id = :id
 
--- name: claim
--- Take (report, channel, recipient) before sending. A new row, or one whose last attempt failed,
--- is claimed; a row already sent or claimed by another run returns nothing and is skipped
--- (a claim older than :reclaim_after seconds, when given, counts as abandoned).
-INSERT INTO report_delivery (generated_report_id, channel, recipient, status, attempts, claimed_at)
-VALUES (:generated_report_id, :channel, :recipient, 'claimed', 1, now())
-ON CONFLICT (generated_report_id, channel, recipient) DO UPDATE
-SET status = 'claimed', attempts = report_delivery.attempts + 1, claimed_at = now(),
-    error = NULL, provider_message_id = NULL
-WHERE report_delivery.status = 'failed'
-   OR (report_delivery.status = 'claimed'
-       AND CAST(:reclaim_after AS double precision) IS NOT NULL
-       AND report_delivery.claimed_at < now() - make_interval(secs => CAST(:reclaim_after AS double precision)))
+-- name: claim_new
+-- Take a (report, channel, recipient) never tried before; nothing when a row exists already.
+INSERT INTO report_delivery (generated_report_id, channel, recipient, status, attempts, claimed_at, claimed_by_run)
+VALUES (:generated_report_id, :channel, :recipient, 'claimed', 1, now(), :run_id)
+ON CONFLICT (generated_report_id, channel, recipient) DO NOTHING
 RETURNING id, attempts
 
+-- name: reclaim
+-- Take a row whose last attempt failed (:due_only: only once its next_attempt_at has come), or a
+-- stale claim that never handed its message over (:due_only: only below :max_attempts). The
+-- abandoned attempt is written to the history.
+UPDATE report_delivery d
+SET status = 'claimed', attempts = d.attempts + 1, claimed_at = now(), claimed_by_run = :run_id,
+    error = NULL, detail = NULL, provider_message_id = NULL, handed_over_at = NULL, next_attempt_at = NULL,
+    history = CASE WHEN d.status = 'claimed' THEN d.history || jsonb_build_array(jsonb_build_object(
+                  'attempt', d.attempts, 'run_id', d.claimed_by_run, 'claimed_at', d.claimed_at,
+                  'ended_at', now(), 'outcome', 'abandoned',
+                  'detail', 'its run stopped before finishing; taken over after the lease'))
+              ELSE d.history END
+WHERE d.generated_report_id = :generated_report_id AND d.channel = :channel AND d.recipient = :recipient
+  AND ((d.status = 'failed' AND (NOT CAST(:due_only AS boolean) OR d.next_attempt_at <= now()))
+       OR (d.status = 'claimed' AND d.handed_over_at IS NULL
+           AND (NOT CAST(:due_only AS boolean) OR d.attempts < :max_attempts)
+           AND d.claimed_at < now() - make_interval(secs => CAST(:lease AS double precision))
+           AND NOT EXISTS (SELECT 1 FROM reporting_run_heartbeat h
+                           WHERE h.run_id = d.claimed_by_run AND h.ended_at IS NULL
+                             AND h.beat_at > now() - make_interval(secs => CAST(:dead_after AS double precision)))))
+RETURNING d.id, d.attempts
+
+-- name: settle_handed_over
+-- Stale claims whose message was handed over (the whole message reached the mail server, then
+-- the worker stopped before the reply): counted as sent, never sent again. One key, or all of
+-- them when :generated_report_id is NULL.
+UPDATE report_delivery d
+SET status = 'sent', sent_at = d.handed_over_at,
+    detail = 'handed to the mail server; its worker stopped before the reply came: '
+             'counted as delivered, not sent again',
+    history = d.history || jsonb_build_array(jsonb_build_object(
+        'attempt', d.attempts, 'run_id', d.claimed_by_run, 'claimed_at', d.claimed_at, 'ended_at', now(),
+        'outcome', 'handed over', 'detail', 'worker stopped after handing the message over'))
+WHERE d.status = 'claimed' AND d.handed_over_at IS NOT NULL
+  AND (CAST(:generated_report_id AS bigint) IS NULL
+       OR (d.generated_report_id = :generated_report_id AND d.channel = :channel AND d.recipient = :recipient))
+  AND d.claimed_at < now() - make_interval(secs => CAST(:lease AS double precision))
+  AND NOT EXISTS (SELECT 1 FROM reporting_run_heartbeat h
+                  WHERE h.run_id = d.claimed_by_run AND h.ended_at IS NULL
+                    AND h.beat_at > now() - make_interval(secs => CAST(:dead_after AS double precision)))
+RETURNING d.id, d.generated_report_id
+
+-- name: give_up_abandoned
+-- Stale claims abandoned :max_attempts times (a message that kills its worker): failed for good.
+UPDATE report_delivery d
+SET status = 'failed', next_attempt_at = NULL,
+    error = 'abandoned by ' || d.attempts || ' runs that stopped while sending; not retried again: deliver it by hand',
+    history = d.history || jsonb_build_array(jsonb_build_object(
+        'attempt', d.attempts, 'run_id', d.claimed_by_run, 'claimed_at', d.claimed_at, 'ended_at', now(),
+        'outcome', 'abandoned', 'detail', 'its run stopped before finishing; attempts used up'))
+WHERE d.status = 'claimed' AND d.handed_over_at IS NULL AND d.attempts >= :max_attempts
+  AND d.recipient NOT LIKE 'failure-notice:%' AND d.recipient NOT LIKE 'delivery-notice:%'
+  AND d.claimed_at < now() - make_interval(secs => CAST(:lease AS double precision))
+  AND NOT EXISTS (SELECT 1 FROM reporting_run_heartbeat h
+                  WHERE h.run_id = d.claimed_by_run AND h.ended_at IS NULL
+                    AND h.beat_at > now() - make_interval(secs => CAST(:dead_after AS double precision)))
+RETURNING d.id, d.generated_report_id
+
 -- name: current_status
-SELECT status, attempts, error FROM report_delivery
+SELECT status, attempts, error, detail, next_attempt_at FROM report_delivery
 WHERE generated_report_id = :generated_report_id AND channel = :channel AND recipient = :recipient
 
+-- name: mark_handed_over
+-- The last moment to find out the claim was taken over: nothing returned → do not finish sending.
+UPDATE report_delivery SET handed_over_at = now()
+WHERE id = :id AND status = 'claimed' AND attempts = :attempts
+RETURNING id
+
 -- name: mark_sent
-UPDATE report_delivery
-SET status = 'sent', provider_message_id = :provider_message_id, sent_at = now(), error = NULL
-WHERE id = :id
+UPDATE report_delivery d
+SET status = 'sent', provider_message_id = :provider_message_id, sent_at = now(), error = NULL,
+    detail = :detail, next_attempt_at = NULL,
+    history = d.history || jsonb_build_array(jsonb_build_object(
+        'attempt', d.attempts, 'run_id', d.claimed_by_run, 'claimed_at', d.claimed_at, 'ended_at', now(),
+        'outcome', 'sent', 'detail', CAST(:detail AS text)))
+WHERE d.id = :id AND d.status = 'claimed' AND d.attempts = :attempts
+RETURNING d.id, d.generated_report_id
 
 -- name: mark_failed
-UPDATE report_delivery SET status = 'failed', error = :error WHERE id = :id
+-- :retry_in seconds until the retry sensor tries again; NULL: not retried automatically.
+UPDATE report_delivery d
+SET status = 'failed', error = :error,
+    next_attempt_at = now() + make_interval(secs => CAST(:retry_in AS double precision)),
+    history = d.history || jsonb_build_array(jsonb_build_object(
+        'attempt', d.attempts, 'run_id', d.claimed_by_run, 'claimed_at', d.claimed_at, 'ended_at', now(),
+        'outcome', 'failed', 'detail', CAST(:error AS text),
+        'retry_at', now() + make_interval(secs => CAST(:retry_in AS double precision))))
+WHERE d.id = :id AND d.status = 'claimed' AND d.attempts = :attempts
+RETURNING d.next_attempt_at
+
+-- name: report_deliveries
+-- The report's own deliveries (notices left out): what its schedule's status says.
+SELECT channel, recipient, status, attempts, error, next_attempt_at FROM report_delivery
+WHERE generated_report_id = :id
+  AND recipient NOT LIKE 'failure-notice:%' AND recipient NOT LIKE 'delivery-notice:%'
+ORDER BY channel, recipient
+
+-- name: previous_report_failing
+-- Whether the schedule's report before this one failed, or still has failed deliveries: a new
+-- delivery failure then continues a streak whose owners were told already.
+SELECT g.report_status::text = 'failed'
+       OR EXISTS (SELECT 1 FROM report_delivery d
+                  WHERE d.generated_report_id = g.id AND d.status = 'failed'
+                    AND d.recipient NOT LIKE 'failure-notice:%' AND d.recipient NOT LIKE 'delivery-notice:%')
+FROM generated_report g
+WHERE g.scheduled_report_id = :scheduled_report_id AND g.id < :generated_report_id
+  AND g.report_status IN ('completed', 'failed')
+ORDER BY g.id DESC LIMIT 1
+
+-- name: due_reports
+-- Completed reports with deliveries to try again now: failed ones whose time has come and stale
+-- claims that never handed their message over. `round` is the highest attempt among them.
+SELECT d.generated_report_id, g.organization_id, max(d.attempts) AS round,
+       min(CASE WHEN d.status = 'failed' THEN d.next_attempt_at
+                ELSE d.claimed_at + make_interval(secs => CAST(:lease AS double precision)) END) AS due_at,
+       count(*) AS due
+FROM report_delivery d
+JOIN generated_report g ON g.id = d.generated_report_id
+WHERE g.report_status = 'completed' AND g.file_path IS NOT NULL
+  AND d.recipient NOT LIKE 'failure-notice:%' AND d.recipient NOT LIKE 'delivery-notice:%'
+  AND ((d.status = 'failed' AND d.next_attempt_at <= now())
+       OR (d.status = 'claimed' AND d.handed_over_at IS NULL AND d.attempts < :max_attempts
+           AND d.claimed_at < now() - make_interval(secs => CAST(:lease AS double precision))
+           AND NOT EXISTS (SELECT 1 FROM reporting_run_heartbeat h
+                           WHERE h.run_id = d.claimed_by_run AND h.ended_at IS NULL
+                             AND h.beat_at > now() - make_interval(secs => CAST(:dead_after AS double precision)))))
+GROUP BY d.generated_report_id, g.organization_id
+ORDER BY due_at, d.generated_report_id
+LIMIT :limit
+
+-- name: due_deliveries
+-- One report's deliveries a retry round takes: failed ones whose time has come, stale claims.
+SELECT d.channel, d.recipient FROM report_delivery d
+WHERE d.generated_report_id = :id
+  AND d.recipient NOT LIKE 'failure-notice:%' AND d.recipient NOT LIKE 'delivery-notice:%'
+  AND ((d.status = 'failed' AND d.next_attempt_at <= now())
+       OR (d.status = 'claimed' AND d.handed_over_at IS NULL AND d.attempts < :max_attempts
+           AND d.claimed_at < now() - make_interval(secs => CAST(:lease AS double precision))
+           AND NOT EXISTS (SELECT 1 FROM reporting_run_heartbeat h
+                           WHERE h.run_id = d.claimed_by_run AND h.ended_at IS NULL
+                             AND h.beat_at > now() - make_interval(secs => CAST(:dead_after AS double precision)))))
+ORDER BY d.channel, d.recipient
+
+-- name: drop_unreachable
+-- After a retry round: due deliveries it could not take (the schedule no longer names that
+-- recipient, destination or channel) are not retried any more, so no round is launched for them.
+UPDATE report_delivery d
+SET status = 'failed', next_attempt_at = NULL,
+    error = coalesce(d.error || ' ', '') || '(no longer among the report''s recipients: not retried)'
+WHERE d.generated_report_id = :id
+  AND d.recipient NOT LIKE 'failure-notice:%' AND d.recipient NOT LIKE 'delivery-notice:%'
+  AND d.channel || ' ' || d.recipient NOT IN :tried
+  AND ((d.status = 'failed' AND d.next_attempt_at IS NOT NULL)
+       OR (d.status = 'claimed' AND d.handed_over_at IS NULL
+           AND d.claimed_at < now() - make_interval(secs => CAST(:lease AS double precision))
+           AND NOT EXISTS (SELECT 1 FROM reporting_run_heartbeat h
+                           WHERE h.run_id = d.claimed_by_run AND h.ended_at IS NULL
+                             AND h.beat_at > now() - make_interval(secs => CAST(:dead_after AS double precision)))))
+RETURNING d.id

@@ -89,15 +89,17 @@ def test_every_report_type_has_an_export_asset_and_a_catalogue_entry():
 
 
 def test_request_operations_are_wired_and_running_by_default():
-    for name in ("generate_report", "report_retention", "install_s3_lifecycle_rules"):
+    for name in ("generate_report", "report_retention", "install_s3_lifecycle_rules", "redeliver_report"):
         defs.resolve_job_def(name)
     for name in ("report_request_sensor", "scheduled_report_sensor", "report_run_failure_sensor",
-                 "stuck_report_reaper"):
+                 "stuck_report_reaper", "delivery_retry_sensor"):
         sensor = defs.resolve_sensor_def(name)
         assert sensor.default_status == dg.DefaultSensorStatus.RUNNING, name
     assert defs.resolve_sensor_def("report_request_sensor").job_name == "generate_report"
     assert defs.resolve_schedule_def("report_retention_schedule").job_name == "report_retention"
     assert defs.resolve_job_def("generate_report").tags["reporting/queue"] == "requests"
+    assert defs.resolve_sensor_def("delivery_retry_sensor").job_name == "redeliver_report"
+    assert defs.resolve_job_def("redeliver_report").tags["reporting/queue"] == "requests"
 
 
 def test_every_schedule_and_sensor_starts_running_on_a_fresh_instance():

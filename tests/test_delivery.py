@@ -123,23 +123,40 @@ def test_retried_delivery_does_not_resend(fresh_engine, tmp_path, smtp_server): 
     assert len(_audit(fresh_engine, ids["report"])) == 2
 
 
-def test_claim_held_by_another_run_is_skipped(fresh_engine, tmp_path, smtp_server):  # noqa: F811
+def test_a_claim_is_held_for_its_lease_and_while_its_run_beats(fresh_engine, tmp_path, smtp_server):  # noqa: F811
     store = LocalStore(tmp_path)
     ids = _seed(fresh_engine, store, recipients=[ALICE])
     with fresh_engine.begin() as conn:
         conn.execute(sa.text("INSERT INTO report_delivery (generated_report_id, channel, recipient, status, "
                              "attempts, claimed_at) VALUES (:id, 'email', 'alice@example.com', 'claimed', 1, "
-                             "now() - interval '1 hour')"), {"id": ids["report"]})
+                             "now() - interval '5 minutes')"), {"id": ids["report"]})
     mailer = SmtpMailer(smtp_server.url)
-    summary = deliver_report(fresh_engine, store, mailer, generated_report_id=ids["report"], sender=SENDER,
-                             reply_to=None)
-    assert [str(o) for o in summary.skipped] == ["email:alice@example.com (already claimed)"]
+
+    def deliver():
+        return deliver_report(fresh_engine, store, mailer, generated_report_id=ids["report"], sender=SENDER,
+                              reply_to=None, run_id="run-2")
+
+    # within the 10 minute lease: another run may still be sending
+    assert [str(o) for o in deliver().skipped] == ["email:alice@example.com (already claimed)"]
+    # past the lease, but its run still beats: still held
+    with fresh_engine.begin() as conn:
+        conn.execute(sa.text("UPDATE report_delivery SET claimed_at = now() - interval '1 hour', "
+                             "claimed_by_run = 'run-1'"))
+        conn.execute(sa.text("INSERT INTO reporting_run_heartbeat (run_id, hostname, pid) VALUES ('run-1', 'w1', 7)"))
+    assert [str(o) for o in deliver().skipped] == ["email:alice@example.com (already claimed)"]
     assert smtp_server.messages == []
-    # an operator may allow abandoned claims to be taken over
-    summary = deliver_report(fresh_engine, store, mailer, generated_report_id=ids["report"], sender=SENDER,
-                             reply_to=None, reclaim_after_seconds=600)
-    assert [str(o) for o in summary.sent] == ["email:alice@example.com"]
+    # its run stopped beating three minutes ago (dead after two): taken over and sent, once
+    with fresh_engine.begin() as conn:
+        conn.execute(sa.text("UPDATE reporting_run_heartbeat SET beat_at = now() - interval '3 minutes'"))
+    assert [str(o) for o in deliver().sent] == ["email:alice@example.com"]
+    assert [str(o) for o in deliver().skipped] == ["email:alice@example.com (already sent)"]
+    assert len(smtp_server.messages) == 1
     assert _deliveries(fresh_engine, ids["report"]) == [("email", "alice@example.com", "sent", 2, False)]
+    with fresh_engine.connect() as conn:
+        row = conn.execute(sa.text("SELECT claimed_by_run, history FROM report_delivery")).one()
+    assert row.claimed_by_run == "run-2"
+    assert [(h["attempt"], h["run_id"], h["outcome"]) for h in row.history] == [
+        (1, "run-1", "abandoned"), (2, "run-2", "sent")]
 
 
 def test_invalid_recipient_fails_alone(fresh_engine, tmp_path, smtp_server):  # noqa: F811
@@ -213,14 +230,14 @@ def test_s3_destination_written_once(fresh_engine, tmp_path, s3_endpoint, s3_buc
     uri = f"s3://{s3_bucket}/{object_key}"
 
     first = deliver_report(fresh_engine, store, None, generated_report_id=ids["report"], s3_client=client,
-                           sender=SENDER, reply_to=None, run_id="run-9")
+                           sender=SENDER, reply_to=None, run_id="run-9", allowed_buckets=[s3_bucket])
     assert [str(o) for o in first.sent] == [f"s3:{uri}"]
     stored = client.get_object(Bucket=s3_bucket, Key=object_key)
     assert stored["Body"].read() == CSV
     written_at = stored["LastModified"]
 
     second = deliver_report(fresh_engine, store, None, generated_report_id=ids["report"], s3_client=client,
-                            sender=SENDER, reply_to=None)
+                            sender=SENDER, reply_to=None, allowed_buckets=[s3_bucket])
     assert [str(o) for o in second.skipped] == [f"s3:{uri} (already sent)"]
     assert client.head_object(Bucket=s3_bucket, Key=object_key)["LastModified"] == written_at
     assert [o["Key"] for o in client.list_objects_v2(Bucket=s3_bucket)["Contents"]] == [object_key]
@@ -231,7 +248,7 @@ def test_s3_destination_written_once(fresh_engine, tmp_path, s3_endpoint, s3_buc
     with fresh_engine.begin() as conn:
         conn.execute(sa.text("DELETE FROM report_delivery"))
     third = deliver_report(fresh_engine, store, None, generated_report_id=ids["report"], s3_client=client,
-                           sender=SENDER, reply_to=None)
+                           sender=SENDER, reply_to=None, allowed_buckets=[s3_bucket])
     assert [str(o) for o in third.sent] == [f"s3:{uri}"]
     assert client.head_object(Bucket=s3_bucket, Key=object_key)["LastModified"] == written_at
 
@@ -255,7 +272,7 @@ def test_s3_destination_holding_a_different_object_fails(fresh_engine, tmp_path,
     object_key = f"out/{ids['org']}/2026/01/invoice_comparison-{ids['report']}.csv"
     client.put_object(Bucket=s3_bucket, Key=object_key, Body=b"someone else's file")
     summary = deliver_report(fresh_engine, store, None, generated_report_id=ids["report"], s3_client=client,
-                             sender=SENDER, reply_to=None)
+                             sender=SENDER, reply_to=None, allowed_buckets=[s3_bucket])
     assert [o.detail for o in summary.failed] == [f"a different object already exists at s3://{s3_bucket}/{object_key}"]
     assert client.get_object(Bucket=s3_bucket, Key=object_key)["Body"].read() == b"someone else's file"
 
@@ -264,7 +281,7 @@ def test_both_channels_and_bad_destination(fresh_engine, tmp_path, smtp_server):
     store = LocalStore(tmp_path)
     ids = _seed(fresh_engine, store, recipients=[ALICE], delivery_method="both", s3_destination="s3://Bad_Bucket")
     summary = deliver_report(fresh_engine, store, SmtpMailer(smtp_server.url), generated_report_id=ids["report"],
-                             sender=SENDER, reply_to=None)
+                             sender=SENDER, reply_to=None, allowed_buckets=["finance-drop"])
     assert [str(o) for o in summary.sent] == ["email:alice@example.com"]
     assert [str(o) for o in summary.failed] == ["s3:s3://Bad_Bucket (invalid S3 destination bucket 'Bad_Bucket')"]
     assert len(smtp_server.messages) == 1

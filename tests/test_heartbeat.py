@@ -64,9 +64,10 @@ def test_a_step_beats_while_it_holds_rows(fresh_url, fresh_engine):
         with platform_db.beating(context.run_id), platform_db.engine.connect() as conn:
             seen["during"] = conn.execute(sa.text("SELECT run_id, ended_at FROM reporting_run_heartbeat")).all()
 
-    result = dg.materialize([holds_rows], resources={"platform_db": PlatformDatabase(
-        url=fresh_url.render_as_string(hide_password=False))})
-    assert result.success
+    with dg.instance_for_test() as instance:
+        result = dg.materialize([holds_rows], instance=instance, resources={"platform_db": PlatformDatabase(
+            url=fresh_url.render_as_string(hide_password=False))})
+        assert result.success
     assert [(r.run_id, r.ended_at) for r in seen["during"]] == [(result.run_id, None)]
     assert not heartbeat.liveness(fresh_engine, [result.run_id])[result.run_id].alive  # ended with the step
 

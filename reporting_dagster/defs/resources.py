@@ -11,6 +11,7 @@ import functools
 import os
 from abc import abstractmethod
 from collections.abc import Iterator
+from typing import Any
 
 import dagster as dg
 import pandas as pd
@@ -22,7 +23,9 @@ from reporting_dagster.lib.infra import db, periods, platform_access, platform_s
 from reporting_dagster.lib.operations import heartbeat
 from reporting_dagster.lib.operations.retention import INTERMEDIATES_FOLDER
 from reporting_dagster.lib.infra.paths import state_dir
-from reporting_dagster.lib.infra.store import LocalStore, S3Store, Store
+from reporting_dagster.lib.infra.limits import AwsLimits, s3_limits
+from reporting_dagster.lib.infra.limits import check_environment as check_limit_variables
+from reporting_dagster.lib.infra.store import LocalStore, S3Store, Store, s3_client
 
 
 @functools.cache
@@ -93,13 +96,40 @@ class LocalReportStore(ReportStore):
         return LocalStore(self.directory)
 
 
+class TimedS3Resource(S3Resource):
+    """dagster_aws's S3Resource with explicit connect and read timeouts (README "Timeouts and
+    retries"): its own client sets only the retry count and leaves botocore's 60 s timeouts, and
+    counts `max_attempts` as retries. Here `max_attempts` counts every attempt, the first included."""
+
+    connect_timeout: float = Field(default=5.0, description="seconds to open a connection (REPORTS_S3_CONNECT_TIMEOUT)")
+    read_timeout: float = Field(default=30.0, description="seconds to wait on any read or write (REPORTS_S3_READ_TIMEOUT)")
+
+    def get_client(self, max_attempts: int | None = None) -> Any:
+        return s3_client(
+            endpoint_url=self.endpoint_url, region_name=self.region_name,
+            limits=AwsLimits(self.connect_timeout, self.read_timeout, self.max_attempts), max_attempts=max_attempts,
+            profile_name=self.profile_name, use_ssl=self.use_ssl, verify=self.verify,
+            aws_access_key_id=self.aws_access_key_id, aws_secret_access_key=self.aws_secret_access_key,
+            aws_session_token=self.aws_session_token, unsigned=self.use_unsigned_session)
+
+
+def s3_resource_from_env() -> TimedS3Resource:
+    """The S3 client settings of the report store, the S3 IO manager and S3 delivery (REPORTS_S3_*)."""
+    limits = s3_limits()
+    return TimedS3Resource(endpoint_url=_env("REPORTS_S3_ENDPOINT_URL"), region_name=_env("AWS_REGION"),
+                           connect_timeout=limits.connect_timeout, read_timeout=limits.read_timeout,
+                           max_attempts=limits.max_attempts)
+
+
 class S3ReportStore(ReportStore):
     s3: S3Resource
     bucket: str
     prefix: str = ""
 
     def store(self) -> Store:
-        return S3Store(self.s3.get_client(), self.bucket, self.prefix)
+        s3 = self.s3
+        read_back = functools.partial(s3.get_client, max_attempts=1) if isinstance(s3, TimedS3Resource) else None
+        return S3Store(s3.get_client(), self.bucket, self.prefix, read_back_client=read_back)
 
 
 def _env(name: str) -> str | None:
@@ -115,7 +145,7 @@ def report_store_from_env() -> ReportStore:
     expiry = int(_env("REPORTS_PRESIGNED_URL_EXPIRY") or 300)
     if _env("REPORTS_S3_BUCKET"):
         return S3ReportStore(
-            s3=S3Resource(endpoint_url=_env("REPORTS_S3_ENDPOINT_URL"), region_name=_env("AWS_REGION")),
+            s3=s3_resource_from_env(),
             bucket=dg.EnvVar("REPORTS_S3_BUCKET"),
             prefix=_env("REPORTS_S3_PREFIX") or "",
             presigned_url_expiry=expiry,
@@ -132,7 +162,7 @@ def io_manager_from_env() -> dg.ConfigurableIOManager:
     if _env("REPORTS_S3_BUCKET"):
         prefix = (_env("REPORTS_S3_PREFIX") or "").strip("/")
         return S3PickleIOManager(
-            s3_resource=S3Resource(endpoint_url=_env("REPORTS_S3_ENDPOINT_URL"), region_name=_env("AWS_REGION")),
+            s3_resource=s3_resource_from_env(),
             s3_bucket=dg.EnvVar("REPORTS_S3_BUCKET"),
             s3_prefix=f"{prefix}/{INTERMEDIATES_FOLDER}" if prefix else INTERMEDIATES_FOLDER,
         )
@@ -140,6 +170,7 @@ def io_manager_from_env() -> dg.ConfigurableIOManager:
 
 
 def resources_from_env() -> dict[str, object]:
+    check_limit_variables()  # README "Timeouts and retries"
     return {"io_manager": io_manager_from_env(),
             "platform_db": platform_database_from_env(), "report_store": report_store_from_env(),
             "report_mailer": report_mailer_from_env(), "delivery_s3": delivery_s3_from_env(),
@@ -195,6 +226,7 @@ def request_processing_from_env() -> RequestProcessing:
 # --- report e-mail and delivery (DESIGN.md "Configuration": SES, else SMTP, else the .eml outbox) ---
 
 from reporting_dagster.lib.delivery.mail import Mailer, OutboxMailer, SesMailer, SmtpMailer  # noqa: E402
+from reporting_dagster.lib.delivery.policy import DeliveryPolicy  # noqa: E402
 
 DEFAULT_SENDER = "Reports <reports@localhost>"
 
@@ -251,11 +283,39 @@ def report_mailer_from_env() -> ReportMailer:
 
 def delivery_buckets_from_env() -> list[str] | None:
     """REPORTS_S3_DELIVERY_BUCKETS (comma-separated): the only buckets scheduled_report.s3_destination
-    may name; unset → any bucket the credentials reach."""
+    may name. Required for S3 delivery: unset, every S3 delivery is refused with a message saying
+    to set it (lib/delivery/deliver.py `s3_target`)."""
     value = _env("REPORTS_S3_DELIVERY_BUCKETS")
     return [b.strip() for b in value.split(",") if b.strip()] if value else None
 
 
+_POLICY_VARIABLES = {  # variable → (DeliveryPolicy field, type)
+    "REPORTS_DELIVERY_LEASE_SECONDS": ("lease_seconds", float),
+    "REPORTS_DELIVERY_MAX_ATTEMPTS": ("max_attempts", int),
+    "REPORTS_DELIVERY_RETRY_BASE_SECONDS": ("retry_base_seconds", float),
+    "REPORTS_DELIVERY_MAX_RECIPIENTS": ("max_recipients", int),
+}
+
+
+def delivery_policy_from_env() -> DeliveryPolicy:
+    """Delivery lease, retries and recipient cap (lib/delivery/policy.py), read when a delivery
+    step or the retry sensor runs; a value that is not a positive number stops it, saying which."""
+    values: dict[str, float | int] = {}
+    for name, (attribute, kind) in _POLICY_VARIABLES.items():
+        text = _env(name)
+        if text is None:
+            continue
+        try:
+            values[attribute] = kind(text)
+        except ValueError:
+            raise ValueError(f"{name}={text!r} is not a{'n integer' if kind is int else ' number'}: set it to "
+                             f"a positive number, or leave it unset for {getattr(DeliveryPolicy, attribute)}") from None
+    try:
+        return DeliveryPolicy(**values)
+    except ValueError as exc:
+        raise ValueError(f"{exc} (REPORTS_DELIVERY_* variables)") from None
+
+
 def delivery_s3_from_env() -> S3Resource:
-    """The S3 client for copies to scheduled_report.s3_destination (same endpoint as the report store)."""
-    return S3Resource(endpoint_url=_env("REPORTS_S3_ENDPOINT_URL"), region_name=_env("AWS_REGION"))
+    """The S3 client for copies to scheduled_report.s3_destination (same endpoint and limits as the report store)."""
+    return s3_resource_from_env()

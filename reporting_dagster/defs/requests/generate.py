@@ -12,7 +12,8 @@ import dagster as dg
 from dagster_aws.s3 import S3Resource
 from pydantic import Field
 
-from reporting_dagster.defs.resources import PlatformDatabase, ReportMailer, ReportStore, delivery_buckets_from_env
+from reporting_dagster.defs.delivery.step import run_delivery
+from reporting_dagster.defs.resources import PlatformDatabase, ReportMailer, ReportStore
 from reporting_dagster.lib.delivery import deliver as delivery
 from reporting_dagster.lib.operations.records import short_error
 from reporting_dagster.lib.requests import queue as request_queue
@@ -90,18 +91,12 @@ class DeliverConfig(dg.Config):
 def deliver_report(context: dg.OpExecutionContext, config: DeliverConfig, report_id: Optional[int],
                    platform_db: PlatformDatabase,
                    report_store: ReportStore, report_mailer: ReportMailer, delivery_s3: S3Resource) -> None:
-    """E-mail and/or copy the file per its schedule; each (channel, recipient) at most once."""
+    """E-mail and/or copy the file per its schedule; each (channel, recipient) at most once.
+    Fails (after trying every recipient) when a delivery failed; the retry sensor tries again."""
     if report_id is None:
         return
-    summary = delivery.deliver_report(
-        platform_db.engine, report_store.store(), report_mailer.mailer(), generated_report_id=report_id,
-        s3_client=delivery_s3.get_client(), sender=report_mailer.sender, reply_to=report_mailer.reply_to,
-        run_id=context.run_id, recipients=list(config.recipients) or None,
-        allowed_buckets=delivery_buckets_from_env(),
-    )
-    context.add_output_metadata(summary.as_metadata())
-    if summary.failed:
-        context.log.warning(f"generated_report {report_id}: {len(summary.failed)} deliveries failed: {summary.failed}")
+    run_delivery(context, platform_db, report_store, report_mailer, delivery_s3, report_id=report_id,
+                 recipients=list(config.recipients) or None)
 
 
 def _record_schedule(engine, outcome: RunOutcome) -> bool:

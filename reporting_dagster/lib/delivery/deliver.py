@@ -1,8 +1,13 @@
 """Delivering a completed report: e-mail to recipients and a copy to an S3 destination.
 
 Every (report, channel, recipient) is claimed in `report_delivery` before anything is sent and
-finalised after, so a retried or concurrent run never sends the same report to the same
-recipient twice, and a recipient whose attempt failed can be retried alone.
+finalised after (lib/delivery/attempts.py: leases, retries, at most once after hand-over), so a
+retried or concurrent run never sends the same report to the same recipient twice, and a
+recipient whose attempt failed can be retried alone. Before anything is sent the file is checked
+against its row (lib/delivery/verify.py). Boundaries: at most `DeliveryPolicy.max_recipients`
+recipients per schedule; S3 copies only into the buckets of REPORTS_S3_DELIVERY_BUCKETS (required:
+unset, S3 delivery is refused) and only under `<prefix>/<organization_id>/`, the prefix holding
+no other organization's id (`s3_target`).
 """
 
 from __future__ import annotations
@@ -11,27 +16,35 @@ import datetime as dt
 import hashlib
 import re
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from reporting_dagster.lib.jsonutil import dumps
+from reporting_dagster.lib.delivery.attempts import (  # noqa: F401 - DeliveryOutcome/Summary re-exported
+    Attempts,
+    DeliveryError,
+    DeliveryOutcome,
+    DeliverySummary,
+    refuse,
+)
 from reporting_dagster.lib.delivery.mail import (
     ATTACHMENT_LIMIT_BYTES,
+    Handover,
     Mailer,
     Recipient,
+    ReplyLost,
     build_failure_notice,
     build_report_message,
     parse_recipients,
 )
+from reporting_dagster.lib.delivery.policy import DeliveryPolicy
+from reporting_dagster.lib.delivery.verify import ReportFile
 from reporting_dagster.lib.infra.paths import read_named_sql
-from reporting_dagster.lib.operations.records import loads, short_error
 from reporting_dagster.lib.infra.store import Store
+from reporting_dagster.lib.operations.records import loads
 
 _SQL = read_named_sql("delivery.sql")
-_AUDIT = read_named_sql("report_records.sql")["audit"]
 
 CONTENT_TYPES = {
     "csv": "text/csv",
@@ -41,45 +54,15 @@ CONTENT_TYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 FAILURE_NOTICE_PREFIX = "failure-notice:"
+DELIVERY_NOTICE_PREFIX = "delivery-notice:"
+S3_DELIVERY_OFF = ("S3 delivery is off: set REPORTS_S3_DELIVERY_BUCKETS to the comma-separated buckets "
+                   "schedules may deliver to")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_NUMBER = re.compile(r"^[0-9]+$")
 
 
 class NotDeliverable(ValueError):
     """The report cannot be delivered (missing, not completed, no file)."""
-
-
-class DeliveryError(Exception):
-    """A delivery attempt failed for a reason worth storing as is."""
-
-
-@dataclass(frozen=True)
-class DeliveryOutcome:
-    channel: str
-    recipient: str
-    detail: str | None = None
-
-    def __str__(self) -> str:
-        text = f"{self.channel}:{self.recipient}"
-        return f"{text} ({self.detail})" if self.detail else text
-
-
-@dataclass
-class DeliverySummary:
-    """What one delivery call did; the caller logs it as run metadata."""
-
-    generated_report_id: int
-    sent: list[DeliveryOutcome] = field(default_factory=list)
-    skipped: list[DeliveryOutcome] = field(default_factory=list)
-    failed: list[DeliveryOutcome] = field(default_factory=list)
-
-    def as_metadata(self) -> dict[str, Any]:
-        return {
-            "deliveries_sent": len(self.sent),
-            "deliveries_skipped": len(self.skipped),
-            "deliveries_failed": len(self.failed),
-            "delivery_details": [f"sent {o}" for o in self.sent] + [f"skipped {o}" for o in self.skipped]
-            + [f"failed {o}" for o in self.failed],
-        }
 
 
 def load_report(engine: Engine, generated_report_id: int) -> dict[str, Any]:
@@ -132,57 +115,30 @@ def destination_key(report: dict[str, Any], prefix: str) -> str:
     return f"{prefix}/{key}" if prefix else key
 
 
-class _Attempts:
-    """Claim, act, finalise: the report_delivery protocol for one report."""
+def s3_target(report: dict[str, Any], allowed_buckets: Collection[str] | None) -> tuple[str, str]:
+    """(bucket, prefix) of the schedule's s3_destination, inside the tenant's boundaries.
 
-    def __init__(self, engine: Engine, report: dict[str, Any], summary: DeliverySummary,
-                 run_id: str | None, reclaim_after_seconds: float | None) -> None:
-        self.engine, self.report, self.summary = engine, report, summary
-        self.run_id, self.reclaim_after = run_id, reclaim_after_seconds
-
-    def run(self, channel: str, recipient: str, action: Callable[[], str], *, audit: bool = True) -> bool:
-        keys = {"generated_report_id": self.report["id"], "channel": channel, "recipient": recipient}
-        with self.engine.begin() as conn:
-            claimed = conn.execute(sa.text(_SQL["claim"]), {**keys, "reclaim_after": self.reclaim_after}).first()
-            if claimed is None:
-                status = conn.execute(sa.text(_SQL["current_status"]), keys).scalar()
-                self.summary.skipped.append(DeliveryOutcome(channel, recipient, f"already {status}"))
-                return False
-        delivery_id = claimed.id
-        try:
-            provider_id = action()
-        except Exception as exc:  # one recipient's failure never stops the others
-            message = short_error(str(exc) if isinstance(exc, DeliveryError) else exc)
-            with self.engine.begin() as conn:
-                conn.execute(sa.text(_SQL["mark_failed"]), {"id": delivery_id, "error": message})
-            self.summary.failed.append(DeliveryOutcome(channel, recipient, message))
-            return False
-        with self.engine.begin() as conn:
-            conn.execute(sa.text(_SQL["mark_sent"]), {"id": delivery_id, "provider_message_id": provider_id})
-            if audit:
-                conn.execute(sa.text(_AUDIT), {
-                    "organization_id": self.report["organization_id"], "event_type": "REPORT_DELIVERED",
-                    "entity_id": self.report["id"],
-                    "actor": f"dagster:{self.run_id}" if self.run_id else "dagster",
-                    "details": dumps({"channel": channel, "recipient": recipient,
-                                      "report_type": self.report["report_type"],
-                                      "file_format": self.report["file_format"],
-                                      "parameters": loads(self.report["parameters"]),
-                                      "record_count": self.report["record_count"],
-                                      "provider_message_id": provider_id, "run_id": self.run_id}),
-                })
-        self.summary.sent.append(DeliveryOutcome(channel, recipient))
-        return True
-
-
-def _refuse(reason: str) -> Callable[[], str]:
-    """An attempt that fails with `reason`, so the refusal is recorded like any other failure."""
-    def action() -> str:
-        raise DeliveryError(reason)
-    return action
+    The allow-list is required: without one no bucket is allowed. The copy's key is always
+    `<prefix>/<organization_id>/<YYYY>/<MM>/<file>` (`destination_key`), and the prefix itself may
+    hold no number segment but the organization's own id: numbers in these paths name
+    organizations (the store's `reports/<id>/…`), so `reports/2` is refused for organization 1.
+    """
+    if not allowed_buckets:
+        raise DeliveryError(S3_DELIVERY_OFF)
+    bucket, prefix = parse_s3_destination(report["s3_destination"] or "")
+    if bucket not in allowed_buckets:
+        raise DeliveryError(f"bucket {bucket!r} is not an allowed delivery bucket (REPORTS_S3_DELIVERY_BUCKETS)")
+    org = int(report["organization_id"])
+    other = next((part for part in prefix.split("/") if _NUMBER.match(part) and int(part) != org), None)
+    if other is not None:
+        raise DeliveryError(f"the s3_destination prefix {prefix!r} holds the number {other!r}: number segments "
+                            f"name organizations and this schedule is organization {org}'s; copies always go "
+                            f"under <prefix>/{org}/, so name the prefix without another organization's id")
+    return bucket, prefix
 
 
 def _copy_to_s3(s3_client: Any, bucket: str, key: str, data: bytes, content_type: str) -> str:
+    """Written once (If-None-Match): a retry after a kill finds its own object and counts it."""
     from botocore.exceptions import ClientError
 
     try:
@@ -212,15 +168,17 @@ def deliver_report(
     recipients: Sequence[Any] | None = None,
     run_id: str | None = None,
     attachment_limit: int = ATTACHMENT_LIMIT_BYTES,
-    reclaim_after_seconds: float | None = None,
+    policy: DeliveryPolicy | None = None,
+    due_only: bool = False,
     allowed_buckets: Collection[str] | None = None,
 ) -> DeliverySummary:
     """Deliver a completed report per its schedule's delivery_method and recipients.
 
     `recipients` (addresses or {email, name}) overrides the schedule's list and makes on-demand
-    reports deliverable by e-mail. Claims abandoned by a crashed run stay skipped (at most once)
-    unless `reclaim_after_seconds` says after how long they may be taken over.
+    reports deliverable by e-mail. `due_only`: only the deliveries whose retry is due (and stale
+    claims), as the retry sensor's runs do. `allowed_buckets` None or empty: S3 delivery refused.
     """
+    policy = policy or DeliveryPolicy()
     report = load_report(engine, generated_report_id)
     if report["report_status"] != "completed" or not report["file_path"]:
         raise NotDeliverable(f"generated_report {generated_report_id} is {report['report_status']}, "
@@ -229,31 +187,39 @@ def deliver_report(
     channels = {"email": {"email"}, "s3": {"s3"}, "both": {"email", "s3"}}.get(report["delivery_method"] or "", set())
     if recipients is not None:
         channels.add("email")
-    attempts = _Attempts(engine, report, summary, run_id, reclaim_after_seconds)
+    attempts = Attempts(engine, report, summary, run_id, policy, due_only=due_only)
     content_type = CONTENT_TYPES.get(report["file_format"], "application/octet-stream")
-    file_bytes: list[bytes] = []
-
-    def data() -> bytes:
-        if not file_bytes:
-            file_bytes.append(store.get(report["file_path"]))
-        return file_bytes[0]
+    file = ReportFile(engine, store, report)
+    listed = list(recipients) if recipients is not None else report["recipients"]
+    if due_only and report["scheduled_report_id"] is None:
+        # an on-demand report's recipients were given by its run: its retry round takes them from the
+        # due rows. A scheduled report's are the schedule's: one it no longer lists is not retried.
+        base = parse_recipients(listed)[0]
+        known = {r.key for r in base}
+        extra = [recipient for channel, recipient in attempts.due() if channel == "email" and recipient not in known]
+        if extra:
+            listed = [*({"email": r.email, "name": r.name} for r in base), *extra]
+            channels.add("email")
 
     if "s3" in channels:
-        _deliver_s3(attempts, report, s3_client, data, content_type, allowed_buckets)
+        _deliver_s3(attempts, report, s3_client, file.data, content_type, allowed_buckets)
     if "email" in channels and mailer is not None:
-        valid, invalid = parse_recipients(list(recipients) if recipients is not None else report["recipients"])
+        valid, invalid = parse_recipients(listed)
         for raw, reason in invalid:
-            attempts.run("email", raw or "(empty)", _refuse(f"invalid recipient: {reason}"), audit=False)
+            attempts.run("email", raw or "(empty)", refuse(f"invalid recipient: {reason}"), audit=False)
+        cap = policy.max_recipients
+        for recipient in valid[cap:]:
+            attempts.run("email", recipient.key, refuse(
+                f"over the recipient limit: the schedule lists {len(valid)} valid recipients and only the first "
+                f"{cap} get the report (REPORTS_DELIVERY_MAX_RECIPIENTS)"), audit=False)
         url = store.url(report["file_path"], expires_in=link_expiry_seconds)
         expires_hours = None if url.startswith("file:") else max(1, round(link_expiry_seconds / 3600))
-        size = report["file_size_bytes"]
-        attach = size is None or size <= attachment_limit  # an unknown size is checked once read
 
-        def email_to(recipient: Recipient) -> Callable[[], str]:
-            def action() -> str:
-                payload = data() if attach else None
+        def email_to(recipient: Recipient) -> Callable[[Handover], str]:
+            def action(handover: Handover) -> str:
+                payload = file.data()  # checked against the row even when only a link is sent
                 attachment = None
-                if payload is not None and len(payload) <= attachment_limit:
+                if len(payload) <= attachment_limit:
                     attachment = (report["file_path"].rsplit("/", 1)[-1], payload, content_type)
                 message = build_report_message(
                     sender=sender, reply_to=reply_to, recipient=recipient, report_name=report["name"],
@@ -261,33 +227,32 @@ def deliver_report(
                     file_format=report["file_format"], download_url=url, link_expires_hours=expires_hours,
                     attachment=attachment,
                 )
-                return mailer.send(message)
+                return mailer.send(message, handover)
             return action
 
-        for recipient in valid:
+        for recipient in valid[:cap]:
             attempts.run("email", recipient.key, email_to(recipient))
     elif "email" in channels:
         summary.skipped.append(DeliveryOutcome("email", "*", "no mailer configured"))
+    if due_only and mailer is not None:
+        attempts.drop_unreachable()  # else a round would be launched for them again and again
     return summary
 
 
-def _deliver_s3(attempts: _Attempts, report: dict[str, Any], s3_client: Any,
+def _deliver_s3(attempts: Attempts, report: dict[str, Any], s3_client: Any,
                 data: Callable[[], bytes], content_type: str, allowed_buckets: Collection[str] | None) -> None:
     destination = report["s3_destination"] or ""
     try:
-        bucket, prefix = parse_s3_destination(destination)
-        if allowed_buckets is not None and bucket not in allowed_buckets:
-            raise DeliveryError(f"bucket {bucket!r} is not an allowed delivery bucket "
-                                "(REPORTS_S3_DELIVERY_BUCKETS)")
+        bucket, prefix = s3_target(report, allowed_buckets)
     except DeliveryError as exc:
-        attempts.run("s3", destination.strip() or "(no s3_destination)", _refuse(str(exc)), audit=False)
+        attempts.run("s3", destination.strip() or "(no s3_destination)", refuse(str(exc)), audit=False)
         return
     key = destination_key(report, prefix)
     if s3_client is None:
-        attempts.run("s3", f"s3://{bucket}/{key}", _refuse("no S3 client configured for delivery"),
-                     audit=False)
+        attempts.run("s3", f"s3://{bucket}/{key}", refuse("no S3 client configured for delivery"), audit=False)
         return
-    attempts.run("s3", f"s3://{bucket}/{key}", lambda: _copy_to_s3(s3_client, bucket, key, data(), content_type))
+    attempts.run("s3", f"s3://{bucket}/{key}",
+                 lambda handover: _copy_to_s3(s3_client, bucket, key, data(), content_type))
 
 
 def notify_failure(
@@ -298,6 +263,7 @@ def notify_failure(
     sender: str,
     reply_to: str | None,
     run_id: str | None = None,
+    policy: DeliveryPolicy | None = None,
 ) -> int:
     """Send the failure notice to the schedule's recipients; return how many were sent now.
 
@@ -308,22 +274,33 @@ def notify_failure(
     report = load_report(engine, generated_report_id)
     if report["scheduled_report_id"] is None:
         return 0
-    summary = DeliverySummary(generated_report_id)
-    attempts = _Attempts(engine, report, summary, run_id, None)
+
+    def notice(recipient: Recipient) -> Any:
+        return build_failure_notice(
+            sender=sender, reply_to=reply_to, recipient=recipient,
+            schedule_name=report["schedule_name"] or report["name"],
+            organization_name=report["organization_name"], period_label=period_label(report),
+            error=report["processing_error"] or "unknown error")
+
+    return send_notices(engine, mailer, report, FAILURE_NOTICE_PREFIX, notice, run_id=run_id,
+                        policy=policy or DeliveryPolicy())
+
+
+def send_notices(engine: Engine, mailer: Mailer, report: dict[str, Any], prefix: str,
+                 build: Callable[[Recipient], Any], *, run_id: str | None, policy: DeliveryPolicy) -> int:
+    """One notice per schedule recipient (the first max_recipients), each its own claimed row
+    '<prefix><address>' that records whether it went out; never retried on its own."""
+    summary = DeliverySummary(int(report["id"]))
+    attempts = Attempts(engine, report, summary, run_id, policy)
     valid, invalid = parse_recipients(report["recipients"])
     for raw, reason in invalid:
-        attempts.run("email", FAILURE_NOTICE_PREFIX + (raw or "(empty)"),
-                     _refuse(f"invalid recipient: {reason}"), audit=False)
+        attempts.run("email", prefix + (raw or "(empty)"), refuse(f"invalid recipient: {reason}"),
+                     audit=False, notice=True)
     sent = 0
-    for recipient in valid:
-        def action(recipient: Recipient = recipient) -> str:
-            return mailer.send(build_failure_notice(
-                sender=sender, reply_to=reply_to, recipient=recipient,
-                schedule_name=report["schedule_name"] or report["name"],
-                organization_name=report["organization_name"], period_label=period_label(report),
-                error=report["processing_error"] or "unknown error",
-            ))
-        sent += attempts.run("email", FAILURE_NOTICE_PREFIX + recipient.key, action, audit=False)
+    for recipient in valid[:policy.max_recipients]:
+        def action(handover: Handover, recipient: Recipient = recipient) -> str:
+            return mailer.send(build(recipient), handover)
+        sent += attempts.run("email", prefix + recipient.key, action, audit=False, notice=True)
     return sent
 
 
@@ -335,12 +312,14 @@ def notify_schedule_error(mailer: Mailer, schedule: dict[str, Any], *, error: st
     one that recorded the new error on the schedule row, which happens once per error."""
     valid, _ = parse_recipients(schedule["recipients"])
     sent = 0
-    for recipient in valid:
+    for recipient in valid[:DeliveryPolicy().max_recipients]:
         try:
             mailer.send(build_failure_notice(
                 sender=sender, reply_to=reply_to, recipient=recipient, schedule_name=schedule["name"],
                 organization_name=schedule["organization_name"], period_label="its next run", error=error))
             sent += 1
+        except ReplyLost:
+            sent += 1  # the server has it
         except Exception:  # noqa: BLE001 - a notice that cannot be sent must not stop the sensor
             continue
     return sent

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -11,6 +12,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine, make_url
 
+from reporting_dagster.lib.infra.limits import DatabaseLimits, milliseconds
 from reporting_dagster.lib.infra.paths import state_dir
 
 DEFAULT_CHUNK_ROWS = 20_000
@@ -75,9 +77,33 @@ def stop_embedded() -> bool:
     return True
 
 
-def create_engine(url: str | URL) -> Engine:
+# TCP keepalives: a database host that vanishes without a word (a network partition, a killed VM)
+# is noticed after about 30 + 3 × 10 s of silence instead of hanging a read for hours.
+_KEEPALIVES = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3}
+
+
+def connect_args(url: URL, limits: DatabaseLimits) -> dict[str, Any]:
+    """libpq settings of every connection: connect timeout, keepalives, and a statement and an
+    idle-in-transaction timeout as session options. What the URL's query sets itself wins."""
+    given = set(url.query)
+    args: dict[str, Any] = {k: v for k, v in _KEEPALIVES.items() if k not in given}
+    if "connect_timeout" not in given:
+        # libpq takes whole seconds, and treats anything under 2 as 2
+        args["connect_timeout"] = max(2, math.ceil(limits.connect_timeout))
+    ours = (f"-c statement_timeout={milliseconds(limits.statement_timeout)} "
+            f"-c idle_in_transaction_session_timeout={milliseconds(limits.idle_in_transaction_timeout)}")
+    theirs = url.query.get("options")
+    theirs = " ".join(theirs) if isinstance(theirs, tuple) else theirs
+    args["options"] = f"{ours} {theirs}" if theirs else ours  # a later -c of the same name wins
+    return args
+
+
+def create_engine(url: str | URL, limits: DatabaseLimits | None = None) -> Engine:
+    """An engine whose connections time out (README "Timeouts and retries"); `limits` defaults to
+    the REPORTS_DB_* variables."""
     parsed = url if isinstance(url, URL) else normalize_url(url)
-    return sa.create_engine(parsed, pool_pre_ping=True, future=True)
+    limits = limits or DatabaseLimits.from_env()
+    return sa.create_engine(parsed, pool_pre_ping=True, future=True, connect_args=connect_args(parsed, limits))
 
 
 def safe_url_text(url: URL) -> str:

@@ -17,6 +17,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from reporting_dagster.lib.infra.limits import DatabaseLimits, milliseconds
 from reporting_dagster.lib.infra.paths import MIGRATIONS_DIR, SQL_DIR
 
 VERSION_TABLE = "reporting_schema_version"
@@ -28,6 +29,16 @@ FINISH = SQL_DIR / "migration_finish.sql"
 # every later reader of that table behind itself. Give up after this long instead and say to retry;
 # the migration's transaction leaves nothing behind.
 LOCK_TIMEOUT_MS = 10_000
+# A migration may build an index on a large platform table: longer than the statement timeout of
+# every other connection (REPORTS_DB_STATEMENT_TIMEOUT_SECONDS), so its transaction sets its own.
+MIGRATION_TIMEOUT_VARIABLE = "REPORTS_DB_MIGRATION_STATEMENT_TIMEOUT_SECONDS"
+
+
+def _migration_timeout(conn: sa.Connection) -> None:
+    """Set this transaction's statement timeout to the migrations' own (first: it also covers the
+    wait for another migrator's advisory lock)."""
+    ms = milliseconds(DatabaseLimits.from_env().migration_statement_timeout)
+    conn.exec_driver_sql(f"SET LOCAL statement_timeout = {int(ms)}")
 
 
 @dataclass(frozen=True)
@@ -80,6 +91,7 @@ def upgrade(engine: Engine, directory: Path = MIGRATIONS_DIR) -> list[Migration]
     applied: list[Migration] = []
     for migration in discover(directory):
         with engine.begin() as conn:
+            _migration_timeout(conn)
             _ensure_version_table(conn)
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
             done = conn.execute(
@@ -91,11 +103,17 @@ def upgrade(engine: Engine, directory: Path = MIGRATIONS_DIR) -> list[Migration]
             try:
                 migration.apply(conn)
             except Exception as exc:  # the raw driver's error (run_script) or SQLAlchemy's wrapper
-                if getattr(getattr(exc, "orig", exc), "sqlstate", None) == "55P03":  # lock_not_available
+                sqlstate = getattr(getattr(exc, "orig", exc), "sqlstate", None)
+                if sqlstate == "55P03":  # lock_not_available
                     raise MigrationError(
                         f"{migration.path.name}: a table it changes is locked by another transaction "
                         "(the platform is busy); nothing was changed — run `reporting-dagster db upgrade` "
                         "again when the platform is quieter") from None
+                if sqlstate == "57014":  # query_canceled: the statement timeout
+                    raise MigrationError(
+                        f"{migration.path.name}: a statement ran longer than the migrations' statement timeout "
+                        f"({MIGRATION_TIMEOUT_VARIABLE}); nothing was changed — raise it (0 = no limit) and run "
+                        "`reporting-dagster db upgrade` again") from None
                 raise
             conn.execute(
                 sa.text(
@@ -105,6 +123,7 @@ def upgrade(engine: Engine, directory: Path = MIGRATIONS_DIR) -> list[Migration]
             )
             applied.append(migration)
     with engine.begin() as conn:
+        _migration_timeout(conn)
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
         conn.exec_driver_sql(f"SET LOCAL lock_timeout = {int(LOCK_TIMEOUT_MS)}")
         run_script(conn, FINISH.read_text(encoding="utf-8"))

@@ -7,16 +7,19 @@ concurrent write can never replace a delivered file. Keys are built from ids onl
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import hashlib
 import os
 import re
 import tempfile
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from reporting_dagster.lib.infra.limits import AwsLimits, s3_limits
 
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
@@ -24,6 +27,10 @@ _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 
 class ObjectExists(FileExistsError):
     """The key already holds an object; store keys are written once."""
+
+
+class StoreUnreachable(ConnectionError):
+    """The store did not answer in time (or at all), every attempt; the message says what to check."""
 
 
 @dataclass(frozen=True)
@@ -118,6 +125,10 @@ class Store(ABC):
         """(key, last modified in UTC) of every object whose key starts with `prefix`."""
         raise NotImplementedError(f"{type(self).__name__} cannot list")
 
+    def read_back(self, key: str) -> bytes | None:
+        """The bytes under `key`, None when there are none: put_verified's look after a failed put."""
+        return self.get(key) if self.exists(key) else None
+
 
 def put_verified(store: Store, key: str, data: bytes, content_type: str) -> StoredObject:
     """Write once; when the write's answer is lost (the connection dropped after the object landed,
@@ -127,7 +138,7 @@ def put_verified(store: Store, key: str, data: bytes, content_type: str) -> Stor
         return store.put(key, data, content_type)
     except Exception:
         try:
-            there = store.get(key) if store.exists(key) else None
+            there = store.read_back(key)
         except Exception:  # noqa: BLE001 - the store is unreachable: the original error says why
             there = None
         if there is not None and hashlib.sha256(there).digest() == hashlib.sha256(data).digest():
@@ -214,25 +225,73 @@ class LocalStore(Store):
                 yield key, dt.datetime.fromtimestamp(path.stat().st_mtime, dt.timezone.utc)
 
 
+def s3_client(*, endpoint_url: str | None = None, region_name: str | None = None, limits: AwsLimits | None = None,
+              max_attempts: int | None = None, profile_name: str | None = None, use_ssl: bool = True,
+              verify: bool | str | None = None, aws_access_key_id: str | None = None,
+              aws_secret_access_key: str | None = None, aws_session_token: str | None = None,
+              unsigned: bool = False) -> Any:
+    """An S3 client with explicit connect/read timeouts and attempts (`limits`, else REPORTS_S3_*)."""
+    import boto3
+    import botocore
+
+    limits = limits or s3_limits()
+    extra = {"signature_version": botocore.UNSIGNED} if unsigned else {}
+    session = boto3.session.Session(profile_name=profile_name)
+    return session.client(
+        "s3", region_name=region_name, endpoint_url=endpoint_url, use_ssl=use_ssl, verify=verify,
+        aws_access_key_id=aws_access_key_id, aws_secret_access_key=aws_secret_access_key,
+        aws_session_token=aws_session_token, config=limits.botocore_config(max_attempts, **extra))
+
+
 class S3Store(Store):
-    def __init__(self, client: Any, bucket: str, prefix: str = "") -> None:
+    """`read_back_client` makes the client (one attempt, say) of put_verified's look after a failed
+    put, so a hung store holds a file for one put's retries plus one attempt, not two calls' retries."""
+
+    def __init__(self, client: Any, bucket: str, prefix: str = "", *,
+                 read_back_client: Callable[[], Any] | None = None) -> None:
         self.client = client
         self.bucket = bucket
         self.prefix = prefix.strip("/")
+        self.read_back_client = read_back_client
 
     def _full(self, key: str) -> str:
         _check_key(key)
         return f"{self.prefix}/{key}" if self.prefix else key
+
+    @contextlib.contextmanager
+    def _answering(self, operation: str, key: str) -> Iterator[None]:
+        """botocore's timeout and connection errors, after its last attempt, as one clear message."""
+        from botocore import exceptions as bex
+
+        try:
+            yield
+        except (bex.ConnectionError, bex.HTTPClientError) as exc:
+            if isinstance(exc, bex.ReadTimeoutError):
+                what = "no answer within the read timeout"
+            elif isinstance(exc, bex.ConnectTimeoutError):
+                what = "no connection within the connect timeout"
+            elif isinstance(exc, bex.EndpointConnectionError):
+                what = "could not connect"
+            else:
+                what = "the connection was lost"
+            config = self.client.meta.config
+            attempts = (config.retries or {}).get("total_max_attempts", "?")
+            raise StoreUnreachable(
+                f"the report store did not answer ({what}): {operation} {key} in s3://{self.bucket} failed after "
+                f"up to {attempts} attempts of {config.connect_timeout:g} s connect + {config.read_timeout:g} s "
+                "read; check that S3 is reachable (REPORTS_S3_ENDPOINT_URL, network), then retry the run"
+            ) from exc
 
     def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> StoredObject:
         from botocore.exceptions import ClientError
 
         try:
             # conditional write: S3 refuses it when the key exists (HTTP 412)
-            self.client.put_object(
-                Bucket=self.bucket, Key=self._full(key), Body=data, ContentType=content_type,
-                IfNoneMatch="*",
-            )
+            with self._answering("writing", key):
+                self.client.put_object(
+                    Bucket=self.bucket, Key=self._full(key), Body=data, ContentType=content_type,
+                    IfNoneMatch="*",
+                )
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
             if code in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
@@ -241,18 +300,25 @@ class S3Store(Store):
         return describe(self, key, data)
 
     def get(self, key: str) -> bytes:
-        return self.client.get_object(Bucket=self.bucket, Key=self._full(key))["Body"].read()
+        with self._answering("reading", key):
+            return self.client.get_object(Bucket=self.bucket, Key=self._full(key))["Body"].read()
 
     def exists(self, key: str) -> bool:
         from botocore.exceptions import ClientError
 
         try:
-            self.client.head_object(Bucket=self.bucket, Key=self._full(key))
+            with self._answering("looking up", key):
+                self.client.head_object(Bucket=self.bucket, Key=self._full(key))
             return True
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
                 return False
             raise
+
+    def read_back(self, key: str) -> bytes | None:
+        if self.read_back_client is None:
+            return super().read_back(key)
+        return Store.read_back(S3Store(self.read_back_client(), self.bucket, self.prefix), key)
 
     def url(self, key: str, expires_in: int = 300) -> str:
         return self.client.generate_presigned_url(

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from reporting_dagster.lib.jsonutil import dumps
+from reporting_dagster.lib.infra import db_errors
 from reporting_dagster.lib.infra.paths import read_named_sql
 from reporting_dagster.lib.infra.store import StoredObject
 from reporting_dagster.lib.requests.parameters import MAX_PARAMETERS_BYTES, readable_parameters
@@ -257,8 +258,12 @@ _SECRETS = re.compile(r"(password|passwd|secret|token|access[_-]?key|x-amz-signa
 
 
 def short_error(error: BaseException | str) -> str:
-    """One line, at most MAX_ERROR_CHARS, with URL credentials and key=value secrets removed."""
-    text = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
+    """One line, at most MAX_ERROR_CHARS, with URL credentials and key=value secrets removed.
+    A database error keeps the driver's cause, what to do and the statement's verb and table,
+    never the SQL text or its parameters (lib/infra/db_errors.py)."""
+    text = db_errors.describe(error)
+    if text is None:
+        text = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
     text = " ".join(text.split())
     text = _URL_CREDENTIALS.sub(r"\1***@", text)
     text = _SECRETS.sub(r"\1=***", text)

@@ -1,0 +1,1 @@
+"""Delivery steps and the delivery retries (the logic is lib/delivery/)."""
