@@ -17,6 +17,7 @@ from reporting_dagster.defs.requests.generate import generate_report
 from reporting_dagster.defs.requests.sensors import report_request_sensor, scheduled_report_sensor
 from reporting_dagster.defs.resources import LocalReportStore, PlatformDatabase, RequestProcessing, SmtpReportMailer
 from reporting_dagster.lib import render
+from reporting_dagster.lib.delivery.verify import key_problem
 from reporting_dagster.lib.infra.store import LocalStore
 from reporting_dagster.lib.requests import queue as request_queue
 from tests.request_builders import CANARY, time_world
@@ -195,6 +196,8 @@ def test_a_completed_row_set_back_to_pending_runs_again_with_a_file_of_its_own(s
         assert new["file_path"] != old["file_path"] and new["processing_started_at"] > old["processing_started_at"]
         assert hashlib.sha256(store.get(new["file_path"])).hexdigest() == new["file_hash"]
         assert store.get(old["file_path"]) == old_bytes  # objects are written once
+        assert new["file_path"] == old["file_path"].replace(".csv", "-a1.csv")  # its first completed attempt
+        assert key_problem(p.engine, new) is None  # delivery takes it for the row's own file
         assert not _launch_pending(instance, resources, second.cursor)[0].run_requests
     assert _audit(p.engine, rid) == ["REPORT_EXPORTED", "REPORT_EXPORTED", "REPORT_GENERATED", "REPORT_GENERATED"]
 

@@ -147,19 +147,18 @@ def _not_taken(engine: Engine, report_id: int, when: str = "") -> str:
 
 
 def _store_key(engine: Engine, request: ReportRequest, report_id: int) -> str:
-    """The same key on every attempt until one completes (its id and creation time, this
-    database's token): a retry after a failure between writing and recording finds the object its
-    earlier attempt wrote and records that one. Once an attempt completed (its object may have been
-    delivered), the next — the row set back to pending, or its object gone — seeds the token with
-    the number of completed attempts, so it writes an object of its own (keys are written once).
-    A failed attempt's leftover object (written, then the run failed or was killed before
-    recording it) is adopted by the next attempt, as rendered then."""
-    token = installation_token(engine)
+    """`report_key` (its id and creation time, this database's token) on every attempt until one
+    completes: a retry after a failure between writing and recording finds the object its earlier
+    attempt wrote and records that one. Once n attempts completed (an object of theirs may have
+    been delivered), the next — the row set back to pending, or its object gone — writes
+    `…-{token}-a{n}.{ext}`, an object of its own (keys are written once). A failed attempt's
+    leftover object (written, then the run failed or was killed before recording it) is adopted
+    by the next attempt, as rendered then."""
+    ext = render.EXTENSIONS[request.file_format]
+    key = report_key(request.organization_id, request.span.start_date, request.report_type, report_id, ext,
+                     installation_token=installation_token(engine), created_at=records.created_at(engine, report_id))
     attempt = records.completed_attempts(engine, report_id)
-    return report_key(request.organization_id, request.span.start_date, request.report_type, report_id,
-                      render.EXTENSIONS[request.file_format],
-                      installation_token=f"{token}/attempt-{attempt}" if attempt else token,
-                      created_at=records.created_at(engine, report_id))
+    return f"{key[:-len(ext) - 1]}-a{attempt}.{ext}" if attempt else key
 
 
 def _put_once(store: Store, key: str, data: bytes, content_type: str) -> StoredObject:
