@@ -184,9 +184,9 @@ def test_completing_never_turns_a_failed_row_back(world, tmp_path, monkeypatch):
     outcome = run_request(engine, LocalStore(tmp_path), lambda name, **params: db.read_frame(
         engine, extract_sql(engine, name), params), rid, run_id="run-slow", now=NOW)
     assert outcome.outcome == "lost"
-    assert outcome.message.startswith(f"generated_report {rid} is failed in run run-slow by the time its file was "
-                                      "stored; not taken by this run; reports/")
-    assert outcome.message.endswith("not recorded, nothing delivered")
+    assert outcome.message.startswith(f"generated_report {rid} was failed in run run-slow by the time its file was "
+                                      "stored: reports/")
+    assert outcome.message.endswith(".csv not recorded, nothing delivered")
     status, _, error, path = _state(engine, rid)
     assert (status, error, path) == ("failed", "stuck in processing: its worker stopped", None)
     assert p.audit(rid) == ["REPORT_FAILED"]

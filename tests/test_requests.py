@@ -295,7 +295,7 @@ def test_a_re_executed_request_whose_object_is_gone_or_changed_is_made_again(wor
     gone = run_request(p.engine, store, read, rid, run_id="run-3", now=NOW)
     second = p.row("generated_report", rid)
     assert gone.outcome == "completed"
-    assert gone.message.startswith(f"its stored file {first['file_path']} is missing: made again; ")
+    assert gone.message.startswith(f"its stored file {first['file_path']} is missing; making it again: ")
     assert (second["report_status"], second["dagster_run_id"]) == ("completed", "run-3")
     assert second["file_path"] == first["file_path"].replace(".csv", "-a1.csv")  # after 1 completed attempt
     data = store.get(second["file_path"])

@@ -13,6 +13,7 @@ resource): the platform's own processor then owns those rows.
 import datetime as dt
 
 import dagster as dg
+from sqlalchemy.engine import Engine
 
 from reporting_dagster.defs.requests.generate import REQUEST_TAG, generate_report
 from reporting_dagster.defs.requests.runs import runs_by_key
@@ -51,7 +52,8 @@ def report_request_sensor(context: dg.SensorEvaluationContext, platform_db: Plat
     return dg.SensorResult(run_requests=runs, cursor=str(cursor))
 
 
-def launchable(instance: dg.DagsterInstance, engine, after_id: int) -> tuple[list[request_queue.PendingRequest], int, int]:
+def launchable(instance: dg.DagsterInstance, engine: Engine,
+               after_id: int) -> tuple[list[request_queue.PendingRequest], int, int]:
     """Up to BATCH pending rows whose run key has no run yet: new rows (above the cursor) first,
     then every pending row below it (set back to pending, or committed after a higher id).
     Rows whose key has a run (launched, queued, running, or finished without taking the row —

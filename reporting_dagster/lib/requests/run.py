@@ -85,7 +85,7 @@ def run_request(
         if not records.claim_completed(engine, report_id, run_id, file_path=row.get("file_path"),
                                        file_hash=row.get("file_hash")):
             return ended("skipped", _not_taken(engine, report_id))
-        again = f"{problem}: made again; "
+        again = f"{problem}; making it again: "
     else:
         try:
             fields = check_fields(row)
@@ -121,8 +121,8 @@ def run_request(
     except Exception as exc:  # noqa: BLE001 - recorded on the row; the op fails the run
         return ended("failed", again + records.fail_report(engine, report_id, exc, **fail_kwargs), request)
     if not recorded:
-        return ended("lost", f"{_not_taken(engine, report_id, 'by the time its file was stored')}; "
-                             f"{stored.key} not recorded, nothing delivered", request)
+        return ended("lost", f"generated_report {report_id} was {_state(engine, report_id)} by the time its file "
+                             f"was stored: {stored.key} not recorded, nothing delivered", request)
     return RunOutcome(report_id, "completed", f"{again}{stored.uri} ({stored.size} bytes)", request, stored,
                       doc.record_count, time.perf_counter() - started, sched)
 
@@ -139,11 +139,15 @@ def stored_problem(store: Store, key: str | None, sha256: str | None) -> str | N
     return None
 
 
-def _not_taken(engine: Engine, report_id: int, when: str = "") -> str:
+def _state(engine: Engine, report_id: int) -> str:
     status = records.report_status(engine, report_id)
-    where = f" in run {status[1]}" if status and status[1] else ""
-    return (f"generated_report {report_id} is {status[0] if status else 'gone'}{where}"
-            f"{' ' + when if when else ''}; not taken by this run")
+    if status is None:
+        return "gone"
+    return f"{status[0]} in run {status[1]}" if status[1] else status[0]
+
+
+def _not_taken(engine: Engine, report_id: int) -> str:
+    return f"generated_report {report_id} is {_state(engine, report_id)}; not taken by this run"
 
 
 def _store_key(engine: Engine, request: ReportRequest, report_id: int) -> str:
