@@ -19,28 +19,45 @@ VALUES (
 RETURNING id
 
 -- name: complete_report
+-- Only a row still processing in the completing run: one the reaper failed meanwhile (its run
+-- looked dead), or a user set back to pending, or another run took, is left as it is.
 UPDATE generated_report
 SET report_status = 'completed', file_path = :file_path, file_size_bytes = :file_size_bytes,
     file_hash = :file_hash, record_count = :record_count, summary_data = CAST(:summary_data AS jsonb),
     processing_completed_at = now(), processing_error = NULL, expires_at = now() + interval '90 days',
     processing_time_ms = CAST(EXTRACT(EPOCH FROM (now() - processing_started_at)) * 1000 AS INTEGER)
-WHERE id = :id
+WHERE id = :id AND report_status = 'processing'
+  AND dagster_run_id IS NOT DISTINCT FROM CAST(:dagster_run_id AS text)
+RETURNING id
 
 -- name: fail_report
 -- Only an unfinished row fails (once): a completed report is never turned into a failure, and two
 -- reapers failing the same row write one REPORT_FAILED. A row never claimed has no processing time.
 -- :pending / :processing say which unfinished states this caller may fail (a reaper never fails
--- a pending row the platform's processor is about to take, nor a row it has taken meanwhile).
+-- a pending row the platform's processor is about to take, nor a row it has taken meanwhile):
+-- a processing row only in the run :dagster_run_id and, given :started_at, claimed at that moment
+-- (a later claim is another attempt); a pending row, given :check_pending_run, only while it
+-- still names :pending_run_id (the run key its caller judged). A failed pending row records
+-- the run that did not take it, so setting it back to pending gives it a new run key. A failed
+-- row names no file (one set back to pending after it completed had its old one).
+-- parameters as bounded text: never parsed by the driver (lib/requests/parameters.py).
 UPDATE generated_report
 SET report_status = 'failed', processing_error = :error, processing_completed_at = now(),
     processing_time_ms = CASE WHEN report_status = 'processing'
-        THEN CAST(EXTRACT(EPOCH FROM (now() - processing_started_at)) * 1000 AS INTEGER) END
+        THEN CAST(EXTRACT(EPOCH FROM (now() - processing_started_at)) * 1000 AS INTEGER) END,
+    dagster_run_id = CASE WHEN report_status = 'pending'
+        THEN COALESCE(CAST(:dagster_run_id AS text), dagster_run_id) ELSE dagster_run_id END,
+    file_path = NULL, file_size_bytes = NULL, file_hash = NULL
 WHERE id = :id
-  AND ((report_status = 'pending' AND CAST(:pending AS boolean))
+  AND ((report_status = 'pending' AND CAST(:pending AS boolean)
+        AND (NOT CAST(:check_pending_run AS boolean)
+             OR dagster_run_id IS NOT DISTINCT FROM CAST(:pending_run_id AS text)))
        OR (report_status = 'processing' AND CAST(:processing AS boolean)
-           AND (CAST(:dagster_run_id AS text) IS NULL
-                OR dagster_run_id IS NOT DISTINCT FROM CAST(:dagster_run_id AS text))))
-RETURNING parameters, record_count
+           AND dagster_run_id IS NOT DISTINCT FROM CAST(:dagster_run_id AS text)
+           AND (CAST(:started_at AS timestamptz) IS NULL
+                OR processing_started_at = CAST(:started_at AS timestamptz))))
+RETURNING CASE WHEN octet_length(parameters::text) <= :max_bytes THEN parameters::text END AS parameters,
+          record_count
 
 -- name: audit
 INSERT INTO audit_event (organization_id, event_type, entity_type, entity_id, actor, details, occurred_at)
@@ -65,14 +82,46 @@ ORDER BY g.organization_id, g.report_type, g.file_format
 -- platform's own) claims the same row at the same moment, the row lock orders the two and the
 -- later one re-reads the row, no longer pending, and takes nothing. A row another processor
 -- took and failed is not taken either (set it back to pending to ask again).
--- The timestamps restart so processing_time_ms measures this attempt.
+-- The timestamps restart so processing_time_ms measures this attempt; a row set back to pending
+-- after it completed no longer names its old file (the new attempt writes its own).
 UPDATE generated_report
 SET report_status = 'processing', processing_started_at = now(), processing_completed_at = NULL,
-    processing_error = NULL, processing_time_ms = NULL, dagster_run_id = :dagster_run_id
+    processing_error = NULL, processing_time_ms = NULL, dagster_run_id = :dagster_run_id,
+    file_path = NULL, file_size_bytes = NULL, file_hash = NULL
 WHERE id = :id
   AND (report_status = 'pending'
        OR (report_status IN ('processing', 'failed') AND dagster_run_id IN (:dagster_run_id, :parent_run_id)))
 RETURNING id
+
+-- name: reject_request
+-- A request whose own values are invalid: failed by the statement that would have claimed it
+-- (the same condition as claim_report), so its run never holds it in processing.
+UPDATE generated_report
+SET report_status = 'failed', processing_error = :error, processing_started_at = now(),
+    processing_completed_at = now(), processing_time_ms = 0, dagster_run_id = :dagster_run_id,
+    file_path = NULL, file_size_bytes = NULL, file_hash = NULL
+WHERE id = :id
+  AND (report_status = 'pending'
+       OR (report_status IN ('processing', 'failed') AND dagster_run_id IN (:dagster_run_id, :parent_run_id)))
+RETURNING CASE WHEN octet_length(parameters::text) <= :max_bytes THEN parameters::text END AS parameters,
+          record_count
+
+-- name: claim_completed
+-- A completed row of ours whose stored object is gone or changed, for this run to make again:
+-- only while it still names the object the caller found missing (a second run checking at the
+-- same time finds it processing and leaves it).
+UPDATE generated_report
+SET report_status = 'processing', processing_started_at = now(), processing_completed_at = NULL,
+    processing_error = NULL, processing_time_ms = NULL, dagster_run_id = :dagster_run_id,
+    file_path = NULL, file_size_bytes = NULL, file_hash = NULL
+WHERE id = :id AND report_status = 'completed' AND dagster_run_id IS NOT NULL
+  AND file_path IS NOT DISTINCT FROM CAST(:file_path AS text)
+  AND file_hash IS NOT DISTINCT FROM CAST(:file_hash AS text)
+RETURNING id
+
+-- name: completed_attempts
+SELECT count(*) FROM audit_event
+WHERE entity_type = 'REPORT' AND entity_id = :id AND event_type = 'REPORT_EXPORTED'
 
 -- name: report_status
 SELECT report_status::text AS report_status, dagster_run_id FROM generated_report WHERE id = :id

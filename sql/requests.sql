@@ -2,10 +2,15 @@
 -- a generated_report row, and creating rows from the launchpad or a schedule.
 
 -- name: load_request
+-- parameters as text, and only up to :max_bytes: the driver would parse JSONB itself, and a
+-- 5,000-deep value makes Python's JSON parser recurse past its limit (lib/requests/parameters.py
+-- checks the depth before parsing). file_path / file_hash: a completed row's object is checked.
 SELECT g.id, g.organization_id, o.name AS organization_name, g.report_template_id, g.scheduled_report_id,
        g.generation_source::text AS generation_source, g.report_type::text AS report_type, g.name,
        g.report_status::text AS report_status, g.project_id, g.contract_id, g.billing_period_id,
-       g.parameters, g.file_format::text AS file_format, g.dagster_run_id,
+       CASE WHEN octet_length(g.parameters::text) <= :max_bytes THEN g.parameters::text END AS parameters,
+       octet_length(g.parameters::text) AS parameters_bytes,
+       g.file_format::text AS file_format, g.dagster_run_id, g.file_path, g.file_hash,
        to_jsonb(g) ->> 'invoice_direction' AS invoice_direction  -- the platform's column (Part A+), NULL where absent
 FROM generated_report g
 JOIN organization o ON o.id = g.organization_id
@@ -62,20 +67,15 @@ VALUES (
 RETURNING id
 
 -- name: pending_requests
--- Pending rows to launch, oldest first: new ones above the cursor; recent ones below it (a
--- transaction that took a lower id may commit after a higher one: the cursor must not skip it);
--- and rows the platform set back to pending after a failed attempt. attempt = 1 + earlier
--- failures, so each retry gets its own run key (a row launched already is deduplicated by it).
-SELECT g.id, 1 + COALESCE(f.failures, 0) AS attempt, g.organization_id, g.report_type::text AS report_type,
-       g.generation_source::text AS generation_source
-FROM generated_report g
-LEFT JOIN LATERAL (
-    SELECT count(*) AS failures FROM audit_event a
-    WHERE a.entity_type = 'REPORT' AND a.entity_id = g.id AND a.event_type = 'REPORT_FAILED'
-) f ON true
-WHERE g.report_status = 'pending'
-  AND (g.id > :cursor OR g.created_at > :recent OR COALESCE(f.failures, 0) > 0)
-ORDER BY (g.id > :cursor) DESC, g.id
+-- Pending rows, oldest first, in an id window (the request sensor looks at new rows above its
+-- cursor first, then at every pending row below it: set back to pending, committed late, or
+-- launched already — lib/requests/queue.run_key and the runs each key has decide).
+SELECT id, dagster_run_id AS last_run_id, organization_id, report_type::text AS report_type,
+       file_format::text AS file_format, generation_source::text AS generation_source, scheduled_report_id
+FROM generated_report
+WHERE report_status = 'pending' AND id > :after_id
+  AND (CAST(:up_to AS bigint) IS NULL OR id <= CAST(:up_to AS bigint))
+ORDER BY id
 LIMIT :limit
 
 -- name: active_schedules
@@ -158,23 +158,10 @@ ORDER BY id
 LIMIT :limit
 
 -- name: report_for_failure
--- A row a dead run left unfinished: processing in that run (:processing), or still pending,
--- never claimed (:pending). A row another processor holds is never returned.
 SELECT id, organization_id, report_type::text AS report_type, file_format::text AS file_format,
-       scheduled_report_id
+       scheduled_report_id, report_status::text AS report_status, dagster_run_id, processing_started_at
 FROM generated_report
 WHERE id = :id
-  AND ((report_status = 'processing' AND CAST(:processing AS boolean)
-        AND dagster_run_id = CAST(:run_id AS text))
-       OR (report_status = 'pending' AND CAST(:pending AS boolean)))
-
--- name: pending_since
-SELECT id, organization_id, report_type::text AS report_type, file_format::text AS file_format,
-       scheduled_report_id
-FROM generated_report
-WHERE report_status = 'pending' AND created_at < :created_before
-ORDER BY id
-LIMIT :limit
 
 -- name: report_of_run
 -- The row a launchpad run created and claimed (for its re-execution to continue).

@@ -4,16 +4,22 @@ completed row, stored file, audit events → e-mail received by a real SMTP serv
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import logging
 
 import dagster as dg
 import pytest
 import sqlalchemy as sa
 from dagster_aws.s3 import S3Resource
 
+from reporting_dagster.defs.requests import failures
 from reporting_dagster.defs.requests.generate import generate_report
 from reporting_dagster.defs.requests.sensors import report_request_sensor, scheduled_report_sensor
 from reporting_dagster.defs.resources import LocalReportStore, PlatformDatabase, RequestProcessing, SmtpReportMailer
+from reporting_dagster.lib import render
+from reporting_dagster.lib.delivery.verify import key_problem
 from reporting_dagster.lib.infra.store import LocalStore
+from reporting_dagster.lib.requests import queue as request_queue
 from tests.request_builders import CANARY, time_world
 from tests.smtp_server import smtp_server  # noqa: F401
 
@@ -158,3 +164,75 @@ def test_a_schedule_that_cannot_run_tells_its_owners_once(setup):
     assert notice["To"] == "ops@helios.example" and "Hours" in notice["Subject"]
     assert "unknown time zone 'Europe/Atlantis'" in notice.get_body(("plain",)).get_content()
     assert p.row("scheduled_report", sid)["last_run_status"] == "failed"
+
+
+def test_a_completed_row_set_back_to_pending_runs_again_with_a_file_of_its_own(setup):
+    """A row created hours ago, completed, then set back to pending by the platform (a user's
+    retry): the reaper leaves it alone (no run has its new key yet), the next tick launches it
+    under a new run key, and the new attempt writes a new object; the old one stays as it was."""
+    world, resources, _, store_dir = setup
+    p = world["p"]
+    long_ago = dt.datetime.now(UTC) - dt.timedelta(hours=3)
+    rid = p.request(world["helios"], "timesheet", "csv", created_at=long_ago,
+                    parameters={"date_from": "2026-10-01", "date_to": "2026-10-31"})
+    store = LocalStore(store_dir)
+    with dg.instance_for_test() as instance:
+        first, [run1] = _launch_pending(instance, resources)
+        assert run1.success and first.run_requests[0].run_key == f"generated_report-{rid}-after-none"
+        old = p.row("generated_report", rid)
+        old_bytes = store.get(old["file_path"])
+        with p.engine.begin() as conn:
+            conn.execute(sa.text("UPDATE generated_report SET report_status = 'pending' WHERE id = :id"), {"id": rid})
+        reaped = failures.stuck_report_reaper(dg.build_sensor_context(instance=instance, resources={
+            "platform_db": resources["platform_db"], "report_mailer": resources["report_mailer"],
+            "request_processing": resources["request_processing"]}))
+        assert reaped.skip_message == "0 stuck reports marked failed"
+        assert p.row("generated_report", rid)["report_status"] == "pending"
+        second, [run2] = _launch_pending(instance, resources, first.cursor)
+        assert second.run_requests[0].run_key == f"generated_report-{rid}-after-{run1.run_id}"
+        assert run2.success
+        new = p.row("generated_report", rid)
+        assert (new["report_status"], new["dagster_run_id"]) == ("completed", run2.run_id)
+        assert new["file_path"] != old["file_path"] and new["processing_started_at"] > old["processing_started_at"]
+        assert hashlib.sha256(store.get(new["file_path"])).hexdigest() == new["file_hash"]
+        assert store.get(old["file_path"]) == old_bytes  # objects are written once
+        assert new["file_path"] == old["file_path"].replace(".csv", "-a1.csv")  # its first completed attempt
+        assert key_problem(p.engine, new) is None  # delivery takes it for the row's own file
+        assert not _launch_pending(instance, resources, second.cursor)[0].run_requests
+    assert _audit(p.engine, rid) == ["REPORT_EXPORTED", "REPORT_EXPORTED", "REPORT_GENERATED", "REPORT_GENERATED"]
+
+
+def test_a_row_failed_while_its_run_rendered_gets_one_notice_and_never_the_report(setup, monkeypatch):
+    """The reaper fails a scheduled row while its run still renders (the run looked dead: cut off
+    from the database for longer than the heartbeat window). The owners get the one failure
+    notice; the run's completion finds the row failed and leaves it so: no report is sent after
+    the notice, and the run is not retried."""
+    world, resources, smtp, _ = setup
+    p = world["p"]
+    template = p.template(world["helios"], "timesheet", file_format="csv")
+    sid = p.schedule(world["helios"], template, name="Hours", day_of_month=1,
+                     recipients=[{"email": "ops@helios.example"}])
+    rid = p.request(world["helios"], "timesheet", "csv", generation_source="scheduled", scheduled_report_id=sid,
+                    report_template_id=template)
+    real = render.render
+
+    def reaped_meanwhile(doc, file_format):
+        row = request_queue.report_for_failure(p.engine, rid)
+        assert failures._fail(resources["platform_db"], resources["report_mailer"], row, row["dagster_run_id"],
+                              "stuck in processing: its worker stopped", logging.getLogger("test"),
+                              processing=True, started_at=row["processing_started_at"])
+        return real(doc, file_format)
+
+    monkeypatch.setattr(render, "render", reaped_meanwhile)
+    with dg.instance_for_test() as instance:
+        _, [run] = _launch_pending(instance, resources)
+    assert not run.success
+    [failure] = [e for e in run.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert "not recorded, nothing delivered" in failure.event_specific_data.error.message
+    row = p.row("generated_report", rid)
+    assert (row["report_status"], row["processing_error"], row["file_path"]) == (
+        "failed", "stuck in processing: its worker stopped", None)
+    [notice] = smtp.messages
+    assert notice["To"] == "ops@helios.example" and "failed" in notice["Subject"].lower()
+    assert p.row("scheduled_report", sid)["last_run_status"] == "failed"
+    assert _audit(p.engine, rid) == ["REPORT_FAILED"]

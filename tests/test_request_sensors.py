@@ -12,6 +12,7 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
+from reporting_dagster.defs.requests.generate import generate_report
 from reporting_dagster.defs.requests.sensors import BATCH, report_request_sensor, scheduled_report_sensor
 from reporting_dagster.defs.resources import PlatformDatabase, RequestProcessing
 from reporting_dagster.lib.requests import queue as request_queue
@@ -124,40 +125,66 @@ def _sensor_context(instance, engine_url, cursor=None, processing=True):
         "platform_db": PlatformDatabase(url=engine_url), "request_processing": RequestProcessing(enabled=processing)})
 
 
-def test_request_sensor_launches_batches_with_a_run_key_per_row_and_attempt(org, fresh_url):
+def _launch(instance, result, status=dg.DagsterRunStatus.NOT_STARTED):
+    """What the daemon does with a tick's run requests: a run per request (created, waiting in the
+    queue), tagged as asked."""
+    return [instance.create_run_for_job(generate_report, run_config=r.run_config, tags=r.tags, status=status)
+            for r in result.run_requests]
+
+
+def _key(report_id, after="none"):
+    return f"generated_report-{report_id}-after-{after}"
+
+
+def test_request_sensor_launches_batches_with_a_run_key_per_row_and_wait(org, fresh_url):
     p, engine = org["p"], org["p"].engine
     ids = [p.request(org["org"], "timesheet") for _ in range(BATCH + 5)]
-    done = p.request(org["org"], "timesheet", report_status="completed")
+    done = p.request(org["org"], "timesheet", report_status="completed", dagster_run_id="run-done")
     url = fresh_url.render_as_string(hide_password=False)
     with dg.instance_for_test() as instance:
         first = report_request_sensor(_sensor_context(instance, url))
-        assert [r.run_key for r in first.run_requests] == [f"generated_report-{i}-attempt-1" for i in ids[:BATCH]]
+        assert [r.run_key for r in first.run_requests] == [_key(i) for i in ids[:BATCH]]
         assert first.cursor == str(ids[BATCH - 1])
         req = first.run_requests[0]
         assert req.run_config == {"ops": {"render_report": {"config": {"generated_report_id": ids[0]}}}}
         assert req.tags["generated_report_id"] == str(ids[0]) and req.tags["report_type"] == "timesheet"
-        # a row deleted meanwhile is simply not there; the rest follow on the next tick
+        assert req.tags[request_queue.RUN_KEY_TAG] == _key(ids[0])
+        _launch(instance, first)
+        # a row deleted meanwhile is simply not there; the rest follow on the next tick, and the
+        # rows launched already (queued runs) are passed over, not offered again
         with engine.begin() as conn:
             conn.execute(sa.text("DELETE FROM generated_report WHERE id = :id"), {"id": ids[-1]})
         second = report_request_sensor(_sensor_context(instance, url, first.cursor))
-        keys = [r.run_key for r in second.run_requests]
-        # new rows first; then recent rows below the cursor (a late commit must not be skipped),
-        # which the daemon drops as already launched: same run key
-        assert keys[:4] == [f"generated_report-{i}-attempt-1" for i in ids[BATCH:-1]]
-        assert keys[4:] == [f"generated_report-{i}-attempt-1" for i in ids[:BATCH - 4]]
+        assert [r.run_key for r in second.run_requests] == [_key(i) for i in ids[BATCH:-1]]
         assert second.cursor == str(ids[-2])
-        # once their runs hold them (processing), rows are no longer offered
-        with engine.begin() as conn:
-            conn.execute(sa.text("UPDATE generated_report SET report_status = 'processing' WHERE id <> :id"),
-                         {"id": ids[0]})
+        _launch(instance, second)
         third = report_request_sensor(_sensor_context(instance, url, second.cursor))
-        assert [r.run_key for r in third.run_requests] == [f"generated_report-{ids[0]}-attempt-1"]
+        assert third.run_requests == [] and "29 pending rows whose run is launched already" in third.skip_reason.skip_message
+        assert third.cursor == second.cursor
+        # a row its run completed, set back to pending by the platform: a new key, found below the cursor
+        with engine.begin() as conn:
+            conn.execute(sa.text("UPDATE generated_report SET report_status = 'pending' WHERE id = :id"), {"id": done})
+        again = report_request_sensor(_sensor_context(instance, url, third.cursor))
+        assert [r.run_key for r in again.run_requests] == [_key(done, "run-done")]
         assert done not in ids
-        # a failed request the platform puts back to pending gets a second attempt below the cursor
-        p._insert("audit_event", organization_id=org["org"], event_type="REPORT_FAILED", entity_type="REPORT",
-                  entity_id=ids[0])
-        retry = report_request_sensor(_sensor_context(instance, url, third.cursor))
-        assert [r.run_key for r in retry.run_requests] == [f"generated_report-{ids[0]}-attempt-2"]
+
+
+def test_rows_that_cannot_start_never_block_a_new_one(org, fresh_url):
+    """30 pending rows whose runs wait in the queue (more than a batch) and one new row: the new row's
+    run is requested on the next tick, whatever the cursor."""
+    p = org["p"]
+    url = fresh_url.render_as_string(hide_password=False)
+    blocked = [p.request(org["org"], "timesheet") for _ in range(30)]
+    with dg.instance_for_test() as instance:
+        for cursor in (None, str(blocked[-1])):  # a fresh cursor, and one past them
+            for rid in blocked:
+                if not instance.get_runs(filters=dg.RunsFilter(tags={request_queue.RUN_KEY_TAG: _key(rid)})):
+                    instance.create_run_for_job(generate_report, status=dg.DagsterRunStatus.NOT_STARTED, tags={
+                        request_queue.RUN_KEY_TAG: _key(rid), "generated_report_id": str(rid)})
+            new = p.request(org["org"], "timesheet")
+            tick = report_request_sensor(_sensor_context(instance, url, cursor))
+            assert [r.run_key for r in tick.run_requests] == [_key(new)]
+            _launch(instance, tick)
 
 
 def test_a_row_committed_after_a_higher_id_is_not_skipped(org, fresh_url):
@@ -174,11 +201,12 @@ def test_a_row_committed_after_a_higher_id_is_not_skipped(org, fresh_url):
     assert early_id > late_id
     with dg.instance_for_test() as instance:
         first = report_request_sensor(_sensor_context(instance, url))
-        assert [r.run_key for r in first.run_requests] == [f"generated_report-{early_id}-attempt-1"]
+        assert [r.run_key for r in first.run_requests] == [_key(early_id)]
+        _launch(instance, first)
         tx.commit()
         late.close()
         second = report_request_sensor(_sensor_context(instance, url, first.cursor))
-        assert f"generated_report-{late_id}-attempt-1" in [r.run_key for r in second.run_requests]
+        assert [r.run_key for r in second.run_requests] == [_key(late_id)]
 
 
 def test_scheduled_sensor_queues_due_schedules(org, fresh_url, tmp_path):

@@ -259,3 +259,62 @@ def test_a_quarterly_comparison_pairs_within_each_month(world, tmp_path):
                    ("2026-07", "1000.00", None, "missing_received"),
                    ("2026-08", "1000.00", "2000.00", "overbilled")]
     assert data["summary"]["currencies"]["EUR"]["variance"] == "0.00"  # the totals still add up over the quarter
+
+
+@pytest.fixture(params=["local", "s3"])
+def any_store(request, tmp_path):
+    """The local store, or a bucket on the moto S3 server; and a way to overwrite an object behind
+    the store's back (what an operator or another tool might do)."""
+    if request.param == "local":
+        store = LocalStore(tmp_path / "store")
+        return store, lambda key, data: store.path(key).write_bytes(data)
+    import boto3
+
+    from reporting_dagster.lib.infra.store import S3Store
+
+    bucket = request.getfixturevalue("s3_bucket")
+    client = boto3.client("s3", endpoint_url=request.getfixturevalue("s3_endpoint"), region_name="us-east-1")
+    return S3Store(client, bucket, prefix="tenant"), lambda key, data: client.put_object(
+        Bucket=bucket, Key=f"tenant/{key}", Body=data)
+
+
+def test_a_re_executed_request_whose_object_is_gone_or_changed_is_made_again(world, any_store):
+    """A completed row is "already completed" only while its object is there with the recorded
+    hash. Deleted, or changed behind the store's back: the next run for the row makes it again
+    under a key of its own (objects are written once) and records it."""
+    p = world["p"]
+    store, overwrite = any_store
+    read = _read(p.engine)
+    rid = p.request(world["helios"], "timesheet", "csv", parameters={"date_from": "2026-10-01", "date_to": "2026-10-31"})
+    assert run_request(p.engine, store, read, rid, run_id="run-1", now=NOW).outcome == "completed"
+    first = p.row("generated_report", rid)
+    same = run_request(p.engine, store, read, rid, run_id="run-2", now=NOW)
+    assert (same.outcome, same.message) == ("completed", "already completed (a retried run); not rendered again")
+
+    store.delete(first["file_path"])
+    gone = run_request(p.engine, store, read, rid, run_id="run-3", now=NOW)
+    second = p.row("generated_report", rid)
+    assert gone.outcome == "completed"
+    assert gone.message.startswith(f"its stored file {first['file_path']} is missing; making it again: ")
+    assert (second["report_status"], second["dagster_run_id"]) == ("completed", "run-3")
+    assert second["file_path"] == first["file_path"].replace(".csv", "-a1.csv")  # after 1 completed attempt
+    data = store.get(second["file_path"])
+    assert hashlib.sha256(data).hexdigest() == second["file_hash"] and second["file_size_bytes"] == len(data)
+    assert _csv(data)[1] == ["Bea Rossi", "2.75", "2.00", "0.75", "3"]  # Oct: 90 + 30 billable, 45 not (2.75 h)
+
+    overwrite(second["file_path"], b"not the report")
+    changed = run_request(p.engine, store, read, rid, run_id="run-4", now=NOW)
+    third = p.row("generated_report", rid)
+    assert changed.message.startswith(f"its stored file {second['file_path']} no longer has the recorded contents")
+    assert third["file_path"] == first["file_path"].replace(".csv", "-a2.csv")
+    assert hashlib.sha256(store.get(third["file_path"])).hexdigest() == third["file_hash"]
+    assert store.get(second["file_path"]) == b"not the report"  # left as found: keys are written once
+    assert p.audit(rid) == ["REPORT_EXPORTED", "REPORT_GENERATED"] * 3
+
+
+def test_a_completed_row_another_processor_completed_is_left_as_it_is(world, tmp_path):
+    p = world["p"]
+    rid = p.request(world["helios"], "timesheet", "csv", report_status="completed", file_path="platform/x.csv")
+    outcome, _ = _run(world, rid, tmp_path)
+    assert outcome.outcome == "skipped" and "completed by another processor" in outcome.message
+    assert p.row("generated_report", rid)["file_path"] == "platform/x.csv"

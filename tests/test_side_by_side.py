@@ -107,7 +107,7 @@ def test_switched_off_the_sensors_launch_and_claim_nothing_and_say_why(world, tm
             assert conn.execute(sa.text("SELECT count(*) FROM generated_report")).scalar() == 3
         # switched on again, the same rows get their runs (the cursor did not move while off)
         on = report_request_sensor(context(RequestProcessing(enabled=True), cursor="0"))
-        assert [r.run_key for r in on.run_requests] == [f"generated_report-{i}-attempt-1" for i in pending]
+        assert [r.run_key for r in on.run_requests] == [f"generated_report-{i}-after-none" for i in pending]
 
 
 # --- what the failure handling leaves to the platform ---
@@ -142,9 +142,14 @@ def test_the_reaper_fails_only_rows_our_runs_hold_and_pending_rows_only_when_swi
         # failed by our run earlier, set back to pending, taken by the platform after our run ended:
         # it keeps our (stale) run id, but its processing started after that run's end
         retaken = row(report_status="processing", dagster_run_id=ended_run)
-        # pending for hours and no run of ours ever launched for it
+        # pending for hours and no run of ours launched for it yet (a user's retry of an old row):
+        # the request sensor will launch it; it is never failed for being old
         never = row(created_at=long_ago)
-        rows = [platform_row, ours_ended, ours_gone, retaken, never]
+        # pending, and the run launched for its current key was canceled before it started
+        canceled = row(created_at=long_ago)
+        canceled_run = instance.create_run_for_job(_finished_job, status=dg.DagsterRunStatus.CANCELED, tags={
+            request_queue.RUN_KEY_TAG: request_queue.run_key(canceled, None)}).run_id
+        rows = [platform_row, ours_ended, ours_gone, retaken, never, canceled]
 
         def reap(enabled):
             return failures.stuck_report_reaper(dg.build_sensor_context(instance=instance, resources={
@@ -155,29 +160,35 @@ def test_the_reaper_fails_only_rows_our_runs_hold_and_pending_rows_only_when_swi
         assert off.skip_message.startswith("1 stuck reports of our runs marked failed; pending rows left alone")
         assert _statuses(engine, rows) == {
             platform_row: ("processing", None), ours_ended: ("failed", ended_run),
-            ours_gone: ("processing", "run-deleted"), retaken: ("processing", ended_run), never: ("pending", None)}
+            ours_gone: ("processing", "run-deleted"), retaken: ("processing", ended_run), never: ("pending", None),
+            canceled: ("pending", None)}
         assert "its run ended SUCCESS without finishing it" in p.row("generated_report", ours_ended)["processing_error"]
 
         on = reap(True)
         assert on.skip_message == "2 stuck reports marked failed"
+        # the canceled row now names the run that did not take it: set back to pending, it gets a new key
         assert _statuses(engine, rows) == {
             platform_row: ("processing", None), ours_ended: ("failed", ended_run),
-            ours_gone: ("failed", "run-deleted"), retaken: ("processing", ended_run), never: ("failed", None)}
+            ours_gone: ("failed", "run-deleted"), retaken: ("processing", ended_run), never: ("pending", None),
+            canceled: ("failed", canceled_run)}
         assert "its run no longer exists" in p.row("generated_report", ours_gone)["processing_error"]
-        assert "no run was ever launched" in p.row("generated_report", never)["processing_error"]
+        assert p.row("generated_report", canceled)["processing_error"] == (
+            f"never processed: its run {canceled_run} ended CANCELED before taking it; "
+            "set it back to pending to try again")
     # only the rows failed here have a REPORT_FAILED event
-    assert [p.audit(r) for r in rows] == [[], ["REPORT_FAILED"], ["REPORT_FAILED"], [], ["REPORT_FAILED"]]
+    assert [p.audit(r) for r in rows] == [[], ["REPORT_FAILED"], ["REPORT_FAILED"], [], [], ["REPORT_FAILED"]]
 
 
 def test_the_run_failure_sensor_leaves_a_pending_row_to_the_platform_when_switched_off(world, tmp_path):
     p, engine, url = world["p"], world["p"].engine, world["url"]
     rid = p.request(world["org"], "timesheet")
     mailer = OutboxReportMailer(directory=str(tmp_path / "outbox"))
+    key = request_queue.run_key(rid, None)
     with dg.instance_for_test() as instance:
         # the run dies before it could claim the row (its database is unreachable)
         run = generate_report.execute_in_process(
             run_config={"ops": {"render_report": {"config": {"generated_report_id": rid}}}}, instance=instance,
-            tags={"generated_report_id": str(rid)}, raise_on_error=False, resources={
+            tags={"generated_report_id": str(rid), request_queue.RUN_KEY_TAG: key}, raise_on_error=False, resources={
                 "platform_db": PlatformDatabase(url="postgresql://nobody@127.0.0.1:9/unreachable"),
                 "report_store": LocalReportStore(directory=str(tmp_path / "store")), "report_mailer": mailer,
                 "delivery_s3": S3Resource(region_name="us-east-1")})
@@ -191,18 +202,24 @@ def test_the_run_failure_sensor_leaves_a_pending_row_to_the_platform_when_switch
                     "request_processing": RequestProcessing(enabled=enabled)}).for_run_failure()
             failures.report_run_failure_sensor(context)
 
+        def set_row(status, run_id):
+            with engine.begin() as conn:
+                conn.execute(sa.text("UPDATE generated_report SET report_status = CAST(:s AS report_status), "
+                                     "dagster_run_id = :r WHERE id = :id"), {"s": status, "r": run_id, "id": rid})
+
         sensor(False)
         assert _statuses(engine, [rid]) == {rid: ("pending", None)}  # the platform's processor may take it
-        with engine.begin() as conn:  # had the run claimed it, the row is ours whatever the switch
-            conn.execute(sa.text("UPDATE generated_report SET report_status = 'processing', dagster_run_id = :r "
-                                 "WHERE id = :id"), {"r": run.run_id, "id": rid})
+        set_row("processing", run.run_id)  # had the run claimed it, the row is ours whatever the switch
         sensor(False)
         assert _statuses(engine, [rid]) == {rid: ("failed", run.run_id)}
-        with engine.begin() as conn:
-            conn.execute(sa.text("UPDATE generated_report SET report_status = 'pending' WHERE id = :id"), {"id": rid})
+        set_row("pending", run.run_id)  # a user's retry after that run: not failed for the run's death
+        sensor(True)
+        assert _statuses(engine, [rid]) == {rid: ("pending", run.run_id)}
+        set_row("pending", None)  # as the run left it: pending under that run's key
         sensor(True)  # switched on, a row its run never claimed is failed (nobody else will take it)
         row = p.row("generated_report", rid)
-        assert row["report_status"] == "failed" and row["processing_error"].startswith("run failed:")
+        assert row["report_status"] == "failed" and row["processing_error"].startswith("run failed before taking it:")
+        assert row["dagster_run_id"] == run.run_id  # set back to pending, it gets a new run key
 
 
 # --- exactly once against a competing claimant ---

@@ -1,10 +1,26 @@
 """Reports whose run failed or vanished: their rows end `failed`, never stuck in `processing`.
 
-Only rows a Dagster run of this project holds (`dagster_run_id` set by its claim) are ever
-failed for being stuck: a row in processing without one, or claimed again after our run ended,
-is held by another processor (the platform's own) and is left alone. Pending rows are failed
-(never started, or their run died before claiming them) only while this project processes the
-requests (`REPORTS_PROCESS_REQUESTS` on); off, they belong to the platform's processor.
+- `stuck_report_reaper` (every REAPER_INTERVAL): a row `processing` for more than STUCK_AFTER
+  is failed when its run is dead. Dead is what the heartbeats say
+  (lib/operations/heartbeat.py: no process of the run beat within DEAD_AFTER, or all of
+  them said they stopped), whichever process or Dagster instance ran it — a CLI run, a pack
+  step, another instance. A run that never beat (older versions) is judged by this Dagster
+  instance instead: ended, or (requests processed here) gone. A killed worker's row is
+  failed within DEAD_AFTER + REAPER_INTERVAL + the daemon's tick latency (about 4 minutes
+  with the defaults), never while any process of its run beats.
+- A pending row is failed only when the run of its current run key exists here and finished
+  without taking it (canceled while queued, or failed before its claim) — never because it
+  is old: a user's retry of an old row waits for its run.
+- `report_run_failure_sensor`: a failed generate_report run's row, when the run holds it, or
+  when it is still pending under that run's key.
+
+Every failure is conditional on what was judged: the row's status, the run it names and (for
+processing rows) when it was claimed; a row that moved on meanwhile is left alone. Only rows
+a Dagster run of this project holds are failed: a row in processing without a dagster_run_id,
+or claimed again after our run stopped, is another processor's (the platform's own), and
+pending rows are failed only while this project processes the requests
+(`REPORTS_PROCESS_REQUESTS` on). A row these handlers cannot judge is logged and passed over;
+none of them ever raises out of a tick, so one row never stops the others.
 """
 
 import datetime as dt
@@ -12,14 +28,16 @@ import datetime as dt
 import dagster as dg
 
 from reporting_dagster.defs.requests.generate import generate_report
+from reporting_dagster.defs.requests.runs import FINISHED, runs_by_key
 from reporting_dagster.defs.resources import PlatformDatabase, ReportMailer, RequestProcessing
 from reporting_dagster.lib.delivery import deliver as delivery
-from reporting_dagster.lib.operations import records
+from reporting_dagster.lib.operations import heartbeat, records
 from reporting_dagster.lib.requests import queue as request_queue
 
-STUCK_AFTER = dt.timedelta(minutes=10)  # a report row older than this in processing is looked at
-NEVER_STARTED_AFTER = dt.timedelta(hours=2)  # a pending row this old whose runs all ended is failed
-_FINISHED = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
+DEAD_AFTER = heartbeat.DEAD_AFTER_SECONDS  # a run none of whose processes beat for this long is dead
+STUCK_AFTER = dt.timedelta(seconds=heartbeat.DEAD_AFTER_SECONDS)  # processing rows younger are not looked at
+REAPER_INTERVAL = 120  # seconds between reaper ticks
+PENDING_LIMIT = 500  # pending rows looked at per tick
 
 
 @dg.run_failure_sensor(monitored_jobs=[generate_report], default_status=dg.DefaultSensorStatus.RUNNING,
@@ -27,54 +45,111 @@ _FINISHED = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.Dagste
 def report_run_failure_sensor(context: dg.RunFailureSensorContext, platform_db: PlatformDatabase,
                               report_mailer: ReportMailer, request_processing: RequestProcessing) -> None:
     tags = context.dagster_run.tags
-    tag = tags.get("generated_report_id")
-    if not tag or tags.get("dagster/will_retry") == "true":
-        return  # not a request, or a retry of the run will take the row over
+    try:
+        report_id = int(tags.get("generated_report_id") or "")
+    except ValueError:
+        return  # not a request run
+    if tags.get("dagster/will_retry") == "true":
+        return  # a retry of the run will take the row over
+    run_id = context.dagster_run.run_id
     error = (context.failure_event.message or "the run failed") if context.failure_event else "the run failed"
-    # a row the run never claimed is still pending: ours to fail only while we process requests
-    _fail_if_unfinished(platform_db, report_mailer, int(tag), context.dagster_run.run_id, f"run failed: {error}",
-                        context.log, pending=request_processing.enabled, processing=True)
+    try:
+        row = request_queue.report_for_failure(platform_db.engine, report_id)
+        if row is None:
+            return
+        if row["report_status"] == "processing" and row["dagster_run_id"] == run_id:
+            _fail(platform_db, report_mailer, row, run_id, f"run failed: {error}", context.log,
+                  processing=True, started_at=row["processing_started_at"])
+        elif (row["report_status"] == "pending" and request_processing.enabled
+              and tags.get(request_queue.RUN_KEY_TAG) == request_queue.run_key(report_id, row["dagster_run_id"])):
+            # never claimed, and still waiting under this run's key (not a user's later retry);
+            # ours to fail only while we process requests
+            _fail(platform_db, report_mailer, row, run_id, f"run failed before taking it: {error}", context.log,
+                  pending=True, pending_run_id=row["dagster_run_id"])
+    except Exception as exc:  # noqa: BLE001 - the reaper looks at the row again
+        context.log.error(f"generated_report {report_id}: run failure not recorded ({records.short_error(exc)}); "
+                          "the reaper will look at the row")
 
 
-@dg.sensor(minimum_interval_seconds=300, default_status=dg.DefaultSensorStatus.RUNNING,
-           description="Fail report rows left in processing by a run of ours that has finished or is gone, "
-                       "and (when requests are processed here) pending rows no run ever took.")
+@dg.sensor(minimum_interval_seconds=REAPER_INTERVAL, default_status=dg.DefaultSensorStatus.RUNNING,
+           description="Fail report rows whose run is dead (heartbeats, any process or instance) and "
+                       "(when requests are processed here) pending rows whose run ended without taking them.")
 def stuck_report_reaper(context: dg.SensorEvaluationContext, platform_db: PlatformDatabase,
                         report_mailer: ReportMailer, request_processing: RequestProcessing) -> dg.SkipReason:
+    engine = platform_db.engine
     now = dt.datetime.now(dt.timezone.utc)
-    reaped = 0
-    for row in request_queue.stuck_reports(platform_db.engine, started_before=now - STUCK_AFTER):
-        why = _why_stuck(context.instance, row, request_processing.enabled)
-        if why is not None and _fail_if_unfinished(
-                platform_db, report_mailer, int(row["id"]), row["dagster_run_id"], f"stuck in processing: {why}",
-                context.log, pending=False, processing=True):
-            reaped += 1
+    reaped = _reap_processing(context, platform_db, report_mailer, request_processing, now)
     if not request_processing.enabled:
         return dg.SkipReason(f"{reaped} stuck reports of our runs marked failed; pending rows left alone "
                              f"({request_processing.off_reason})")
-    for row in request_queue.pending_since(platform_db.engine, created_before=now - NEVER_STARTED_AFTER):
-        runs = context.instance.get_runs(filters=dg.RunsFilter(tags={"generated_report_id": str(row["id"])}))
-        if any(r.status not in _FINISHED for r in runs):
-            continue  # queued or running: it will claim the row
-        why = ("its run was canceled or failed before starting" if runs
-               else "no run was ever launched for it")
-        if _fail_if_unfinished(platform_db, report_mailer, int(row["id"]), None,
-                               f"never processed: {why}; set it back to pending to try again", context.log,
-                               pending=True, processing=False):
-            reaped += 1
+    reaped += _reap_pending(context, platform_db, report_mailer)
+    try:
+        heartbeat.prune(engine)
+    except Exception as exc:  # noqa: BLE001 - old heartbeats only take room
+        context.log.warning(f"old heartbeats not pruned: {records.short_error(exc)}")
     return dg.SkipReason(f"{reaped} stuck reports marked failed")
 
 
-def _why_stuck(instance: dg.DagsterInstance, row: dict, processing_requests: bool) -> str | None:
+def _reap_processing(context: dg.SensorEvaluationContext, platform_db: PlatformDatabase, report_mailer: ReportMailer,
+                     request_processing: RequestProcessing, now: dt.datetime) -> int:
+    try:
+        rows = request_queue.stuck_reports(platform_db.engine, started_before=now - STUCK_AFTER)
+        beats = heartbeat.liveness(platform_db.engine, [r["dagster_run_id"] for r in rows], dead_after=DEAD_AFTER)
+    except Exception as exc:  # noqa: BLE001 - without the heartbeats a live run cannot be told from a dead one
+        context.log.error(f"processing rows not looked at this tick: {records.short_error(exc)}")
+        return 0
+    reaped = 0
+    for row in rows:
+        try:
+            why = _why_stuck(context.instance, row, beats.get(row["dagster_run_id"]), request_processing.enabled)
+            if why is not None and _fail(
+                    platform_db, report_mailer, row, row["dagster_run_id"],
+                    f"stuck in processing: {why}; set it back to pending to try again", context.log,
+                    processing=True, started_at=row["processing_started_at"]):
+                reaped += 1
+        except Exception as exc:  # noqa: BLE001 - one row must not stop the others
+            context.log.error(f"generated_report {row['id']}: not judged ({records.short_error(exc)})")
+    return reaped
+
+
+def _reap_pending(context: dg.SensorEvaluationContext, platform_db: PlatformDatabase, report_mailer: ReportMailer) -> int:
+    try:
+        pending = request_queue.pending_requests(platform_db.engine, after_id=0, limit=PENDING_LIMIT)
+        runs = runs_by_key(context.instance, [p.run_key for p in pending])
+    except Exception as exc:  # noqa: BLE001
+        context.log.error(f"pending rows not looked at this tick: {records.short_error(exc)}")
+        return 0
+    reaped = 0
+    for p in pending:
+        held = runs.get(p.run_key)
+        if not held or any(r.status not in FINISHED for r in held):
+            continue  # not launched yet (the sensor will), or its run is queued or running: it will claim the row
+        last = held[0]  # newest first
+        row = {"id": p.generated_report_id, "organization_id": p.organization_id, "report_type": p.report_type,
+               "file_format": p.file_format, "scheduled_report_id": p.scheduled_report_id}
+        try:
+            if _fail(platform_db, report_mailer, row, last.run_id,
+                     f"never processed: its run {last.run_id} ended {last.status.value} before taking it; "
+                     "set it back to pending to try again", context.log, pending=True, pending_run_id=p.last_run_id):
+                reaped += 1
+        except Exception as exc:  # noqa: BLE001 - one row must not stop the others
+            context.log.error(f"generated_report {p.generated_report_id}: not failed ({records.short_error(exc)})")
+    return reaped
+
+
+def _why_stuck(instance: dg.DagsterInstance, row: dict, beat: heartbeat.RunLiveness | None,
+               processing_requests: bool) -> str | None:
     """Why a processing row whose dagster_run_id names one of our runs is stuck; None when that run
     is still going or the row is no longer that run's."""
+    if beat is not None:  # the run beat: its heartbeats decide, whichever instance ran it
+        return heartbeat.stopped_reason(beat, row["processing_started_at"], dead_after=DEAD_AFTER)
     record = instance.get_run_record_by_id(row["dagster_run_id"])
     if record is None:
         # run retention or a new instance removed it. With the switch off the platform may have
         # taken the row again since (it keeps our stale run id): we cannot tell, so it is left alone.
         return "its run no longer exists" if processing_requests else None
     run = record.dagster_run
-    if run.status not in _FINISHED:
+    if run.status not in FINISHED:
         return None
     started = row["processing_started_at"]
     if record.end_time is not None and started is not None and started.timestamp() > record.end_time:
@@ -82,21 +157,27 @@ def _why_stuck(instance: dg.DagsterInstance, row: dict, processing_requests: boo
     return f"its run ended {run.status.value} without finishing it"
 
 
-def _fail_if_unfinished(platform_db: PlatformDatabase, report_mailer: ReportMailer, report_id: int,
-                        run_id: str | None, message: str, log, *, pending: bool, processing: bool) -> bool:
-    """Fail the row if it is still pending (`pending`) or processing in `run_id` (`processing`)."""
+def _fail(platform_db: PlatformDatabase, report_mailer: ReportMailer, row: dict, run_id: str | None, message: str,
+          log, *, pending: bool = False, processing: bool = False, started_at=None,
+          pending_run_id=records.ANY_RUN) -> bool:
+    """Fail the row if it is still as judged; then the schedule's outcome and (once per failure
+    streak) the owners' notice. True when this call failed it."""
     engine = platform_db.engine
-    row = request_queue.report_for_failure(engine, report_id, run_id, pending=pending, processing=processing)
-    if row is None or not records.fail_unfinished(  # completed, already failed, gone, or another processor's
+    report_id = int(row["id"])
+    if not records.fail_unfinished(
             engine, report_id, message, organization_id=row["organization_id"], report_type=row["report_type"],
-            file_format=row["file_format"], dagster_run_id=run_id, pending=pending, processing=processing):
-        return False
-    if row["scheduled_report_id"] is not None:
-        streak_starts = request_queue.record_schedule_outcome(
-            engine, scheduled_report_id=row["scheduled_report_id"], generated_report_id=report_id, status="failed",
-            error=records.short_error(message))
-        if streak_starts:
-            delivery.notify_failure(engine, report_mailer.mailer(), generated_report_id=report_id,
-                                    sender=report_mailer.sender, reply_to=report_mailer.reply_to, run_id=run_id)
+            file_format=row["file_format"], dagster_run_id=run_id, pending=pending, processing=processing,
+            started_at=started_at, pending_run_id=pending_run_id):
+        return False  # completed, already failed, gone, taken again, or another processor's
     log.warning(f"generated_report {report_id}: {message}")
+    if row["scheduled_report_id"] is not None:
+        try:
+            streak_starts = request_queue.record_schedule_outcome(
+                engine, scheduled_report_id=row["scheduled_report_id"], generated_report_id=report_id,
+                status="failed", error=records.short_error(message))
+            if streak_starts:
+                delivery.notify_failure(engine, report_mailer.mailer(), generated_report_id=report_id,
+                                        sender=report_mailer.sender, reply_to=report_mailer.reply_to, run_id=run_id)
+        except Exception as exc:  # noqa: BLE001 - the row is failed; the notice is the schedule's bonus
+            log.error(f"generated_report {report_id}: failed, but its schedule not told ({records.short_error(exc)})")
     return True

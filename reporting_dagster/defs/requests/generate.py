@@ -15,6 +15,7 @@ from pydantic import Field
 from reporting_dagster.defs.delivery.step import run_delivery
 from reporting_dagster.defs.resources import PlatformDatabase, ReportMailer, ReportStore
 from reporting_dagster.lib.delivery import deliver as delivery
+from reporting_dagster.lib.operations.records import short_error
 from reporting_dagster.lib.requests import queue as request_queue
 from reporting_dagster.lib.requests.validate import InvalidRequest, launchpad_request
 from reporting_dagster.lib.requests.run import RunOutcome, run_request
@@ -64,11 +65,17 @@ def _render_report(context: dg.OpExecutionContext, config: GenerateReportConfig,
     outcome = run_request(engine, report_store.store(), platform_db.extract, report_id, run_id=context.run_id,
                           parent_run_id=parent_run_id)
     if _record_schedule(engine, outcome):
-        sent = delivery.notify_failure(engine, report_mailer.mailer(), generated_report_id=report_id,
-                                       sender=report_mailer.sender, reply_to=report_mailer.reply_to)
-        context.log.info(f"schedule {outcome.scheduled_report_id} started failing: {sent} owners notified")
+        try:
+            sent = delivery.notify_failure(engine, report_mailer.mailer(), generated_report_id=report_id,
+                                           sender=report_mailer.sender, reply_to=report_mailer.reply_to)
+            context.log.info(f"schedule {outcome.scheduled_report_id} started failing: {sent} owners notified")
+        except Exception as exc:  # noqa: BLE001 - the row's outcome is recorded; the run says what it was
+            context.log.error(f"schedule {outcome.scheduled_report_id} started failing; its owners were not "
+                              f"told: {short_error(exc)}")
     context.add_output_metadata(_metadata(outcome))
-    if outcome.outcome in ("invalid", "failed"):
+    if outcome.outcome in ("invalid", "failed", "lost"):
+        # lost: the row was failed (its run looked dead) or set back to pending meanwhile; a retry
+        # of this run must not take it over and send the report after its failure notice
         raise dg.Failure(description=f"generated_report {report_id}: {outcome.message}",
                          metadata=_metadata(outcome), allow_retries=outcome.outcome == "failed")
     context.log.info(f"generated_report {report_id}: {outcome.outcome}: {outcome.message}")
@@ -94,7 +101,7 @@ def deliver_report(context: dg.OpExecutionContext, config: DeliverConfig, report
 
 def _record_schedule(engine, outcome: RunOutcome) -> bool:
     """Update the schedule's last run; True when this failure starts a failure streak."""
-    if outcome.scheduled_report_id is None or outcome.outcome == "skipped":
+    if outcome.scheduled_report_id is None or outcome.outcome in ("skipped", "lost"):
         return False
     status = "completed" if outcome.outcome == "completed" else "failed"
     return request_queue.record_schedule_outcome(

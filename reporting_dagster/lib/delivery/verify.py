@@ -7,8 +7,10 @@ anything is sent:
 - `file_path` must be a key this row writes (lib/infra/store.py `report_key`, used by the
   request path and the monthly pack alike): `reports/<its organization>/<YYYY>/<MM>/
   <its report_type>-<its id>-<its token>.<its format's extension>`, the token recomputed from
-  this database's installation token, the row's id and created_at. Keys written before tokens
-  existed (`<report_type>-<id>.<ext>`) are accepted: organization and id must still be the row's.
+  this database's installation token, the row's id and created_at, and `-a<n>` before the
+  extension for a later attempt on the row (set back to pending after it completed, or remade
+  when its object was gone). Keys written before tokens existed (`<report_type>-<id>.<ext>`) are
+  accepted: organization and id must still be the row's.
 - the bytes read must have the row's `file_hash` (sha256) and `file_size_bytes`.
 
 Otherwise every delivery of the report fails with "the stored file does not match the report's
@@ -44,7 +46,8 @@ def key_problem(engine: Engine, report: dict[str, Any]) -> str | None:
         tokens.add(key_token(token, report_id, report["created_at"]))
     stem = rf"reports/{org}/\d{{4}}/\d{{2}}/{re.escape(str(report['report_type']))}-{report_id}"
     names = "|".join(re.escape(t) for t in sorted(tokens))
-    if re.fullmatch(rf"{stem}(?:-(?:{names}))?\.{re.escape(ext)}", key):
+    # -a<n>: the object of a later attempt on the row (lib/requests/run.py _store_key)
+    if re.fullmatch(rf"{stem}(?:-(?:{names})(?:-a[1-9][0-9]{{0,8}})?)?\.{re.escape(ext)}", key):
         return None
     return "its file_path is not a key this report writes"
 

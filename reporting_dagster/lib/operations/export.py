@@ -1,7 +1,8 @@
 """Write one organization's report in every format: generated_report row, render, store, audit.
 
 Each file has its own generated_report row: `processing` before rendering, then `completed`
-with path, size and hash, or `failed` with a short error. A failed format does not stop the
+with path, size and hash, or `failed` with a short error (a row the reaper failed meanwhile
+stays failed: completing is conditional on the row still being this run's). A failed format does not stop the
 others; the caller learns about every failure and decides (the asset fails the run). Files render
 in a worker process under the render budget (`render.render_within_budget`): one over its time or
 size fails alone, with a message that says which limit and what to do.
@@ -100,11 +101,16 @@ def export(
             key = report_key(doc.organization_id, doc.period_start, doc.report_type, report_id, render.EXTENSIONS[fmt],
                              installation_token=token, created_at=records.created_at(engine, report_id))
             stored = put_verified(store, key, data, render.CONTENT_TYPES[fmt])
-            records.complete_report(
-                engine, report_id, stored, organization_id=doc.organization_id, report_type=doc.report_type,
-                file_format=fmt, record_count=doc.record_count, summary=summary, parameters=parameters,
-                dagster_run_id=dagster_run_id,
-            )
+            if not records.complete_report(
+                    engine, report_id, stored, organization_id=doc.organization_id, report_type=doc.report_type,
+                    file_format=fmt, record_count=doc.record_count, summary=summary, parameters=parameters,
+                    dagster_run_id=dagster_run_id):
+                # the reaper failed the row meanwhile (this run looked dead): it stays failed
+                state = records.report_status(engine, report_id)
+                out.append(ExportedFile(report_id, fmt, None, f"generated_report {report_id} was "
+                                        f"{state[0] if state else 'deleted'} before its file {key} was recorded",
+                                        time.perf_counter() - started))
+                continue
             out.append(ExportedFile(report_id, fmt, stored, None, time.perf_counter() - started))
         except Exception as exc:  # noqa: BLE001 - recorded on the row, reported by the caller
             message = records.fail_report(

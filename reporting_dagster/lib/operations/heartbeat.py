@@ -3,10 +3,10 @@
 Dagster's run monitoring notices a dead worker only for runs its own launcher started, and only
 after `max_runtime_seconds` (2 h in production); a worker killed in a CLI run, a pack step or a
 run of another Dagster instance leaves its report rows `processing` until then. So every process
-that opens the platform database for a run beats in `reporting_run_heartbeat` every
-`BEAT_SECONDS` and says when it stops (`PlatformDatabase.setup_for_execution`). A run none of
-whose processes beat within `DEAD_AFTER_SECONDS` is dead: its rows are failed within
-DEAD_AFTER_SECONDS + the reaper's interval (about 5 minutes), never while a worker still beats.
+that holds report rows for a run beats in `reporting_run_heartbeat` every `BEAT_SECONDS`
+and says when it stops (`PlatformDatabase.beating`). A run none of whose processes beat within
+`DEAD_AFTER_SECONDS` is dead: its rows are failed within DEAD_AFTER_SECONDS + the reaper's
+interval (defs/requests/failures.py: about 4 minutes), never while a worker still beats.
 
 A beat that cannot be written (database away for a moment, table not migrated yet) is logged and
 tried again at the next beat: a heartbeat never fails the run it watches.
@@ -14,6 +14,7 @@ tried again at the next beat: a heartbeat never fails the run it watches.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import socket
@@ -36,15 +37,37 @@ _log = logging.getLogger(__name__)
 class RunLiveness:
     run_id: str
     alive: bool
-    last_beat_at: object  # datetime of the newest beat of any of its processes
+    last_beat_at: dt.datetime  # the newest beat (or end) of any of its processes
+    ended: bool = False  # every process said it stopped (none was killed)
+
+
+def stopped_reason(beat: RunLiveness, claimed_at: dt.datetime | None, *,
+                   dead_after: float = DEAD_AFTER_SECONDS) -> str | None:
+    """Why a row this run claimed at `claimed_at` is no longer worked on; None while the run
+    beats, or when the row was claimed after the run stopped (so not by it: another processor
+    took it and kept the run id). A claim is made while its process beats: at most one beat
+    interval after a beat, before any killing, and before the process said it stopped."""
+    if beat.alive:
+        return None
+    if claimed_at is not None:
+        if beat.ended and claimed_at > beat.last_beat_at:
+            return None
+        if not beat.ended and claimed_at > beat.last_beat_at + dt.timedelta(seconds=dead_after):
+            return None
+    if beat.ended:
+        return "its run ended without finishing it"
+    last = beat.last_beat_at.astimezone(dt.timezone.utc)
+    return (f"its worker stopped: no heartbeat since {last:%Y-%m-%d %H:%M:%S} UTC "
+            "(killed, or cut off from the database)")
 
 
 class Heartbeat:
     """Beats for one run from this process until `stop()`; a daemon thread, so a killed process
     simply stops beating (which is the point)."""
 
-    def __init__(self, engine: Engine, run_id: str, *, interval: float = BEAT_SECONDS) -> None:
-        self.engine, self.run_id, self.interval = engine, run_id, interval
+    def __init__(self, engine: Engine, run_id: str, *, interval: float | None = None) -> None:
+        self.engine, self.run_id = engine, run_id
+        self.interval = BEAT_SECONDS if interval is None else interval  # read now: tests shrink it
         self.keys = {"run_id": run_id, "hostname": socket.gethostname()[:255], "pid": os.getpid()}
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
@@ -83,7 +106,7 @@ def liveness(engine: Engine, run_ids: Iterable[str], *,
     statement = sa.text(_SQL["liveness"]).bindparams(sa.bindparam("run_ids", expanding=True))
     with engine.connect() as conn:
         rows = conn.execute(statement, {"run_ids": ids, "dead_after": dead_after}).all()
-    return {r.run_id: RunLiveness(r.run_id, bool(r.alive), r.last_beat_at) for r in rows}
+    return {r.run_id: RunLiveness(r.run_id, bool(r.alive), r.last_beat_at, bool(r.ended)) for r in rows}
 
 
 def prune(engine: Engine, *, days: int = 30) -> int:

@@ -2,8 +2,13 @@
 
 A monthly-pack file's row is created `processing` before rendering; a request's `pending` row
 is claimed into `processing` by its run. Either becomes `completed` (path, size, hash, record
-count, summary) or `failed` (a short message, no credentials) afterwards, and only an
-unfinished row can fail, so a completed report never turns into a failure.
+count, summary) or `failed` (a short message, no credentials) afterwards.
+
+Every change is one conditional UPDATE on the state its caller saw: a row completes only while
+it is `processing` in the completing run (a row the reaper failed, or a user set back to
+pending, is never turned back), fails only while it is unfinished in the failing run (a
+completed report never turns into a failure, a user's retry is never failed for an earlier
+run), and is claimed only from `pending` or from the run it retries.
 """
 
 from __future__ import annotations
@@ -20,9 +25,11 @@ from reporting_dagster.lib.jsonutil import dumps
 from reporting_dagster.lib.infra import db_errors
 from reporting_dagster.lib.infra.paths import read_named_sql
 from reporting_dagster.lib.infra.store import StoredObject
+from reporting_dagster.lib.requests.parameters import MAX_PARAMETERS_BYTES, readable_parameters
 
 _SQL = read_named_sql("report_records.sql")
 MAX_ERROR_CHARS = 500
+ANY_RUN = object()  # fail_unfinished: a pending row whatever run it names
 
 
 @dataclass(frozen=True)
@@ -100,10 +107,45 @@ def created_at(engine: Engine, report_id: int):
 
 
 def claim_report(engine: Engine, report_id: int, run_id: str, parent_run_id: str | None = None) -> bool:
-    """Take a pending request row, or one this run or its parent run holds or failed, for this run."""
+    """Take a pending request row, or one this run or its parent run holds or failed, for this run.
+    A row set back to pending after it completed loses its old file columns here."""
     with engine.begin() as conn:
         return conn.execute(sa.text(_SQL["claim_report"]), {
             "id": report_id, "dagster_run_id": run_id, "parent_run_id": parent_run_id or run_id}).first() is not None
+
+
+def claim_completed(engine: Engine, report_id: int, run_id: str, *, file_path: str | None,
+                    file_hash: str | None) -> bool:
+    """Take a completed row whose stored object is gone or changed, for this run to make again:
+    only while it still names the object the caller checked."""
+    with engine.begin() as conn:
+        return conn.execute(sa.text(_SQL["claim_completed"]), {
+            "id": report_id, "dagster_run_id": run_id, "file_path": file_path, "file_hash": file_hash,
+        }).first() is not None
+
+
+def reject_request(engine: Engine, report_id: int, error: str, *, run_id: str, parent_run_id: str | None,
+                   organization_id: int, report_type: str, file_format: str) -> bool:
+    """Fail a request whose own values are invalid, in the one statement that would have claimed
+    it (same condition: pending, or this run's or its parent's), with its REPORT_FAILED event in
+    the same transaction. False when the row was not this run's to take."""
+    message = short_error(error)
+    with engine.begin() as conn:
+        row = conn.execute(sa.text(_SQL["reject_request"]), {
+            "id": report_id, "error": message, "dagster_run_id": run_id,
+            "parent_run_id": parent_run_id or run_id, "max_bytes": MAX_PARAMETERS_BYTES}).first()
+        if row is None:
+            return False
+        _audit_failure(conn, report_id, message, row, organization_id=organization_id, report_type=report_type,
+                       file_format=file_format, dagster_run_id=run_id)
+    return True
+
+
+def completed_attempts(engine: Engine, report_id: int) -> int:
+    """How many attempts on this row completed (REPORT_EXPORTED): an attempt after one gets a
+    store key of its own, as the earlier object may have been delivered (objects are written once)."""
+    with engine.connect() as conn:
+        return int(conn.execute(sa.text(_SQL["completed_attempts"]), {"id": report_id}).scalar_one())
 
 
 def report_status(engine: Engine, report_id: int) -> tuple[str, str | None] | None:
@@ -126,23 +168,28 @@ def complete_report(
     parameters: dict[str, Any],
     dagster_run_id: str | None,
     generated: dict[str, Any] | None = None,
-) -> None:
+) -> bool:
     """Mark the row completed and append REPORT_EXPORTED (and REPORT_GENERATED with `generated`
-    details, for requests), in one transaction."""
+    details, for requests), in one transaction; only while the row is `processing` in this run.
+    False (nothing written) when it was failed or taken meanwhile: the caller delivers nothing."""
     details = {"report_type": report_type, "file_format": file_format, "parameters": parameters,
                "record_count": record_count, "file_path": stored.key, "run_id": dagster_run_id}
     actor = f"dagster:{dagster_run_id}" if dagster_run_id else "dagster"
     with engine.begin() as conn:
-        conn.execute(sa.text(_SQL["complete_report"]), {
+        done = conn.execute(sa.text(_SQL["complete_report"]), {
             "id": report_id, "file_path": stored.key, "file_size_bytes": stored.size,
             "file_hash": stored.sha256, "record_count": record_count, "summary_data": dumps(summary),
-        })
+            "dagster_run_id": dagster_run_id,
+        }).first()
+        if done is None:
+            return False
         conn.execute(sa.text(_SQL["audit"]), {"organization_id": organization_id, "event_type": "REPORT_EXPORTED",
                                                "entity_id": report_id, "actor": actor, "details": dumps(details)})
         if generated is not None:
             conn.execute(sa.text(_SQL["audit"]), {"organization_id": organization_id, "event_type": "REPORT_GENERATED",
                                                    "entity_id": report_id, "actor": actor,
                                                    "details": dumps({**details, **generated})})
+    return True
 
 
 def fail_report(
@@ -155,37 +202,54 @@ def fail_report(
     file_format: str,
     dagster_run_id: str | None,
 ) -> str:
-    """Mark the row failed with a short, credential-free message; return that message."""
+    """Mark the row failed, if it is still `processing` in this run, with a short,
+    credential-free message; return that message."""
     return _fail(engine, report_id, error, organization_id=organization_id, report_type=report_type,
-                 file_format=file_format, dagster_run_id=dagster_run_id)[0]
+                 file_format=file_format, dagster_run_id=dagster_run_id, pending=False)[0]
 
 
 def fail_unfinished(engine: Engine, report_id: int, error: BaseException | str, *, pending: bool = True,
-                    processing: bool = True, **kwargs: Any) -> bool:
-    """Like fail_report; True only when this call failed the row (it was pending, or processing
-    in that run), so a notice or log line follows exactly once. `pending=False` leaves a pending
-    row alone, `processing=False` a processing one (the reapers use them)."""
-    return _fail(engine, report_id, error, pending=pending, processing=processing, **kwargs)[1]
+                    processing: bool = True, started_at: Any = None, pending_run_id: Any = ANY_RUN,
+                    **kwargs: Any) -> bool:
+    """Like fail_report; True only when this call failed the row, so a notice or log line follows
+    exactly once. `processing`: a row processing in `dagster_run_id` (and, given `started_at`,
+    claimed at that moment: a later claim is someone else's). `pending`: a pending row (given
+    `pending_run_id`, only while its dagster_run_id is still that: the run key the caller
+    judged); it records `dagster_run_id` as the run that did not take it, so setting the row
+    back to pending gives it a new run key."""
+    return _fail(engine, report_id, error, pending=pending, processing=processing, started_at=started_at,
+                 pending_run_id=pending_run_id, **kwargs)[1]
 
 
 def _fail(engine: Engine, report_id: int, error: BaseException | str, *, organization_id: int, report_type: str,
-          file_format: str, dagster_run_id: str | None, pending: bool = True,
-          processing: bool = True) -> tuple[str, bool]:
+          file_format: str, dagster_run_id: str | None, pending: bool = True, processing: bool = True,
+          started_at: Any = None, pending_run_id: Any = ANY_RUN) -> tuple[str, bool]:
     message = short_error(error)
     with engine.begin() as conn:
         row = conn.execute(sa.text(_SQL["fail_report"]), {
             "id": report_id, "error": message, "dagster_run_id": dagster_run_id,
-            "pending": pending, "processing": processing}).first()
+            "pending": pending, "processing": processing, "started_at": started_at,
+            "check_pending_run": pending_run_id is not ANY_RUN,
+            "pending_run_id": None if pending_run_id is ANY_RUN else pending_run_id,
+            "max_bytes": MAX_PARAMETERS_BYTES}).first()
         if row is None:
             return message, False
-        conn.execute(sa.text(_SQL["audit"]), {
-            "organization_id": organization_id, "event_type": "REPORT_FAILED", "entity_id": report_id,
-            "actor": f"dagster:{dagster_run_id}" if dagster_run_id else "dagster",
-            "details": dumps({"report_type": report_type, "file_format": file_format, "error": message,
-                              "parameters": loads(row.parameters), "record_count": row.record_count,
-                              "run_id": dagster_run_id}),
-        })
+        _audit_failure(conn, report_id, message, row, organization_id=organization_id, report_type=report_type,
+                       file_format=file_format, dagster_run_id=dagster_run_id)
     return message, True
+
+
+def _audit_failure(conn: sa.Connection, report_id: int, message: str, row: Any, *, organization_id: int,
+                   report_type: str, file_format: str, dagster_run_id: str | None) -> None:
+    """REPORT_FAILED with the row's parameters when they are readable (else none: the event is
+    written whatever the row holds)."""
+    conn.execute(sa.text(_SQL["audit"]), {
+        "organization_id": organization_id, "event_type": "REPORT_FAILED", "entity_id": report_id,
+        "actor": f"dagster:{dagster_run_id}" if dagster_run_id else "dagster",
+        "details": dumps({"report_type": report_type, "file_format": file_format, "error": message,
+                          "parameters": readable_parameters(row.parameters), "record_count": row.record_count,
+                          "run_id": dagster_run_id}),
+    })
 
 
 # everything between the scheme and the last @ of a URL (passwords may contain / or @)

@@ -26,32 +26,39 @@ from reporting_dagster.lib.requests.validate import DATE_RANGE_TYPES, range_labe
 _SQL = read_named_sql("requests.sql")
 
 
+RUN_KEY_TAG = "reporting/run_key"  # on every run launched for a row: which runs a row's key already has
+
+
+def run_key(generated_report_id: int, last_run_id: str | None) -> str:
+    """A pending row's run key: the row and the last run that held it (its dagster_run_id, set
+    by every claim and by every failure of a pending row). It stays the same while the row
+    waits (two ticks never launch it twice) and changes whenever the row is set back to pending
+    after a run held it, completed or failed (so it launches again)."""
+    return f"generated_report-{int(generated_report_id)}-after-{last_run_id or 'none'}"
+
+
 @dataclass(frozen=True)
 class PendingRequest:
     generated_report_id: int
-    attempt: int
+    last_run_id: str | None
     organization_id: int
     report_type: str
+    file_format: str
     generation_source: str
+    scheduled_report_id: int | None = None
 
     @property
     def run_key(self) -> str:
-        return f"generated_report-{self.generated_report_id}-attempt-{self.attempt}"
+        return run_key(self.generated_report_id, self.last_run_id)
 
 
-LATE_COMMIT_WINDOW = dt.timedelta(hours=1)
-
-
-def pending_requests(engine: Engine, *, after_id: int, limit: int, now: dt.datetime | None = None) -> list[PendingRequest]:
-    """Pending rows to launch: new ones above the cursor, rows below it created within the last
-    hour (committed after a higher id), and re-queued failures. Rows already launched come back
-    until their run claims them; their run key makes the launch a no-op."""
-    now = now or dt.datetime.now(dt.timezone.utc)
+def pending_requests(engine: Engine, *, after_id: int, limit: int, up_to: int | None = None) -> list[PendingRequest]:
+    """Pending rows with after_id < id (≤ up_to, when given), oldest first."""
     with engine.connect() as conn:
         rows = conn.execute(sa.text(_SQL["pending_requests"]), {
-            "cursor": after_id, "limit": limit, "recent": now - LATE_COMMIT_WINDOW}).all()
-    return [PendingRequest(int(r.id), int(r.attempt), int(r.organization_id), r.report_type, r.generation_source)
-            for r in rows]
+            "after_id": after_id, "up_to": up_to, "limit": limit}).all()
+    return [PendingRequest(int(r.id), r.last_run_id, int(r.organization_id), r.report_type, r.file_format,
+                           r.generation_source, r.scheduled_report_id) for r in rows]
 
 
 def create_request(
@@ -202,21 +209,12 @@ def stuck_reports(engine: Engine, *, started_before: dt.datetime, limit: int = 2
                                               {"started_before": started_before, "limit": limit}).mappings()]
 
 
-def report_for_failure(engine: Engine, report_id: int, run_id: str | None, *, pending: bool = True,
-                       processing: bool = True) -> dict[str, Any] | None:
-    """The row when it is unfinished and ours to fail: processing in the run `run_id`
-    (`processing`), or still pending (`pending`). Never a row another processor holds."""
+def report_for_failure(engine: Engine, report_id: int) -> dict[str, Any] | None:
+    """What a failure handler needs to judge a row: its status, the run it names and when it was
+    claimed (the failing statement is conditional on them), and its audit fields."""
     with engine.connect() as conn:
-        row = conn.execute(sa.text(_SQL["report_for_failure"]), {
-            "id": report_id, "run_id": run_id, "pending": pending, "processing": processing}).mappings().first()
+        row = conn.execute(sa.text(_SQL["report_for_failure"]), {"id": report_id}).mappings().first()
     return dict(row) if row else None
-
-
-def pending_since(engine: Engine, *, created_before: dt.datetime, limit: int = 200) -> list[dict[str, Any]]:
-    """Rows still pending long after they were created (their run was canceled or never started)."""
-    with engine.connect() as conn:
-        return [dict(r) for r in conn.execute(sa.text(_SQL["pending_since"]),
-                                              {"created_before": created_before, "limit": limit}).mappings()]
 
 
 def report_of_run(engine: Engine, run_ids: list[str | None]) -> int | None:

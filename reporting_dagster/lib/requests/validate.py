@@ -1,10 +1,13 @@
 """A report request: one generated_report row, checked against the catalogue and the organization.
 
 The platform (or a schedule, or the Dagster launchpad) inserts a `pending` generated_report row.
-`load_request` reads it and turns every problem a user can fix into an `InvalidRequest` whose
-message says what to change: unknown template, a template of another organization or type, a
-contract / project / member outside the organization, a bad date, an unknown parameter, a format
-the report does not have. Nothing here renders or writes.
+`load_request` reads it (`parameters` as bounded text, never parsed by the driver);
+`check_fields` turns the row's own values into typed, bounded ones without the database
+(lib/requests/parameters.py), before the row is claimed; `validate` then checks them against
+the organization and the billing periods. Every problem a user can fix is an `InvalidRequest`
+whose message says what to change: unknown report type, format or parameter, a value out of
+its bounds, a template of another organization or type, a contract / project / member outside
+the organization, a period the platform does not have. Nothing here renders or writes.
 
 The period a request covers, in order of precedence: `parameters.date_from`/`date_to`, then
 `parameters.billing_period` (YYYY-MM), then the row's billing_period_id, then the latest completed
@@ -16,7 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,17 +28,25 @@ from reporting_dagster.lib.documents import catalog
 from reporting_dagster.lib.documents.catalog import ReportDefinition
 from reporting_dagster.lib.infra.periods import BillingPeriod, month_bounds, month_end
 from reporting_dagster.lib.infra.paths import read_named_sql
-from reporting_dagster.lib.operations.records import Template, active_template, loads, template_from_row
+from reporting_dagster.lib.operations.records import Template, active_template, template_from_row
+from reporting_dagster.lib.requests.parameters import (
+    MAX_PARAMETERS_BYTES,
+    InvalidRequest,
+    date_value,
+    decimal_value,
+    enum_value,
+    id_value,
+    month_value,
+    parameters_object,
+    shown,
+    text_value,
+)
 
 _SQL = read_named_sql("requests.sql")
 DATE_RANGE_TYPES = ("timesheet", "project_profitability")
 MAX_RANGE_DAYS = 366 * 2
 _ENTITY_CHECKS = {"contract": "contract_organization", "project": "project_organization",
                   "member": "member_organization"}
-
-
-class InvalidRequest(ValueError):
-    """A request the user must correct; the message says how."""
 
 
 @dataclass(frozen=True)
@@ -63,38 +73,65 @@ class ReportRequest:
 
 
 def load_request(engine: Engine, generated_report_id: int) -> dict[str, Any] | None:
-    """The raw generated_report row (with the organization's name), or None when it is gone."""
+    """The raw generated_report row (with the organization's name), or None when it is gone.
+    `parameters` is the JSON text (None when NULL or larger than MAX_PARAMETERS_BYTES, whose
+    size `parameters_bytes` then says)."""
     with engine.connect() as conn:
-        row = conn.execute(sa.text(_SQL["load_request"]), {"id": generated_report_id}).mappings().first()
+        row = conn.execute(sa.text(_SQL["load_request"]), {
+            "id": generated_report_id, "max_bytes": MAX_PARAMETERS_BYTES}).mappings().first()
     return dict(row) if row else None
 
 
-def validate(engine: Engine, row: dict[str, Any], *, today: dt.date) -> ReportRequest:
-    """Check a generated_report row and resolve its template, period and parameters."""
-    report_type = row["report_type"]
+@dataclass(frozen=True)
+class RequestFields:
+    """What a row asks for, typed and bounded, before anything is claimed or looked up: its
+    report definition, format and catalogue parameters (ids not yet checked against the
+    organization; dates not yet against the billing periods)."""
+
+    definition: ReportDefinition
+    file_format: str
+    parameters: dict[str, Any]
+    row_ids: dict[str, int | None]
+
+
+def check_fields(row: dict[str, Any]) -> RequestFields:
+    """The row's own values as typed values; InvalidRequest says what to fix. No database."""
     try:
-        definition = catalog.get(report_type)
+        definition = catalog.get(str(row["report_type"]))
     except KeyError as exc:
         raise InvalidRequest(str(exc.args[0])) from None
     if row["file_format"] not in definition.formats:
-        raise InvalidRequest(f"{definition.name} has no {row['file_format']!r} format; "
+        raise InvalidRequest(f"{definition.name} has no {shown(row['file_format'])} format; "
                              f"choose one of {', '.join(definition.formats)}")
+    params = parameters_object(row.get("parameters"), size=row.get("parameters_bytes"))
+    typed = _typed_parameters(definition, params)
+    _direction(definition, row.get("invoice_direction"), typed)
+    row_ids = {name: (None if row.get(name) is None else id_value(name, row[name]))
+               for name in ("report_template_id", "scheduled_report_id", "contract_id", "project_id",
+                            "billing_period_id")}
+    return RequestFields(definition, str(row["file_format"]), typed, row_ids)
+
+
+def validate(engine: Engine, row: dict[str, Any], *, today: dt.date,
+             fields: RequestFields | None = None) -> ReportRequest:
+    """Check a generated_report row and resolve its template, period and parameters."""
+    fields = fields or check_fields(row)
+    definition, typed, ids = fields.definition, dict(fields.parameters), fields.row_ids
+    report_type = definition.slug
     org = int(row["organization_id"])
-    params = loads(row.get("parameters")) or {}
-    if not isinstance(params, dict):
-        raise InvalidRequest("parameters must be a JSON object such as {\"date_from\": \"2026-01-01\"}")
     with engine.connect() as conn:
-        template = _template(conn, engine, row, definition, org)
-        typed = _typed_parameters(conn, definition, params, org)
-        _direction(definition, row.get("invoice_direction"), typed)
-        contract_id = _owned(conn, "contract", row.get("contract_id") or typed.get("contract_id")
+        template = _template(conn, engine, ids["report_template_id"], definition, org)
+        for p in definition.parameters:
+            if p.type == "id" and p.name in typed:
+                _owned(conn, p.entity_type or "", typed[p.name], org, label=p.name)
+        contract_id = _owned(conn, "contract", ids["contract_id"] or typed.get("contract_id")
                              or (template.default_contract_id if template else None), org)
-        project_id = _owned(conn, "project", row.get("project_id") or typed.get("project_id"), org)
-        span, periods = _period(conn, definition, row, typed, today)
-        if row.get("scheduled_report_id") is not None:
-            owner = conn.execute(sa.text(_SQL["schedule_organization"]), {"id": row["scheduled_report_id"]}).first()
+        project_id = _owned(conn, "project", ids["project_id"] or typed.get("project_id"), org)
+        span, periods = _period(conn, definition, ids["billing_period_id"], typed, today)
+        if ids["scheduled_report_id"] is not None:
+            owner = conn.execute(sa.text(_SQL["schedule_organization"]), {"id": ids["scheduled_report_id"]}).first()
             if owner is None or int(owner[0]) != org:
-                raise InvalidRequest(f"scheduled report {row['scheduled_report_id']} is not a schedule of this organization")
+                raise InvalidRequest(f"scheduled report {ids['scheduled_report_id']} is not a schedule of this organization")
     if report_type == "invoice_aging":
         as_of = typed.get("as_of_date") or span.end_date
         if as_of > today:
@@ -102,10 +139,10 @@ def validate(engine: Engine, row: dict[str, Any], *, today: dt.date) -> ReportRe
         typed["as_of_date"] = as_of
     return ReportRequest(
         id=int(row["id"]), organization_id=org, organization_name=str(row["organization_name"]),
-        report_type=report_type, file_format=row["file_format"], name=str(row["name"]),
-        generation_source=row["generation_source"], report_status=row["report_status"], template=template,
+        report_type=report_type, file_format=fields.file_format, name=str(row["name"]),
+        generation_source=str(row["generation_source"]), report_status=row["report_status"], template=template,
         span=span, periods=periods, parameters=typed, contract_id=contract_id, project_id=project_id,
-        scheduled_report_id=row.get("scheduled_report_id"),
+        scheduled_report_id=ids["scheduled_report_id"],
     )
 
 
@@ -113,8 +150,11 @@ def _direction(definition: ReportDefinition, column: str | None, typed: dict[str
     """generated_report.invoice_direction (NULL = both) and the `direction` parameter narrow the
     invoice reports that have a direction; they must agree. Other reports ignore the column (the
     platform may set it on any row)."""
-    if not any(p.name == "direction" for p in definition.parameters):
+    declared = next((p for p in definition.parameters if p.name == "direction"), None)
+    if declared is None:
         return
+    if column is not None:
+        column = enum_value("invoice_direction", column, declared.options)
     asked = typed.get("direction")
     if column and asked and column != asked:
         raise InvalidRequest(f"invoice_direction {column!r} and the direction parameter {asked!r} disagree; "
@@ -123,9 +163,8 @@ def _direction(definition: ReportDefinition, column: str | None, typed: dict[str
         typed["direction"] = column or asked
 
 
-def _template(conn: Connection, engine: Engine, row: dict[str, Any], definition: ReportDefinition,
+def _template(conn: Connection, engine: Engine, template_id: int | None, definition: ReportDefinition,
               org: int) -> Template | None:
-    template_id = row.get("report_template_id")
     if template_id is None:
         return active_template(engine, org, definition.slug)
     found = conn.execute(sa.text(_SQL["template_by_id"]), {"id": template_id}).mappings().first()
@@ -141,12 +180,13 @@ def _template(conn: Connection, engine: Engine, row: dict[str, Any], definition:
     return template_from_row(found)
 
 
-def _typed_parameters(conn: Connection, definition: ReportDefinition, params: dict[str, Any],
-                      org: int) -> dict[str, Any]:
+def _typed_parameters(definition: ReportDefinition, params: dict[str, Any]) -> dict[str, Any]:
     known = {p.name: p for p in definition.parameters}
     unknown = sorted(set(params) - set(known))
     if unknown:
-        raise InvalidRequest(f"unknown parameter(s) {', '.join(unknown)} for {definition.slug}; "
+        named = ", ".join(shown(k, 40) if not k.isidentifier() or len(k) > 40 else k for k in unknown[:5])
+        more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+        raise InvalidRequest(f"unknown parameter(s) {named}{more} for {definition.slug}; "
                              f"it takes {', '.join(known) or 'none'}")
     out: dict[str, Any] = {}
     for name, value in params.items():
@@ -154,22 +194,17 @@ def _typed_parameters(conn: Connection, definition: ReportDefinition, params: di
             continue
         p = known[name]
         if p.type == "date" and name == "billing_period":
-            out[name] = _month(value)
+            out[name] = month_value(value)
         elif p.type == "date":
-            out[name] = _date(name, value)
+            out[name] = date_value(name, value)
         elif p.type == "enum":
-            if value not in p.options:
-                raise InvalidRequest(f"{name} must be one of {', '.join(p.options)}, got {value!r}")
-            out[name] = value
+            out[name] = enum_value(name, value, p.options)
         elif p.type == "decimal":
-            try:
-                out[name] = Decimal(str(value))
-            except InvalidOperation:
-                raise InvalidRequest(f"{name} must be a number, got {value!r}") from None
+            out[name] = decimal_value(name, value)
         elif p.type == "id":
-            out[name] = _owned(conn, p.entity_type or "", value, org, label=name)
+            out[name] = id_value(name, value)
         else:
-            out[name] = value
+            out[name] = text_value(name, value)
     for p in definition.parameters:
         if p.default is not None and p.name not in out:
             out[p.name] = p.default
@@ -188,12 +223,7 @@ def _owned(conn: Connection, entity: str, value: Any, org: int, *, label: str | 
     if value is None:
         return None
     label = label or f"{entity}_id"
-    try:
-        ident = int(value)
-        if ident <= 0 or str(ident) != str(value).strip():
-            raise ValueError
-    except (TypeError, ValueError):
-        raise InvalidRequest(f"{label} must be a positive whole number, got {value!r}") from None
+    ident = id_value(label, value)
     if entity == "counterparty":
         if conn.execute(sa.text(_SQL["counterparty_exists"]), {"id": ident}).first() is None:
             raise InvalidRequest(f"{label} {ident}: no such customer")
@@ -204,36 +234,20 @@ def _owned(conn: Connection, entity: str, value: Any, org: int, *, label: str | 
     return ident
 
 
-def _date(name: str, value: Any) -> dt.date:
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise InvalidRequest(f"{name} must be a date like 2026-01-31, got {value!r}") from None
-
-
-def _month(value: Any) -> str:
-    try:
-        return dt.datetime.strptime(str(value), "%Y-%m").strftime("%Y-%m")
-    except ValueError:
-        raise InvalidRequest(f"billing_period must look like 2026-01, got {value!r}") from None
-
-
 def _period_row(row: Any) -> BillingPeriod:
     return BillingPeriod(int(row["id"]), str(row["name"]), row["start_date"], row["end_date"])
 
 
-def _period(conn: Connection, definition: ReportDefinition, row: dict[str, Any], typed: dict[str, Any],
-            today: dt.date) -> tuple[BillingPeriod, tuple[BillingPeriod, ...]]:
+def _period(conn: Connection, definition: ReportDefinition, billing_period_id: int | None,
+            typed: dict[str, Any], today: dt.date) -> tuple[BillingPeriod, tuple[BillingPeriod, ...]]:
     if "date_from" in typed:
         return _range(conn, definition, typed["date_from"], typed["date_to"])
     if "billing_period" in typed:
         period = _month_period(conn, typed["billing_period"])
-    elif row.get("billing_period_id") is not None:
-        found = conn.execute(sa.text(_SQL["billing_period_by_id"]), {"id": row["billing_period_id"]}).mappings().first()
+    elif billing_period_id is not None:
+        found = conn.execute(sa.text(_SQL["billing_period_by_id"]), {"id": billing_period_id}).mappings().first()
         if found is None:
-            raise InvalidRequest(f"billing period {row['billing_period_id']} does not exist")
+            raise InvalidRequest(f"billing period {billing_period_id} does not exist")
         period = _period_row(found)
     else:
         period = _latest_period(conn, today, "give a billing period or dates")
@@ -295,12 +309,18 @@ def launchpad_request(engine: Engine, *, template_id: int, billing_period: str |
                       today: dt.date) -> dict[str, Any]:
     """The generated_report row a launchpad request stands for (seed 000 workflow 1): the
     template gives organization, type and default format; the period defaults to the latest
-    completed one. Everything else is checked when the row is processed."""
+    completed one. Everything else is checked when the row is processed; what the row's columns
+    must hold (ids in BIGINT, a known format) is checked here, so the insert cannot fail."""
+    template_id = id_value("template_id", template_id)
+    contract_id = None if contract_id is None else id_value("contract_id", contract_id)
+    project_id = None if project_id is None else id_value("project_id", project_id)
+    if file_format is not None:
+        file_format = enum_value("file_format", file_format, catalog.FORMATS)
     with engine.connect() as conn:
         template = conn.execute(sa.text(_SQL["template_by_id"]), {"id": template_id}).mappings().first()
         if template is None:
             raise InvalidRequest(f"report template {template_id} does not exist")
-        period = (_month_period(conn, _month(billing_period)) if billing_period
+        period = (_month_period(conn, month_value(billing_period)) if billing_period
                   else _latest_period(conn, today, "give billing_period"))
     return {
         "organization_id": int(template["organization_id"]), "report_type": template["report_type"],
