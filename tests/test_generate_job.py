@@ -223,7 +223,7 @@ def test_a_row_failed_while_its_run_rendered_gets_one_notice_and_never_the_repor
                               processing=True, started_at=row["processing_started_at"])
         return real(doc, file_format)
 
-    monkeypatch.setattr(render, "render", reaped_meanwhile)
+    monkeypatch.setattr(render, "render_within_budget", reaped_meanwhile)
     with dg.instance_for_test() as instance:
         _, [run] = _launch_pending(instance, resources)
     assert not run.success
