@@ -396,3 +396,17 @@ def test_file_over_the_default_limit_is_linked_only(fresh_engine, tmp_path, smtp
     [message] = smtp_server.messages
     assert list(message.iter_attachments()) == []
     assert len(message.as_bytes()) < 10_000
+
+
+def test_a_failure_notice_goes_out_whatever_the_rows_parameters_hold(fresh_engine, tmp_path, smtp_server):  # noqa: F811
+    """A row failed for 5,000-deep parameters still gets its owners' notice: delivery never hands
+    the value to a JSON parser's recursion (lib/requests/parameters.py)."""
+    ids = _seed(fresh_engine, LocalStore(tmp_path), recipients=[ALICE], status="failed",
+                error="parameters is nested too deeply")
+    with fresh_engine.begin() as conn:
+        conn.execute(sa.text("UPDATE generated_report SET parameters = CAST(:p AS jsonb) WHERE id = :id"),
+                     {"p": "[" * 5000 + "]" * 5000, "id": ids["report"]})
+    assert notify_failure(fresh_engine, SmtpMailer(smtp_server.url), generated_report_id=ids["report"],
+                          sender=SENDER, reply_to=None) == 1
+    [received] = smtp_server.received
+    assert "parameters is nested too deeply" in received.message.get_content()

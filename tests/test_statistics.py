@@ -83,13 +83,14 @@ def test_markdown_table_escapes_organization_names():
 def test_report_statistics_asset_materializes_against_a_fresh_database(fresh_engine, fresh_url):
     alpha, beta, idle = _seed(fresh_engine, dt.datetime.now(UTC))
 
-    result = dg.materialize(
-        [report_statistics],
-        resources={"platform_db": PlatformDatabase(url=fresh_url.render_as_string(hide_password=False))},
-    )
-
-    assert result.success
-    metadata = {k: v.value for k, v in result.asset_materializations_for_node("report_statistics")[0].metadata.items()}
+    with dg.instance_for_test() as instance:  # an ephemeral instance may be collected before the result is read
+        result = dg.materialize(
+            [report_statistics], instance=instance,
+            resources={"platform_db": PlatformDatabase(url=fresh_url.render_as_string(hide_password=False))},
+        )
+        assert result.success
+        materialization = result.asset_materializations_for_node("report_statistics")[0]
+    metadata = {k: v.value for k, v in materialization.metadata.items()}
     assert metadata["organizations"] == 3
     assert (metadata["total_reports"], metadata["completed_reports"], metadata["failed_reports"],
             metadata["pending_reports"], metadata["total_records_exported"]) == (8, 3, 3, 2, 7030)

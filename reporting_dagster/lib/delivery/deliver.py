@@ -41,6 +41,7 @@ from reporting_dagster.lib.delivery.mail import (
 from reporting_dagster.lib.delivery.policy import DeliveryPolicy
 from reporting_dagster.lib.delivery.verify import ReportFile
 from reporting_dagster.lib.infra.paths import read_named_sql
+from reporting_dagster.lib.requests.parameters import readable_parameters
 from reporting_dagster.lib.infra.store import Store
 from reporting_dagster.lib.operations.records import loads
 
@@ -70,7 +71,8 @@ def load_report(engine: Engine, generated_report_id: int) -> dict[str, Any]:
         row = conn.execute(sa.text(_SQL["report_for_delivery"]), {"id": generated_report_id}).mappings().first()
     if row is None:
         raise NotDeliverable(f"generated_report {generated_report_id} does not exist")
-    return dict(row)
+    # a nested or huge parameters value never reaches a JSON parser's recursion limit here
+    return {**row, "parameters": readable_parameters(row["parameters"])}
 
 
 def period_label(report: dict[str, Any]) -> str:
