@@ -6,23 +6,7 @@
 -- Every printed reference carries its own organization (project_, contract_, counterparty_organization_ids)
 -- for the tenant-boundary check (lib/rules/boundaries.py): a row naming another organization's
 -- contract, project or client is left out and reported, never printed.
-WITH counterparty_owners AS (
-    -- the organizations each counterparty is linked to: through its contracts (the contract's
-    -- organization, else its project's) and, as a client, through customer_project
-    SELECT counterparty_id, array_agg(DISTINCT organization_id ORDER BY organization_id) AS organization_ids
-    FROM (
-        SELECT oc.counterparty_id, COALESCE(oc.organization_id, op.organization_id) AS organization_id
-        FROM contract oc
-        LEFT JOIN project op ON op.id = oc.project_id
-        WHERE oc.counterparty_id IS NOT NULL
-        UNION ALL
-        SELECT cu.customer_id, cup.organization_id
-        FROM customer_project cu
-        JOIN project cup ON cup.id = cu.project_id
-    ) links
-    WHERE organization_id IS NOT NULL
-    GROUP BY counterparty_id
-)
+WITH {% include "counterparty_owners.sql" %}
 SELECT
     h.id                                        AS header_id,
     COALESCE(p.organization_id, c.organization_id) AS organization_id,

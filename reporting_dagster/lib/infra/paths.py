@@ -10,6 +10,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[3]
 SQL_DIR = PROJECT_ROOT / "sql"
 MIGRATIONS_DIR = SQL_DIR / "migrations"
 EXTRACTS_DIR = SQL_DIR / "extracts"
+FRAGMENTS_DIR = SQL_DIR / "fragments"  # shared pieces the extracts `{% include %}`
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
 
 
@@ -36,12 +37,14 @@ def read_named_sql(filename: str) -> dict[str, str]:
 
 
 _TABLE_REF = re.compile(r"\b(?:FROM|JOIN)\s+([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE)
+_INCLUDE = re.compile(r"""\{%\s*include\s+["']([A-Za-z0-9_.-]+)["']\s*%\}""")
 _CTE_NAME = re.compile(r"(?:\bWITH|,)\s*([A-Za-z_][A-Za-z0-9_]*)\s+AS\s*\(", re.IGNORECASE)
 
 
 def tables_read(name: str) -> list[str]:
     """The tables `sql/extracts/<name>.sql` reads (after FROM / JOIN, comments and the query's
-    own WITH names left out), sorted."""
-    text = "\n".join(line.split("--", 1)[0] for line in read_sql(name).splitlines())
+    own WITH names left out, included fragments read too), sorted."""
+    sql = _INCLUDE.sub(lambda m: (FRAGMENTS_DIR / m.group(1)).read_text(encoding="utf-8"), read_sql(name))
+    text = "\n".join(line.split("--", 1)[0] for line in sql.splitlines())
     own = {m.group(1).lower() for m in _CTE_NAME.finditer(text)}
     return sorted({m.group(1).lower() for m in _TABLE_REF.finditer(text)} - own)

@@ -5,7 +5,8 @@ versions (`is_current`), an `invoice_direction` on the invoice headers and the s
 Our migrations never add these columns to the platform's tables (its own later migration would
 then collide with ours), so the extracts ask the database at run time and are rendered with the
 answer: `{{ platform.current('h') }}` and `{{ platform.direction('h', 'received_invoice_header') }}`
-in `sql/extracts/*.sql`. Only column names reach the SQL; values stay bound parameters.
+in `sql/extracts/*.sql`. Only column names reach the SQL; values stay bound parameters. Pieces
+several extracts share live in `sql/fragments/` and are included by name.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from reporting_dagster.lib.infra.paths import read_sql
+from reporting_dagster.lib.infra.paths import FRAGMENTS_DIR, read_sql
 
 PAYABLE = "payable"
 RECEIVABLE = "receivable"
@@ -32,7 +33,9 @@ _COLUMNS_SQL = sa.text(
     "WHERE table_schema = current_schema() AND table_name IN :tables "
     "AND column_name IN ('is_current', 'invoice_direction')"
 ).bindparams(sa.bindparam("tables", expanding=True))
-_ENV = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True)
+# `{% include "x.sql" %}` takes a shared piece of SQL from sql/fragments/ (one definition, several extracts)
+_ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(FRAGMENTS_DIR), undefined=jinja2.StrictUndefined,
+                          autoescape=False, keep_trailing_newline=True)
 
 
 @dataclass(frozen=True)
