@@ -248,54 +248,41 @@ def build_report_message(
     return message
 
 
-def build_failure_notice(
-    *,
-    sender: str,
-    reply_to: str | None,
-    recipient: Recipient,
-    schedule_name: str,
-    organization_name: str,
-    period_label: str,
-    error: str,
-) -> EmailMessage:
+def build_failure_notice(*, sender: str, reply_to: str | None, recipient: Recipient, schedule_name: str,
+                         organization_name: str, period_label: str, error: str) -> EmailMessage:
     """The "scheduled report failed" notice: which schedule, which period and the short error."""
-    name, org, period = clean_header(schedule_name), clean_header(organization_name), clean_header(period_label)
-    message = EmailMessage()
-    _headers(message, sender=sender, reply_to=reply_to, recipient=recipient,
-             subject=f"Scheduled report {name} failed")
-    greeting = f"Hello {recipient.name}," if recipient.name else "Hello,"
-    message.set_content(
-        f"{greeting}\n\n"
-        f"The scheduled report \"{name}\" for {org}, period {period}, could not be generated.\n\n"
-        f"Error: {clean_header(error, 500)}\n\n"
-        "You will not receive another notice until the schedule has succeeded again.\n"
-    )
-    return message
+    return _owner_notice(
+        sender=sender, reply_to=reply_to, recipient=recipient, schedule_name=schedule_name,
+        organization_name=organization_name, period_label=period_label, error=error,
+        subject="Scheduled report {name} failed", what="could not be generated.",
+        after="You will not receive another notice until the schedule has succeeded again.")
 
 
-def build_delivery_notice(
-    *,
-    sender: str,
-    reply_to: str | None,
-    recipient: Recipient,
-    schedule_name: str,
-    organization_name: str,
-    period_label: str,
-    error: str,
-) -> EmailMessage:
+def build_delivery_notice(*, sender: str, reply_to: str | None, recipient: Recipient, schedule_name: str,
+                          organization_name: str, period_label: str, error: str) -> EmailMessage:
     """The "report made, delivery failed" notice: the report exists, some copies did not arrive."""
+    return _owner_notice(
+        sender=sender, reply_to=reply_to, recipient=recipient, schedule_name=schedule_name,
+        organization_name=organization_name, period_label=period_label, error=error,
+        subject="Scheduled report {name}: delivery failed",
+        what="was made, but it could not be delivered to every recipient.",
+        after="Failed deliveries are tried again automatically for a while. You will not receive another "
+              "notice until the schedule has succeeded again.")
+
+
+def _owner_notice(*, sender: str, reply_to: str | None, recipient: Recipient, schedule_name: str,
+                  organization_name: str, period_label: str, error: str, subject: str, what: str,
+                  after: str) -> EmailMessage:
+    """A notice to a schedule's owners: every value from the data is a cleaned header/one line."""
     name, org, period = clean_header(schedule_name), clean_header(organization_name), clean_header(period_label)
     message = EmailMessage()
-    _headers(message, sender=sender, reply_to=reply_to, recipient=recipient,
-             subject=f"Scheduled report {name}: delivery failed")
+    _headers(message, sender=sender, reply_to=reply_to, recipient=recipient, subject=subject.format(name=name))
     greeting = f"Hello {recipient.name}," if recipient.name else "Hello,"
     message.set_content(
         f"{greeting}\n\n"
-        f"The scheduled report \"{name}\" for {org}, period {period}, was made, but it could not be "
-        "delivered to every recipient.\n\n"
+        f"The scheduled report \"{name}\" for {org}, period {period}, {what}\n\n"
         f"Error: {clean_header(error, 500)}\n\n"
-        "Failed deliveries are tried again automatically for a while. You will not receive another "
-        "notice until the schedule has succeeded again.\n"
+        f"{after}\n"
     )
     return message
 
