@@ -214,3 +214,22 @@ def test_organizations_to_export():
     assert exporter.organizations_to_export([3], organizations, include_empty=True) == [1, 2, 3]
     assert exporter.organizations_to_export([3], organizations, include_empty=False) == [3]
     assert exporter.organizations_to_export([], organizations.iloc[0:0], include_empty=True) == []
+
+
+def test_a_template_config_nested_5000_deep_stops_no_ones_pack(fresh_engine, fresh_url, month, tmp_path):
+    """psycopg reads jsonb with json.loads, which raises RecursionError 5,000 levels down: every
+    value the driver fetches goes through lib/jsonutil.database_loads, so the hostile template of
+    one organization is a bad value of its own row, and every file of both organizations is made."""
+    deep = "[" * 5000 + "]" * 5000
+    with fresh_engine.begin() as conn:
+        for rt in REPORT_TYPES:
+            conn.execute(sa.text(
+                "INSERT INTO report_template (organization_id, name, report_type, file_format, template_config) "
+                "VALUES (:org, :name, CAST(:rt AS report_type), 'pdf', CAST(:config AS jsonb))"),
+                {"org": month["helios"], "name": f"Deep {rt}", "rt": rt, "config": deep})
+    result = _materialize(fresh_url, tmp_path)
+    assert result.success
+    rows = _rows(fresh_engine)
+    assert {r["status"] for r in rows} == {"completed"}
+    assert {r["organization_id"] for r in rows} == {month["helios"], month["quiet"]}
+    assert len(rows) == 2 * len(REPORT_TYPES) * 5

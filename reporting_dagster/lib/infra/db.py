@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine, make_url
 
 from reporting_dagster.lib.infra.limits import DatabaseLimits, milliseconds
+from reporting_dagster.lib import jsonutil
 from reporting_dagster.lib.infra.paths import state_dir
 
 DEFAULT_CHUNK_ROWS = 20_000
@@ -103,7 +104,17 @@ def create_engine(url: str | URL, limits: DatabaseLimits | None = None) -> Engin
     the REPORTS_DB_* variables."""
     parsed = url if isinstance(url, URL) else normalize_url(url)
     limits = limits or DatabaseLimits.from_env()
-    return sa.create_engine(parsed, pool_pre_ping=True, future=True, connect_args=connect_args(parsed, limits))
+    engine = sa.create_engine(parsed, pool_pre_ping=True, future=True, connect_args=connect_args(parsed, limits))
+    sa.event.listen(engine, "connect", _bounded_json)
+    return engine
+
+
+def _bounded_json(dbapi_connection: Any, _record: Any) -> None:
+    """Every json/jsonb value this connection fetches is read by `jsonutil.database_loads`: a
+    value nested too deeply becomes a marked bad value of its row, never a RecursionError."""
+    from psycopg.types.json import set_json_loads
+
+    set_json_loads(jsonutil.database_loads, dbapi_connection)
 
 
 def safe_url_text(url: URL) -> str:

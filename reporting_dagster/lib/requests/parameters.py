@@ -20,6 +20,8 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from reporting_dagster.lib import jsonutil
+
 MAX_PARAMETERS_BYTES = 16_384
 MAX_JSON_DEPTH = 8
 MAX_TEXT_CHARS = 200
@@ -58,27 +60,8 @@ def shown(value: Any, limit: int = 60) -> str:
 
 
 def too_deep(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
-    """Whether JSON text nests arrays/objects more than `limit` levels (a linear scan that skips
-    strings), so the parser is never handed something it would recurse on past Python's limit."""
-    depth = 0
-    in_string = escaped = False
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
-            depth += 1
-            if depth > limit:
-                return True
-        elif ch in "]}":
-            depth -= 1
-    return False
+    """Whether `parameters` nests more than `limit` levels (lib/jsonutil.py)."""
+    return jsonutil.too_deep(text, limit)
 
 
 def _no_constant(name: str) -> Any:
