@@ -63,7 +63,7 @@ def test_the_policy_comes_from_the_environment(monkeypatch):
     monkeypatch.setenv("REPORTS_DELIVERY_LEASE_SECONDS", "900")
     assert (delivery_policy_from_env().max_recipients, delivery_policy_from_env().lease_seconds) == (200, 900)
     monkeypatch.setenv("REPORTS_DELIVERY_MAX_RECIPIENTS", "lots")
-    with pytest.raises(ValueError, match="REPORTS_DELIVERY_MAX_RECIPIENTS='lots' is not an integer"):
+    with pytest.raises(ValueError, match="REPORTS_DELIVERY_MAX_RECIPIENTS='lots' is not a whole number of at least 1"):
         delivery_policy_from_env()
     monkeypatch.setenv("REPORTS_DELIVERY_MAX_RECIPIENTS", "0")
     with pytest.raises(ValueError, match="at least 1"):

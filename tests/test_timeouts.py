@@ -73,7 +73,7 @@ def test_s3_limits_default_and_follow_the_environment(monkeypatch, s3_endpoint, 
     assert report_store_from_env().store().read_back_client().meta.config.retries["total_max_attempts"] == 1
 
     monkeypatch.setenv("REPORTS_S3_READ_TIMEOUT", "soon")
-    with pytest.raises(ValueError, match="REPORTS_S3_READ_TIMEOUT='soon' is not a number of seconds"):
+    with pytest.raises(ValueError, match="REPORTS_S3_READ_TIMEOUT='soon' is not a number above 0"):
         report_store_from_env()
     monkeypatch.setenv("REPORTS_S3_READ_TIMEOUT", "30")
     monkeypatch.setenv("REPORTS_S3_MAX_ATTEMPTS", "0")

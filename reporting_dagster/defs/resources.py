@@ -19,7 +19,8 @@ from dagster_aws.s3 import S3PickleIOManager, S3Resource
 from pydantic import Field
 from sqlalchemy.engine import Engine
 
-from reporting_dagster.lib.infra import db, periods, platform_access, platform_schema
+from reporting_dagster.lib.infra import db, periods, platform_access, platform_schema, settings
+from reporting_dagster.lib.infra.env import env_number
 from reporting_dagster.lib.operations import heartbeat
 from reporting_dagster.lib.operations.retention import INTERMEDIATES_FOLDER
 from reporting_dagster.lib.infra.paths import state_dir
@@ -141,8 +142,13 @@ def platform_database_from_env() -> PlatformDatabase:
     return PlatformDatabase(url=dg.EnvVar("REPORTING_DATABASE_URL") if _env("REPORTING_DATABASE_URL") else None)
 
 
+def presigned_url_expiry() -> int:
+    """`REPORTS_PRESIGNED_URL_EXPIRY`: seconds a download link lives (default 300)."""
+    return int(env_number("REPORTS_PRESIGNED_URL_EXPIRY", 300, integer=True, minimum=1))
+
+
 def report_store_from_env() -> ReportStore:
-    expiry = int(_env("REPORTS_PRESIGNED_URL_EXPIRY") or 300)
+    expiry = presigned_url_expiry()
     if _env("REPORTS_S3_BUCKET"):
         return S3ReportStore(
             s3=s3_resource_from_env(),
@@ -169,8 +175,17 @@ def io_manager_from_env() -> dg.ConfigurableIOManager:
     return dg.FilesystemIOManager(base_dir=str(state_dir() / INTERMEDIATES_FOLDER))
 
 
-def resources_from_env() -> dict[str, object]:
+def check_environment() -> None:
+    """Read every number the project takes from the environment once, so a bad value stops the
+    code location from loading, naming the variable, rather than failing a run hours later."""
     check_limit_variables()  # README "Timeouts and retries"
+    presigned_url_expiry()
+    settings.check_environment()  # README "Rendering limits"
+    delivery_policy_from_env()  # README "Delivery guarantees"
+
+
+def resources_from_env() -> dict[str, object]:
+    check_environment()
     return {"io_manager": io_manager_from_env(),
             "platform_db": platform_database_from_env(), "report_store": report_store_from_env(),
             "report_mailer": report_mailer_from_env(), "delivery_s3": delivery_s3_from_env(),
@@ -289,31 +304,20 @@ def delivery_buckets_from_env() -> list[str] | None:
     return [b.strip() for b in value.split(",") if b.strip()] if value else None
 
 
-_POLICY_VARIABLES = {  # variable → (DeliveryPolicy field, type)
-    "REPORTS_DELIVERY_LEASE_SECONDS": ("lease_seconds", float),
-    "REPORTS_DELIVERY_MAX_ATTEMPTS": ("max_attempts", int),
-    "REPORTS_DELIVERY_RETRY_BASE_SECONDS": ("retry_base_seconds", float),
-    "REPORTS_DELIVERY_MAX_RECIPIENTS": ("max_recipients", int),
+_POLICY_VARIABLES = {  # variable → (DeliveryPolicy field, whole number, its range as env_number takes it)
+    "REPORTS_DELIVERY_LEASE_SECONDS": ("lease_seconds", False, {"minimum": 0, "above_minimum": True}),
+    "REPORTS_DELIVERY_MAX_ATTEMPTS": ("max_attempts", True, {"minimum": 1}),
+    "REPORTS_DELIVERY_RETRY_BASE_SECONDS": ("retry_base_seconds", False, {"minimum": 0}),
+    "REPORTS_DELIVERY_MAX_RECIPIENTS": ("max_recipients", True, {"minimum": 1}),
 }
 
 
 def delivery_policy_from_env() -> DeliveryPolicy:
-    """Delivery lease, retries and recipient cap (lib/delivery/policy.py), read when a delivery
-    step or the retry sensor runs; a value that is not a positive number stops it, saying which."""
-    values: dict[str, float | int] = {}
-    for name, (attribute, kind) in _POLICY_VARIABLES.items():
-        text = _env(name)
-        if text is None:
-            continue
-        try:
-            values[attribute] = kind(text)
-        except ValueError:
-            raise ValueError(f"{name}={text!r} is not a{'n integer' if kind is int else ' number'}: set it to "
-                             f"a positive number, or leave it unset for {getattr(DeliveryPolicy, attribute)}") from None
-    try:
-        return DeliveryPolicy(**values)
-    except ValueError as exc:
-        raise ValueError(f"{exc} (REPORTS_DELIVERY_* variables)") from None
+    """Delivery lease, retries and recipient cap (lib/delivery/policy.py); a value that is not a
+    finite number in range stops the code location from loading, saying which."""
+    values = {attribute: env_number(name, getattr(DeliveryPolicy, attribute), integer=integer, **bounds)
+              for name, (attribute, integer, bounds) in _POLICY_VARIABLES.items()}
+    return DeliveryPolicy(**values)
 
 
 def delivery_s3_from_env() -> S3Resource:

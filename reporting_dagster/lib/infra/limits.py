@@ -13,6 +13,8 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
+from reporting_dagster.lib.infra.env import env_number
+
 # botocore's standard retry mode waits rand(0,1) × min(base × 2**i, 20 s) before retry i+1; base is
 # 1 s after a throttling answer, 50 ms after a timeout or a dropped connection. The bound takes 1 s.
 _MAX_BACKOFF = 20.0
@@ -21,19 +23,8 @@ _EXPECT_CONTINUE_WAIT = 1.0  # botocore's wait for "100 Continue" before an uplo
 
 
 def _number(name: str, default: float, *, integer: bool = False, zero_ok: bool = False) -> float:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value: float | None = int(raw) if integer else float(raw)
-    except ValueError:
-        value = None
-    if value is None or not math.isfinite(value) or value < 0 or (value == 0 and not zero_ok):
-        kind = "a whole number" if integer else "a number of seconds"
-        floor = "0 or more" if zero_ok else "above 0"
-        raise ValueError(f"{name}={raw!r} is not {kind} {floor}; set it like {name}={default:g} "
-                         f"or leave it unset for {default:g}")
-    return value
+    """A timeout or count: above 0 (0 allowed with `zero_ok`: no limit)."""
+    return env_number(name, default, integer=integer, minimum=0.0, above_minimum=not zero_ok)
 
 
 def backoff_bound(attempts: int) -> float:

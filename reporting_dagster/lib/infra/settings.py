@@ -7,6 +7,7 @@ import os
 from sqlalchemy.engine import URL
 
 from reporting_dagster.lib.infra import db
+from reporting_dagster.lib.infra.env import env_number
 
 
 def database_url() -> URL:
@@ -42,43 +43,38 @@ def first_billing_period() -> str:
 
 DEFAULT_RENDER_TIMEOUT_SECONDS = 300.0  # ~100x the slowest legitimate PDF measured (see README)
 DEFAULT_MAX_FILE_BYTES = 200 * 1024 * 1024
-DEFAULT_RENDER_WORKERS = 1
+# one renderer per core, at most 4: a large PDF's layout peaks near 1.5 GB (5,000 rows measured),
+# so 4 workers stay inside 6 GB; set REPORTS_RENDER_WORKERS for a bigger or smaller machine
+DEFAULT_RENDER_WORKERS = max(1, min(os.cpu_count() or 1, 4))
 DEFAULT_MAX_CELL_CHARS = 2000
 MIN_MAX_CELL_CHARS = 100
 
 
-def _number(name: str, default: float, *, integer: bool, minimum: float, example: str) -> float:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw) if integer else float(raw)
-    except ValueError:
-        value = None
-    if value is None or value != value or value in (float("inf"), float("-inf")) or value < minimum:
-        kind = "a whole number" if integer else "a number"
-        raise ValueError(f"{name} must be {kind} of at least {minimum:g} (e.g. {example}), got {raw!r}")
-    return value
-
-
 def render_timeout_seconds() -> float:
     """`REPORTS_RENDER_TIMEOUT_SECONDS`: wall time one file may take to render (default 300)."""
-    return float(_number("REPORTS_RENDER_TIMEOUT_SECONDS", DEFAULT_RENDER_TIMEOUT_SECONDS, integer=False,
-                         minimum=0.1, example="300"))
+    return float(env_number("REPORTS_RENDER_TIMEOUT_SECONDS", DEFAULT_RENDER_TIMEOUT_SECONDS, minimum=0.1))
 
 
 def max_file_bytes() -> int:
     """`REPORTS_MAX_FILE_BYTES`: the largest file a render may produce (default 200 MiB)."""
-    return int(_number("REPORTS_MAX_FILE_BYTES", DEFAULT_MAX_FILE_BYTES, integer=True, minimum=1,
-                       example="209715200"))
+    return int(env_number("REPORTS_MAX_FILE_BYTES", DEFAULT_MAX_FILE_BYTES, integer=True, minimum=1))
 
 
 def render_workers() -> int:
-    """`REPORTS_RENDER_WORKERS`: renderer processes per Dagster process (default 1)."""
-    return int(_number("REPORTS_RENDER_WORKERS", DEFAULT_RENDER_WORKERS, integer=True, minimum=1, example="2"))
+    """`REPORTS_RENDER_WORKERS`: renderer processes per Dagster process (default: the cores, at most 4),
+    so organizations render side by side and one slow tenant holds one worker, never all."""
+    return int(env_number("REPORTS_RENDER_WORKERS", DEFAULT_RENDER_WORKERS, integer=True, minimum=1))
 
 
 def max_cell_chars() -> int:
     """`REPORTS_RENDER_MAX_CELL_CHARS`: PDF/HTML show at most this many characters of a cell (default 2000)."""
-    return int(_number("REPORTS_RENDER_MAX_CELL_CHARS", DEFAULT_MAX_CELL_CHARS, integer=True,
-                       minimum=MIN_MAX_CELL_CHARS, example="2000"))
+    return int(env_number("REPORTS_RENDER_MAX_CELL_CHARS", DEFAULT_MAX_CELL_CHARS, integer=True,
+                          minimum=MIN_MAX_CELL_CHARS))
+
+
+def check_environment() -> None:
+    """Read every rendering limit once, so a bad value stops the code location from loading."""
+    render_timeout_seconds()
+    max_file_bytes()
+    render_workers()
+    max_cell_chars()

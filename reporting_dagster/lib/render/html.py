@@ -5,10 +5,11 @@ generic `report.html`, which extends `base.html`); `report.css` is inlined into 
 Autoescape is on and undefined names fail. All values are prepared here as display text, so
 the templates only place strings; untrusted text is never compiled as a template.
 
-Layout stays linear in the content (README "Rendering limits"): a cell longer than
+Layout time is bounded (README "Rendering limits"): a cell longer than
 `REPORTS_RENDER_MAX_CELL_CHARS` is cut with a note pointing to the CSV/XLSX/JSON, which keep every
 character, and for the PDF a long unbroken run gets invisible break opportunities (WeasyPrint
-otherwise lays out the whole rest of the run again for every line it breaks inside it).
+otherwise lays out the whole rest of the run again for every line it breaks inside it; the breaks
+make that much cheaper, the cut is what bounds it).
 """
 
 from __future__ import annotations
