@@ -85,11 +85,20 @@ class DeliverySummary:
             + [f"failed {o}" for o in self.failed],
         }
 
-    def failure_text(self, shown: int = 5) -> str:
+    def failure_text(self) -> str:
         tried = len(self.sent) + len(self.failed)
-        parts = [f"{o.recipient}: {o.detail}" + ("" if o.retry_at else " (not retried)") for o in self.failed[:shown]]
-        more = f"; and {len(self.failed) - shown} more" if len(self.failed) > shown else ""
-        return f"delivery failed for {len(self.failed)} of {tried} deliveries tried: {'; '.join(parts)}{more}"
+        return failure_list(f"delivery failed for {len(self.failed)} of {tried} deliveries tried",
+                            [f"{o.recipient}: {o.detail}" + ("" if o.retry_at else " (not retried)")
+                             for o in self.failed])
+
+
+SHOWN = 5  # failures named in a message; the rest counted
+
+
+def failure_list(head: str, parts: list[str]) -> str:
+    """'<head>: first SHOWN parts; and K more': the run's failure and the schedule's error alike."""
+    more = f"; and {len(parts) - SHOWN} more" if len(parts) > SHOWN else ""
+    return f"{head}: {'; '.join(parts[:SHOWN])}{more}"
 
 
 def retryable(exc: BaseException) -> bool:
