@@ -466,9 +466,18 @@ class SesMailer(Mailer):
         kwargs: dict[str, Any] = {"RawMessage": {"Data": data}}
         if self.configuration_set:
             kwargs["ConfigurationSetName"] = self.configuration_set
+        from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
+
         if handover is not None:
             handover()  # a worker killed during the call: SES may have it, so it is not sent again
-        return str(self.client.send_raw_email(**kwargs)["MessageId"])
+        try:
+            return str(self.client.send_raw_email(**kwargs)["MessageId"])
+        except (ReadTimeoutError, ConnectionClosedError) as exc:
+            # the request went out (ses_client retries only connections that never opened), the
+            # answer did not come: SES may have sent it, and sending again could give a second copy
+            raise ReplyLost(_message_id(message), (
+                f"accepted, reply timed out: the request reached SES but its answer did not come "
+                f"({exc}); SES may have sent it, so it is not sent again")) from None
 
 
 class OutboxMailer(Mailer):
