@@ -53,7 +53,7 @@ def _run_schedule(instance, resources):
 
 def _retry_tick(instance, resources):
     result = delivery_retry_sensor(dg.build_sensor_context(instance=instance, resources={
-        k: resources[k] for k in ("platform_db", "report_mailer")}))
+        k: resources[k] for k in ("platform_db", "report_mailer", "request_processing")}))
     return result.run_requests
 
 
