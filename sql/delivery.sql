@@ -18,7 +18,8 @@ SELECT g.id, g.organization_id, o.name AS organization_name, g.report_type::text
        g.dagster_run_id, g.created_at,
        b.name AS period_name, b.start_date AS period_start, b.end_date AS period_end,
        s.id AS scheduled_report_id, s.name AS schedule_name,
-       CAST(s.recipients AS text) AS recipients,  -- parsed bounded (parse_recipients): psycopg's json.loads would recurse
+       -- as text, parsed bounded (parse_recipients): psycopg's json.loads would recurse on a deep value
+       CAST(s.recipients AS text) AS recipients,
        s.delivery_method::text AS delivery_method, s.s3_destination
 FROM generated_report g
 JOIN organization o ON o.id = g.organization_id
@@ -215,8 +216,9 @@ WHERE g.report_status = 'completed' AND g.file_path IS NOT NULL AND s.delivery_m
                     AND h.beat_at > now() - make_interval(secs => CAST(:dead_after AS double precision)))
 GROUP BY g.id, g.organization_id, g.processing_completed_at, s.delivery_method, s.recipients
 HAVING count(d.id) < CASE WHEN s.delivery_method IN ('email', 'both') THEN
-                              CASE coalesce(jsonb_typeof(s.recipients), 'null') WHEN 'array' THEN jsonb_array_length(s.recipients)
-                                                              WHEN 'null' THEN 0 ELSE 1 END
+                              CASE coalesce(jsonb_typeof(s.recipients), 'null')
+                                  WHEN 'array' THEN jsonb_array_length(s.recipients)
+                                  WHEN 'null' THEN 0 ELSE 1 END
                           ELSE 0 END
                      + CASE WHEN s.delivery_method IN ('s3', 'both') THEN 1 ELSE 0 END
 ORDER BY g.processing_completed_at, g.id

@@ -260,8 +260,8 @@ def test_a_retry_round_reaches_given_recipients_and_drops_what_it_cannot_reach(f
     assert retry.due_reports(fresh_engine, DeliveryPolicy()) == []
 
 
-def test_an_ses_reply_that_never_comes_is_recorded_as_sent_and_never_resent(fresh_engine, world, fault_proxy,  # noqa: F811
-                                                                            s3_endpoint, s3_bucket):
+def test_an_ses_reply_that_never_comes_is_recorded_as_sent_and_never_resent(  # noqa: F811
+        fresh_engine, world, fault_proxy, s3_endpoint, s3_bucket):
     """SES (moto) gets the request and sends it; its answer is held back by the proxy, so the
     client times out. That is "accepted, reply timed out": a retry round sends no second copy."""
     import urllib.parse
