@@ -17,7 +17,9 @@ SELECT g.id, g.organization_id, o.name AS organization_name, g.report_type::text
        g.record_count,
        g.dagster_run_id, g.created_at,
        b.name AS period_name, b.start_date AS period_start, b.end_date AS period_end,
-       s.id AS scheduled_report_id, s.name AS schedule_name, s.recipients,
+       s.id AS scheduled_report_id, s.name AS schedule_name,
+       -- as text, parsed bounded (parse_recipients): psycopg's json.loads would recurse on a deep value
+       CAST(s.recipients AS text) AS recipients,
        s.delivery_method::text AS delivery_method, s.s3_destination
 FROM generated_report g
 JOIN organization o ON o.id = g.organization_id
@@ -192,3 +194,32 @@ WHERE d.generated_report_id = :id
                            WHERE h.run_id = d.claimed_by_run AND h.ended_at IS NULL
                              AND h.beat_at > now() - make_interval(secs => CAST(:dead_after AS double precision)))))
 RETURNING d.id
+
+-- name: undelivered_reports
+-- Completed scheduled reports with fewer deliveries than their schedule names (its recipients,
+-- plus one for an S3 copy): the run died between render and delivery, its delivery step failed
+-- before claiming (a bad setting), or it stopped between two recipients. Only once that run is
+-- gone: completed more than :lease seconds ago, its run not beating (ended, or no beat for
+-- :dead_after seconds), and only reports completed within :window_hours, so old history is never
+-- delivered out of the blue. `rows` goes into the run key: one round per state of the rows.
+SELECT g.id AS generated_report_id, g.organization_id, count(d.id) AS rows,
+       g.processing_completed_at AS due_at
+FROM generated_report g
+JOIN scheduled_report s ON s.id = g.scheduled_report_id AND s.organization_id = g.organization_id
+LEFT JOIN report_delivery d ON d.generated_report_id = g.id
+     AND d.recipient NOT LIKE 'failure-notice:%' AND d.recipient NOT LIKE 'delivery-notice:%'
+WHERE g.report_status = 'completed' AND g.file_path IS NOT NULL AND s.delivery_method IS NOT NULL
+  AND g.processing_completed_at > now() - make_interval(hours => CAST(:window_hours AS integer))
+  AND g.processing_completed_at < now() - make_interval(secs => CAST(:lease AS double precision))
+  AND NOT EXISTS (SELECT 1 FROM reporting_run_heartbeat h
+                  WHERE h.run_id = g.dagster_run_id AND h.ended_at IS NULL
+                    AND h.beat_at > now() - make_interval(secs => CAST(:dead_after AS double precision)))
+GROUP BY g.id, g.organization_id, g.processing_completed_at, s.delivery_method, s.recipients
+HAVING count(d.id) < CASE WHEN s.delivery_method IN ('email', 'both') THEN
+                              CASE coalesce(jsonb_typeof(s.recipients), 'null')
+                                  WHEN 'array' THEN jsonb_array_length(s.recipients)
+                                  WHEN 'null' THEN 0 ELSE 1 END
+                          ELSE 0 END
+                     + CASE WHEN s.delivery_method IN ('s3', 'both') THEN 1 ELSE 0 END
+ORDER BY g.processing_completed_at, g.id
+LIMIT :limit

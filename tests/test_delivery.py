@@ -410,3 +410,28 @@ def test_a_failure_notice_goes_out_whatever_the_rows_parameters_hold(fresh_engin
                           sender=SENDER, reply_to=None) == 1
     [received] = smtp_server.received
     assert "parameters is nested too deeply" in received.message.get_content()
+
+
+def test_a_schedule_error_notice_keeps_the_configured_recipient_cap(smtp_server):  # noqa: F811
+    """REPORTS_DELIVERY_MAX_RECIPIENTS=2: the third owner gets no "cannot run" notice either."""
+    from reporting_dagster.lib.delivery.deliver import notify_schedule_error
+    from reporting_dagster.lib.delivery.policy import DeliveryPolicy
+
+    schedule = {"name": "Monthly comparison", "organization_name": "Sunfield Energy",
+                "recipients": [{"email": f"owner{i}@example.com"} for i in (1, 2, 3)]}
+    sent = notify_schedule_error(SmtpMailer(smtp_server.url), schedule, error="unknown time zone 'Mars/Base'",
+                                 sender=SENDER, reply_to=None, policy=DeliveryPolicy(max_recipients=2))
+    assert sent == 2
+    assert sorted(m["To"] for m in smtp_server.messages) == ["owner1@example.com", "owner2@example.com"]
+
+
+def test_the_run_and_the_schedule_name_failures_with_one_wording():
+    from reporting_dagster.lib.delivery.attempts import DeliveryOutcome, DeliverySummary, failure_list
+
+    parts = [f"r{i}@example.com: refused" for i in range(1, 8)]
+    assert failure_list("head", parts) == ("head: r1@example.com: refused; r2@example.com: refused; "
+                                           "r3@example.com: refused; r4@example.com: refused; "
+                                           "r5@example.com: refused; and 2 more")
+    assert failure_list("head", parts[:1]) == "head: r1@example.com: refused"
+    summary = DeliverySummary(1, failed=[DeliveryOutcome("email", "a@example.com", "refused")])
+    assert summary.failure_text() == "delivery failed for 1 of 1 deliveries tried: a@example.com: refused (not retried)"

@@ -20,6 +20,7 @@ from reporting_dagster.lib.delivery.outcome import record_outcome
 from reporting_dagster.lib.delivery.policy import DeliveryPolicy
 from reporting_dagster.lib.infra.store import LocalStore
 from tests.delivery_builders import SENDER, Reports
+from tests.fault_proxy import fault_proxy  # noqa: F401
 from tests.smtp_server import _free_port, smtp_server  # noqa: F401
 
 ALICE, BOB = {"email": "alice@example.com", "name": "Alice"}, {"email": "bob@example.org"}
@@ -257,3 +258,44 @@ def test_a_retry_round_reaches_given_recipients_and_drops_what_it_cannot_reach(f
     assert (bob["status"], bob["next_attempt_at"]) == ("failed", None)
     assert bob["error"].endswith("(no longer among the report's recipients: not retried)")
     assert retry.due_reports(fresh_engine, DeliveryPolicy()) == []
+
+
+def test_an_ses_reply_that_never_comes_is_recorded_as_sent_and_never_resent(  # noqa: F811
+        fresh_engine, world, fault_proxy, s3_endpoint, s3_bucket):
+    """SES (moto) gets the request and sends it; its answer is held back by the proxy, so the
+    client times out. That is "accepted, reply timed out": a retry round sends no second copy."""
+    import urllib.parse
+
+    import boto3
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
+    from reporting_dagster.lib.delivery.mail import SesMailer
+    from reporting_dagster.lib.infra.limits import AwsLimits, ses_client
+
+    p, store = world
+    org = p.org()
+    report = p.report(org, p.schedule(org, recipients=[ALICE]))
+    boto3.client("ses", endpoint_url=s3_endpoint, region_name="us-east-1").verify_email_identity(
+        EmailAddress="reports@example.com")
+    proxy = fault_proxy("127.0.0.1", urllib.parse.urlsplit(s3_endpoint).port)
+    mailer = SesMailer(ses_client("us-east-1", proxy.rewrite(s3_endpoint), AwsLimits(1.0, 1.0, 3)))
+    sent = ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages
+
+    def copies() -> int:
+        return sum("alice@example.com" in m.raw_data for m in sent if report["key"].rsplit("/", 1)[-1] in m.raw_data)
+
+    policy = DeliveryPolicy(retry_base_seconds=0)  # were it a failure, the retry round would take it at once
+    proxy.hang(direction="down")
+    summary = _deliver(fresh_engine, store, report["id"], mailer, policy=policy)
+    assert copies() == 1 and not summary.failed
+    [outcome] = summary.sent
+    assert outcome.detail.startswith("accepted, reply timed out: the request reached SES")
+
+    proxy.pass_through()
+    assert retry.due_reports(fresh_engine, policy) == []
+    again = _deliver(fresh_engine, store, report["id"], mailer, policy=policy, due_only=True)
+    assert again.sent == [] and again.failed == []
+    assert copies() == 1
+    row = p.delivery(report["id"], "alice@example.com")
+    assert row["status"] == "sent" and row["attempts"] == 1 and "not sent again" in row["detail"]

@@ -53,7 +53,7 @@ def _run_schedule(instance, resources):
 
 def _retry_tick(instance, resources):
     result = delivery_retry_sensor(dg.build_sensor_context(instance=instance, resources={
-        k: resources[k] for k in ("platform_db", "report_mailer")}))
+        k: resources[k] for k in ("platform_db", "report_mailer", "request_processing")}))
     return result.run_requests
 
 
@@ -130,3 +130,29 @@ def test_retries_stop_after_the_bound(setup):
         row = p.row("scheduled_report", schedule)
         assert row["last_run_status"] == "failed" and "gave up after 5 attempts" in row["last_run_error"]
     assert smtp.received == []
+
+
+def test_a_report_whose_delivery_step_failed_before_claiming_is_delivered_by_the_sensor(setup, monkeypatch):
+    """A bad REPORTS_DELIVERY_* value stops the delivery step before its first claim: the report
+    is made, no report_delivery row exists. Once the setting is fixed and the run is over by the
+    lease, the sensor's round delivers it, once."""
+    import time
+
+    p, schedule, resources, smtp = setup
+    monkeypatch.setenv("REPORTS_DELIVERY_MAX_ATTEMPTS", "many")
+    with dg.instance_for_test() as instance:
+        report_id, result = _run_schedule(instance, resources)
+        assert not result.success and p.row("generated_report", report_id)["report_status"] == "completed"
+        assert "REPORTS_DELIVERY_MAX_ATTEMPTS='many'" in str(
+            [e for e in result.all_events if e.is_step_failure][0].step_failure_data.error)
+        assert _deliveries(p, report_id) == []
+        monkeypatch.setenv("REPORTS_DELIVERY_MAX_ATTEMPTS", "5")
+        monkeypatch.setenv("REPORTS_DELIVERY_LEASE_SECONDS", "1")
+        time.sleep(1.2)
+        [request] = _retry_tick(instance, resources)
+        assert request.run_key == f"deliver-{report_id}-missing-0"
+        assert _redeliver(instance, resources, request).success
+        assert sorted(r.rcpt_tos[0] for r in smtp.received) == ["cfo@helios.example", "ops@helios.example"]
+        assert _retry_tick(instance, resources) == []
+        assert p.row("scheduled_report", schedule)["last_run_status"] == "completed"
+    assert len(smtp.received) == 2

@@ -101,10 +101,12 @@ def test_this_interpreter_has_the_flaw_the_cleaning_guards_against():
     """The stdlib alone writes the injected header here (so the tests below can fail)."""
     from email.message import EmailMessage
 
+    if sys.version_info >= (3, 11, 10):
+        pytest.skip("CPython >= 3.11.10 fixed gh-121650 itself: the stdlib no longer writes the injected "
+                    "header, so there is no flaw to show (the cleaning tests still run)")
     message = EmailMessage()
     message["Subject"] = PAYLOADS["q-encoded CRLF"]
-    if sys.version_info < (3, 11, 10):
-        assert b"\r\nBcc: evil@attacker.example" in message.as_bytes()
+    assert b"\r\nBcc: evil@attacker.example" in message.as_bytes()
 
 
 @pytest.mark.parametrize("payload", list(PAYLOADS.values()), ids=list(PAYLOADS))

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 
 from reporting_dagster.defs.requests.generate import REQUEST_TAG, generate_report
 from reporting_dagster.defs.requests.runs import runs_by_key
-from reporting_dagster.defs.resources import PlatformDatabase, ReportMailer, RequestProcessing
+from reporting_dagster.defs.resources import PlatformDatabase, ReportMailer, RequestProcessing, delivery_policy_from_env
 from reporting_dagster.lib.delivery import deliver as delivery
 from reporting_dagster.lib.requests import queue as request_queue
 
@@ -94,7 +94,8 @@ def scheduled_report_sensor(context: dg.SensorEvaluationContext, platform_db: Pl
         schedule = request_queue.schedule_for_notice(platform_db.engine, o.scheduled_report_id) if o.new_error else None
         if schedule is not None:
             sent = delivery.notify_schedule_error(report_mailer.mailer(), schedule, error=o.error or "",
-                                                  sender=report_mailer.sender, reply_to=report_mailer.reply_to)
+                                                  sender=report_mailer.sender, reply_to=report_mailer.reply_to,
+                                                  policy=delivery_policy_from_env())
             context.log.info(f"schedule {o.scheduled_report_id}: {sent} owners told it cannot run")
     for o in outcomes:
         if o.action == "claimed":

@@ -85,11 +85,20 @@ class DeliverySummary:
             + [f"failed {o}" for o in self.failed],
         }
 
-    def failure_text(self, shown: int = 5) -> str:
+    def failure_text(self) -> str:
         tried = len(self.sent) + len(self.failed)
-        parts = [f"{o.recipient}: {o.detail}" + ("" if o.retry_at else " (not retried)") for o in self.failed[:shown]]
-        more = f"; and {len(self.failed) - shown} more" if len(self.failed) > shown else ""
-        return f"delivery failed for {len(self.failed)} of {tried} deliveries tried: {'; '.join(parts)}{more}"
+        return failure_list(f"delivery failed for {len(self.failed)} of {tried} deliveries tried",
+                            [f"{o.recipient}: {o.detail}" + ("" if o.retry_at else " (not retried)")
+                             for o in self.failed])
+
+
+SHOWN = 5  # failures named in a message; the rest counted
+
+
+def failure_list(head: str, parts: list[str]) -> str:
+    """'<head>: first SHOWN parts; and K more': the run's failure and the schedule's error alike."""
+    more = f"; and {len(parts) - SHOWN} more" if len(parts) > SHOWN else ""
+    return f"{head}: {'; '.join(parts[:SHOWN])}{more}"
 
 
 def retryable(exc: BaseException) -> bool:
@@ -113,8 +122,9 @@ def retryable(exc: BaseException) -> bool:
 class Attempts:
     """Claim, act, finalise for the deliveries of one report.
 
-    `due_only` (the retry sensor's runs): only rows whose retry time has come and stale claims
-    are taken; recipients never tried are left to a full delivery."""
+    `due_only` (the retry sensor's runs): of the rows there are, only those whose retry time has
+    come and stale claims are taken; recipients without a row are claimed too (the run that
+    should have tried them stopped before it did, or they were added to the schedule since)."""
 
     def __init__(self, engine: Engine, report: dict[str, Any], summary: DeliverySummary, run_id: str | None,
                  policy: DeliveryPolicy, *, due_only: bool = False) -> None:
@@ -131,7 +141,7 @@ class Attempts:
                   "max_attempts": self.policy.max_attempts}
         with self.engine.begin() as conn:
             conn.execute(sa.text(_SQL["settle_handed_over"]), params)
-            claimed = None if self.due_only else conn.execute(sa.text(_SQL["claim_new"]), params).first()
+            claimed = conn.execute(sa.text(_SQL["claim_new"]), params).first()
             if claimed is None:
                 claimed = conn.execute(sa.text(_SQL["reclaim"]), params).first()
             if claimed is None:

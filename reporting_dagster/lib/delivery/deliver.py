@@ -307,14 +307,15 @@ def send_notices(engine: Engine, mailer: Mailer, report: dict[str, Any], prefix:
 
 
 def notify_schedule_error(mailer: Mailer, schedule: dict[str, Any], *, error: str, sender: str,
-                          reply_to: str | None) -> int:
+                          reply_to: str | None, policy: DeliveryPolicy) -> int:
     """Tell a schedule's recipients it cannot run (bad time zone, missing day, deleted template).
 
     No report exists, so there is no report_delivery row: the caller sends only when it was the
-    one that recorded the new error on the schedule row, which happens once per error."""
+    one that recorded the new error on the schedule row, which happens once per error. `policy`
+    is the configured one (its recipient cap holds for notices too), so it has no default."""
     valid, _ = parse_recipients(schedule["recipients"])
     sent = 0
-    for recipient in valid[:DeliveryPolicy().max_recipients]:
+    for recipient in valid[:policy.max_recipients]:
         try:
             mailer.send(build_failure_notice(
                 sender=sender, reply_to=reply_to, recipient=recipient, schedule_name=schedule["name"],

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from reporting_dagster.lib.infra.limits import ses_client, smtp_timeout
+from reporting_dagster.lib.requests.parameters import too_deep
 
 # SES raw messages are limited to 10 MB after base64 (+33 %): 7 MiB of file leaves room for the body.
 ATTACHMENT_LIMIT_BYTES = 7 * 1024 * 1024
@@ -119,6 +120,9 @@ def email_problem(email: str) -> str | None:
     return None
 
 
+MAX_RECIPIENTS_TEXT = 1_000_000  # characters of scheduled_report.recipients read at most
+
+
 def parse_recipients(value: Any) -> tuple[list[Recipient], list[tuple[str, str]]]:
     """Valid recipients and (raw, reason) for invalid ones from scheduled_report.recipients.
 
@@ -127,7 +131,13 @@ def parse_recipients(value: Any) -> tuple[list[Recipient], list[tuple[str, str]]
     """
     if value is None:
         return [], []
-    if isinstance(value, str):
+    for _ in range(2):  # the column's JSON text, then a JSON string it may hold (a list, or addresses)
+        if not isinstance(value, str):
+            break
+        if len(value) > MAX_RECIPIENTS_TEXT or too_deep(value):
+            # the whole list is refused, visibly (one invalid row), never handed to a recursive parser
+            return [], [("(recipients)", "recipients is not readable: it is nested too deeply or larger than "
+                         f"{MAX_RECIPIENTS_TEXT} characters; give a JSON list of {{email, name}} objects")]
         try:
             value = json.loads(value)
         except ValueError:
@@ -466,9 +476,18 @@ class SesMailer(Mailer):
         kwargs: dict[str, Any] = {"RawMessage": {"Data": data}}
         if self.configuration_set:
             kwargs["ConfigurationSetName"] = self.configuration_set
+        from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
+
         if handover is not None:
             handover()  # a worker killed during the call: SES may have it, so it is not sent again
-        return str(self.client.send_raw_email(**kwargs)["MessageId"])
+        try:
+            return str(self.client.send_raw_email(**kwargs)["MessageId"])
+        except (ReadTimeoutError, ConnectionClosedError) as exc:
+            # the request went out (ses_client retries only connections that never opened), the
+            # answer did not come: SES may have sent it, and sending again could give a second copy
+            raise ReplyLost(_message_id(message), (
+                f"accepted, reply timed out: the request reached SES but its answer did not come "
+                f"({exc}); SES may have sent it, so it is not sent again")) from None
 
 
 class OutboxMailer(Mailer):

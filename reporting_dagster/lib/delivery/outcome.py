@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from reporting_dagster.lib.delivery.attempts import failure_list
 from reporting_dagster.lib.delivery.deliver import DELIVERY_NOTICE_PREFIX, load_report, period_label, send_notices
 from reporting_dagster.lib.delivery.mail import Mailer, Recipient, build_delivery_notice
 from reporting_dagster.lib.delivery.policy import DeliveryPolicy
@@ -26,7 +27,6 @@ from reporting_dagster.lib.operations.records import short_error
 from reporting_dagster.lib.requests.queue import record_schedule_outcome
 
 _SQL = read_named_sql("delivery.sql")
-SHOWN = 5  # failed deliveries named in the error; the rest counted
 
 
 @dataclass(frozen=True)
@@ -43,10 +43,8 @@ class DeliveryState:
         failed = self.failed
         if not failed:
             return None
-        parts = [f"{r.recipient}: {r.error}" for r in failed[:SHOWN]]
-        more = f"; and {len(failed) - SHOWN} more" if len(failed) > SHOWN else ""
-        return short_error(f"report made, delivery failed for {len(failed)} of {len(self.rows)} recipients: "
-                           f"{'; '.join(parts)}{more}")
+        return short_error(failure_list(f"report made, delivery failed for {len(failed)} of {len(self.rows)} "
+                                        "recipients", [f"{r.recipient}: {r.error}" for r in failed]))
 
 
 def delivery_state(engine: Engine, generated_report_id: int) -> DeliveryState:
