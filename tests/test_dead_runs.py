@@ -106,7 +106,7 @@ def test_a_killed_cli_workers_row_is_failed_within_minutes(world, tmp_path):
         worker.kill()
         worker.wait(10)
     status, held_by, error, path = _state(p.engine, rid)
-    assert (status, held_by, path) == ("failed", run_id, None)
+    assert (status, held_by, path) == ("failed", f"reaped:{run_id}", None)  # failed from outside its run
     assert error.startswith("stuck in processing: its worker stopped: no heartbeat since ")
     assert error.endswith("(killed, or cut off from the database); set it back to pending to try again")
     with p.engine.connect() as conn:
@@ -120,7 +120,8 @@ def test_a_killed_cli_workers_row_is_failed_within_minutes(world, tmp_path):
     with p.engine.begin() as conn:  # the user asks again: a new run key, so it launches
         conn.execute(sa.text("UPDATE generated_report SET report_status = 'pending' WHERE id = :id"), {"id": rid})
     [again] = request_queue.pending_requests(p.engine, after_id=0, limit=10)
-    assert again.run_key == f"generated_report-{rid}-after-{run_id}"
+    micros = int(failed_at.timestamp() * 1_000_000)  # the failure is the row's latest stamp
+    assert again.run_key == f"generated_report-{rid}-after-reaped:{run_id}-at-{micros}"
 
 
 def test_a_run_that_beats_elsewhere_is_never_reaped_and_one_that_ended_is(world, tmp_path):
@@ -184,7 +185,7 @@ def test_completing_never_turns_a_failed_row_back(world, tmp_path, monkeypatch):
     outcome = run_request(engine, LocalStore(tmp_path), lambda name, **params: db.read_frame(
         engine, extract_sql(engine, name), params), rid, run_id="run-slow", now=NOW)
     assert outcome.outcome == "lost"
-    assert outcome.message.startswith(f"generated_report {rid} was failed in run run-slow by the time its file was "
+    assert outcome.message.startswith(f"generated_report {rid} was failed in run reaped:run-slow by the time its file was "
                                       "stored: reports/")
     assert outcome.message.endswith(".csv not recorded, nothing delivered")
     status, _, error, path = _state(engine, rid)

@@ -159,7 +159,7 @@ def test_the_reaper_fails_only_rows_our_runs_hold_and_pending_rows_only_when_swi
         off = reap(False)
         assert off.skip_message.startswith("1 stuck reports of our runs marked failed; pending rows left alone")
         assert _statuses(engine, rows) == {
-            platform_row: ("processing", None), ours_ended: ("failed", ended_run),
+            platform_row: ("processing", None), ours_ended: ("failed", f"reaped:{ended_run}"),
             ours_gone: ("processing", "run-deleted"), retaken: ("processing", ended_run), never: ("pending", None),
             canceled: ("pending", None)}
         assert "its run ended SUCCESS without finishing it" in p.row("generated_report", ours_ended)["processing_error"]
@@ -168,9 +168,9 @@ def test_the_reaper_fails_only_rows_our_runs_hold_and_pending_rows_only_when_swi
         assert on.skip_message == "2 stuck reports marked failed"
         # the canceled row now names the run that did not take it: set back to pending, it gets a new key
         assert _statuses(engine, rows) == {
-            platform_row: ("processing", None), ours_ended: ("failed", ended_run),
-            ours_gone: ("failed", "run-deleted"), retaken: ("processing", ended_run), never: ("pending", None),
-            canceled: ("failed", canceled_run)}
+            platform_row: ("processing", None), ours_ended: ("failed", f"reaped:{ended_run}"),
+            ours_gone: ("failed", "reaped:run-deleted"), retaken: ("processing", ended_run), never: ("pending", None),
+            canceled: ("failed", f"reaped:{canceled_run}")}
         assert "its run no longer exists" in p.row("generated_report", ours_gone)["processing_error"]
         assert p.row("generated_report", canceled)["processing_error"] == (
             f"never processed: its run {canceled_run} ended CANCELED before taking it; "
@@ -211,15 +211,18 @@ def test_the_run_failure_sensor_leaves_a_pending_row_to_the_platform_when_switch
         assert _statuses(engine, [rid]) == {rid: ("pending", None)}  # the platform's processor may take it
         set_row("processing", run.run_id)  # had the run claimed it, the row is ours whatever the switch
         sensor(False)
-        assert _statuses(engine, [rid]) == {rid: ("failed", run.run_id)}
+        assert _statuses(engine, [rid]) == {rid: ("failed", f"reaped:{run.run_id}")}  # no retry of it takes it
         set_row("pending", run.run_id)  # a user's retry after that run: not failed for the run's death
         sensor(True)
         assert _statuses(engine, [rid]) == {rid: ("pending", run.run_id)}
-        set_row("pending", None)  # as the run left it: pending under that run's key
+        set_row("pending", None)  # as the run left it: pending under that run's key (never held since)
+        with engine.begin() as conn:
+            conn.execute(sa.text("UPDATE generated_report SET processing_started_at = NULL, "
+                                 "processing_completed_at = NULL WHERE id = :id"), {"id": rid})
         sensor(True)  # switched on, a row its run never claimed is failed (nobody else will take it)
         row = p.row("generated_report", rid)
         assert row["report_status"] == "failed" and row["processing_error"].startswith("run failed before taking it:")
-        assert row["dagster_run_id"] == run.run_id  # set back to pending, it gets a new run key
+        assert row["dagster_run_id"] == f"reaped:{run.run_id}"  # set back to pending, it gets a new run key
 
 
 # --- exactly once against a competing claimant ---

@@ -27,7 +27,7 @@ from tests.request_builders import time_world
 from tests.test_render_formats import make_document
 
 NOW = dt.datetime(2026, 11, 22, 9, 0, tzinfo=dt.timezone.utc)
-TOKEN_KEY = re.compile(r"^reports/(\d+)/2026/10/([a-z_]+)-(\d+)-([0-9a-f]{10})\.([a-z]+)$")
+TOKEN_KEY = re.compile(r"^reports/(\d+)/2026/10/([a-z_]+)-(\d+)-([0-9a-f]{10})(?:-c\d{16})?\.([a-z]+)$")
 
 
 def _read(engine):
@@ -105,10 +105,15 @@ def test_keys_of_a_database_are_built_from_its_token_and_ids_only(fresh_engine, 
     with fresh_engine.connect() as conn:
         micros = dict(conn.execute(sa.text(
             "SELECT id, CAST(EXTRACT(EPOCH FROM created_at) * 1000000 AS BIGINT) FROM generated_report")).all())
+        claims = dict(conn.execute(sa.text(  # a request's attempt: when it was claimed (pack files: none)
+            "SELECT id, CAST(EXTRACT(EPOCH FROM processing_started_at) * 1000000 AS BIGINT) FROM generated_report "
+            "WHERE dagster_run_id = 'run-request'")).all())
+    assert list(claims) == [3]
     for r in rows:
         report_type, ext = types[r["id"]]
         digest = hashlib.sha256(f"{token}:{r['id']}:{micros[r['id']]}".encode()).hexdigest()
-        assert r["file_path"] == f"reports/1/2026/10/{report_type}-{r['id']}-{digest[:10]}.{ext}"
+        claim = f"-c{claims[r['id']]}" if r["id"] in claims else ""
+        assert r["file_path"] == f"reports/1/2026/10/{report_type}-{r['id']}-{digest[:10]}{claim}.{ext}"
 
 
 def test_a_restored_copy_with_the_same_token_and_ids_does_not_collide(fresh_engine, server_url, template_database,
