@@ -507,3 +507,34 @@ def test_a_slot_at_or_before_the_last_run_is_moved_on_not_fired_again(world):
     assert (outcome.action, outcome.next_run_at) == ("initialised", dt.datetime(2026, 12, 1, 6, 0, tzinfo=UTC))
     assert _schedule_reports(engine, sid) == []
     assert p.row("scheduled_report", sid)["next_run_at"] == dt.datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
+
+
+def test_a_row_the_platform_took_and_failed_launches_again_when_re_pended(world, tmp_path):
+    """Our run for a row found the platform's processor had taken it (it ended SUCCESS without the
+    row); the platform failed it (it keeps no run id of ours, and sets its timestamps). The user
+    sets it back to pending: its run key is a new one, so the reaper leaves it alone (no run has
+    that key) and the request sensor launches it."""
+    p, engine, url = world["p"], world["p"].engine, world["url"]
+    rid = p.request(world["org"], "timesheet")
+    with dg.instance_for_test() as instance:
+        first = instance.create_run_for_job(_finished_job, status=dg.DagsterRunStatus.SUCCESS, tags={
+            request_queue.RUN_KEY_TAG: request_queue.run_key(rid, None)})
+        with engine.begin() as conn:  # the platform takes it, then fails it
+            conn.execute(sa.text("UPDATE generated_report SET report_status = 'processing', "
+                                 "processing_started_at = now() WHERE id = :id"), {"id": rid})
+        with engine.begin() as conn:
+            conn.execute(sa.text("UPDATE generated_report SET report_status = 'failed', processing_error = 'x', "
+                                 "processing_completed_at = now() WHERE id = :id"), {"id": rid})
+        with engine.begin() as conn:  # the user's retry
+            conn.execute(sa.text("UPDATE generated_report SET report_status = 'pending' WHERE id = :id"), {"id": rid})
+        row = p.row("generated_report", rid)
+        micros = int(row["processing_completed_at"].timestamp() * 1_000_000)
+        resources = {"platform_db": PlatformDatabase(url=url), "report_mailer": OutboxReportMailer(directory=str(tmp_path)),
+                     "request_processing": RequestProcessing(enabled=True)}
+        reaped = failures.stuck_report_reaper(dg.build_sensor_context(instance=instance, resources=resources))
+        assert reaped.skip_message == "0 stuck reports marked failed"
+        assert _statuses(engine, [rid]) == {rid: ("pending", None)}
+        tick = report_request_sensor(dg.build_sensor_context(instance=instance, cursor="0", resources={
+            "platform_db": resources["platform_db"], "request_processing": resources["request_processing"]}))
+        assert [r.run_key for r in tick.run_requests] == [f"generated_report-{rid}-after-none-at-{micros}"]
+        assert first.tags[request_queue.RUN_KEY_TAG] == f"generated_report-{rid}-after-none"

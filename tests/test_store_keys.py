@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from reporting_dagster import cli
+from reporting_dagster.lib.delivery.verify import key_problem
 from reporting_dagster.lib.infra import db, installation, migrate
 from reporting_dagster.lib.operations import export as exporter
 from reporting_dagster.lib.infra.installation import InstallationTokenMissing, installation_token
@@ -175,6 +176,33 @@ def test_a_retried_request_adopts_the_object_its_earlier_attempt_wrote(fresh_eng
     assert row["file_path"] == written.relative_to(tmp_path).as_posix() == retry.stored.key
     assert row["file_hash"] == hashlib.sha256(earlier).hexdigest()  # the earlier object, not a new render
     assert [path for path in (tmp_path / "reports").rglob("*") if path.is_file()] == [written]
+
+
+def test_a_re_pended_request_never_records_an_earlier_attempts_leftover_object(fresh_engine, tmp_path):
+    """Attempt 1 writes its object, then recording it fails (the row ends failed, its object left
+    behind). The user fixes the data and sets the row back to pending: the new attempt (a new
+    claim, not a retry of run-1) writes an object of its own with the fixed data and records that
+    one; the leftover stays as it was. Delivery accepts the new key as the row's own."""
+    world = time_world(fresh_engine)
+    p = world["p"]
+    rid = p.request(world["helios"], "timesheet", "json")
+    first = run_request(fresh_engine, LostResponseStore(tmp_path), _read(fresh_engine), rid, run_id="run-1", now=NOW)
+    assert first.outcome == "failed" and "connection reset" in first.message
+    (leftover,) = [path for path in (tmp_path / "reports").rglob("*") if path.is_file()]
+    leftover_bytes = leftover.read_bytes()
+    assert json.loads(leftover_bytes)["organization"]["name"] == "Helios Energy"
+    with fresh_engine.begin() as conn:
+        conn.execute(sa.text("UPDATE organization SET name = 'Helios Energy SA' WHERE id = :id"), {"id": world["helios"]})
+        conn.execute(sa.text("UPDATE generated_report SET report_status = 'pending' WHERE id = :id"), {"id": rid})
+    again = run_request(fresh_engine, LocalStore(tmp_path), _read(fresh_engine), rid, run_id="run-2", now=NOW)
+    assert again.outcome == "completed", again.message
+    row = p.row("generated_report", rid)
+    assert row["file_path"] != leftover.relative_to(tmp_path).as_posix()
+    data = LocalStore(tmp_path).get(row["file_path"])
+    assert json.loads(data)["organization"]["name"] == "Helios Energy SA"  # the fixed data, not the leftover
+    assert hashlib.sha256(data).hexdigest() == row["file_hash"]
+    assert leftover.read_bytes() == leftover_bytes
+    assert key_problem(fresh_engine, row) is None
 
 
 def test_a_database_without_the_token_table_fails_clearly_before_writing(fresh_engine, fresh_url, tmp_path):
