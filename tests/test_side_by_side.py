@@ -538,3 +538,28 @@ def test_a_row_the_platform_took_and_failed_launches_again_when_re_pended(world,
             "platform_db": resources["platform_db"], "request_processing": resources["request_processing"]}))
         assert [r.run_key for r in tick.run_requests] == [f"generated_report-{rid}-after-none-at-{micros}"]
         assert first.tags[request_queue.RUN_KEY_TAG] == f"generated_report-{rid}-after-none"
+
+
+def test_the_reapers_pending_window_moves_past_rows_whose_run_still_waits(world, tmp_path, monkeypatch):
+    """A pending window of one row: the first row's run is going (it will claim the row: left
+    alone on every tick); the cursor moves on, so the row behind it, whose run was canceled
+    before taking it, is failed on the next tick."""
+    monkeypatch.setattr(failures, "PENDING_LIMIT", 1)
+    p, engine, url = world["p"], world["p"].engine, world["url"]
+    waiting, canceled = p.request(world["org"], "timesheet"), p.request(world["org"], "timesheet")
+    with dg.instance_for_test() as instance:
+        instance.create_run_for_job(_finished_job, status=dg.DagsterRunStatus.STARTED, tags={
+            request_queue.RUN_KEY_TAG: request_queue.run_key(waiting, None)})
+        canceled_run = instance.create_run_for_job(_finished_job, status=dg.DagsterRunStatus.CANCELED, tags={
+            request_queue.RUN_KEY_TAG: request_queue.run_key(canceled, None)}).run_id
+        cursor = None
+        messages = []
+        for _ in range(2):
+            context = dg.build_sensor_context(instance=instance, cursor=cursor, resources={
+                "platform_db": PlatformDatabase(url=url), "report_mailer": OutboxReportMailer(directory=str(tmp_path)),
+                "request_processing": RequestProcessing(enabled=True)})
+            messages.append(failures.stuck_report_reaper(context).skip_message)
+            cursor = context.cursor
+    assert messages == ["0 stuck reports marked failed", "1 stuck reports marked failed"]
+    assert _statuses(engine, [waiting, canceled]) == {waiting: ("pending", None),
+                                                      canceled: ("failed", f"reaped:{canceled_run}")}
