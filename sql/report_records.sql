@@ -40,13 +40,20 @@ RETURNING id
 -- still names :pending_run_id (the run key its caller judged). A failed pending row records
 -- the run that did not take it, so setting it back to pending gives it a new run key. A failed
 -- row names no file (one set back to pending after it completed had its old one).
+-- :outside — failed from outside the run (the reaper, the run-failure sensor): the row then names
+-- 'reaped:<run id>' (fits VARCHAR(64)), so no retry or re-execution of that run takes it over
+-- (claim_report) and sends the report after the owners' failure notice; a re-pend of it gets a
+-- run key of its own. Only the op's own failure (:outside false) leaves the run id for its retry.
 -- parameters as bounded text: never parsed by the driver (lib/requests/parameters.py).
 UPDATE generated_report
 SET report_status = 'failed', processing_error = :error, processing_completed_at = now(),
     processing_time_ms = CASE WHEN report_status = 'processing'
         THEN CAST(EXTRACT(EPOCH FROM (now() - processing_started_at)) * 1000 AS INTEGER) END,
-    dagster_run_id = CASE WHEN report_status = 'pending'
-        THEN COALESCE(CAST(:dagster_run_id AS text), dagster_run_id) ELSE dagster_run_id END,
+    dagster_run_id = CASE
+        WHEN CAST(:outside AS boolean)
+            THEN 'reaped:' || COALESCE(CAST(:dagster_run_id AS text), dagster_run_id, 'none')
+        WHEN report_status = 'pending' THEN COALESCE(CAST(:dagster_run_id AS text), dagster_run_id)
+        ELSE dagster_run_id END,
     file_path = NULL, file_size_bytes = NULL, file_hash = NULL
 WHERE id = :id
   AND ((report_status = 'pending' AND CAST(:pending AS boolean)
@@ -77,21 +84,24 @@ WHERE b.start_date = :start_date
 ORDER BY g.organization_id, g.report_type, g.file_format
 
 -- name: claim_report
--- Take a request for this run: a pending row, or a processing or failed one that this run or the
--- run it retries (:parent_run_id) holds. One conditional UPDATE: when another processor (the
--- platform's own) claims the same row at the same moment, the row lock orders the two and the
--- later one re-reads the row, no longer pending, and takes nothing. A row another processor
--- took and failed is not taken either (set it back to pending to ask again).
--- The timestamps restart so processing_time_ms measures this attempt; a row set back to pending
--- after it completed no longer names its old file (the new attempt writes its own).
+-- Take a pending row, or a processing or failed one this run or the run it retries
+-- (:parent_run_id) holds ('reaped:<run id>', failed from outside the run, is never taken over).
+-- One conditional UPDATE: a concurrent claim by the platform's processor is ordered by the row
+-- lock, and the later one re-reads the row and takes nothing. A claim from pending starts an
+-- attempt: processing_started_at = now(), the attempt's identity in its store key (run.py
+-- _store_key); a takeover by the same run family keeps it, so a retry finds its own object.
+-- A row set back to pending after it completed no longer names its old file.
 UPDATE generated_report
-SET report_status = 'processing', processing_started_at = now(), processing_completed_at = NULL,
+SET report_status = 'processing',
+    processing_started_at = CASE WHEN report_status = 'pending' OR processing_started_at IS NULL
+        THEN now() ELSE processing_started_at END,
+    processing_completed_at = NULL,
     processing_error = NULL, processing_time_ms = NULL, dagster_run_id = :dagster_run_id,
     file_path = NULL, file_size_bytes = NULL, file_hash = NULL
 WHERE id = :id
   AND (report_status = 'pending'
        OR (report_status IN ('processing', 'failed') AND dagster_run_id IN (:dagster_run_id, :parent_run_id)))
-RETURNING id
+RETURNING processing_started_at
 
 -- name: reject_request
 -- A request whose own values are invalid: failed by the statement that would have claimed it
@@ -117,7 +127,7 @@ SET report_status = 'processing', processing_started_at = now(), processing_comp
 WHERE id = :id AND report_status = 'completed' AND dagster_run_id IS NOT NULL
   AND file_path IS NOT DISTINCT FROM CAST(:file_path AS text)
   AND file_hash IS NOT DISTINCT FROM CAST(:file_hash AS text)
-RETURNING id
+RETURNING processing_started_at
 
 -- name: completed_attempts
 SELECT count(*) FROM audit_event

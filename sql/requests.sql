@@ -70,7 +70,8 @@ RETURNING id
 -- Pending rows, oldest first, in an id window (the request sensor looks at new rows above its
 -- cursor first, then at every pending row below it: set back to pending, committed late, or
 -- launched already — lib/requests/queue.run_key and the runs each key has decide).
-SELECT id, dagster_run_id AS last_run_id, organization_id, report_type::text AS report_type,
+SELECT id, dagster_run_id AS last_run_id, processing_started_at, processing_completed_at,
+       organization_id, report_type::text AS report_type,
        file_format::text AS file_format, generation_source::text AS generation_source, scheduled_report_id
 FROM generated_report
 WHERE report_status = 'pending' AND id > :after_id
@@ -150,16 +151,20 @@ ORDER BY id DESC LIMIT 1
 -- name: stuck_reports
 -- Rows in processing for a while, with the Dagster run that holds them. A row in processing
 -- without a dagster_run_id was claimed by another processor (the platform's own): never ours.
+-- In an id window after :after_id (the reaper's cursor rotates through them, so rows past one
+-- window, or behind rows judged not ours on every tick, are judged too).
 SELECT id, organization_id, report_type::text AS report_type, file_format::text AS file_format,
        dagster_run_id, scheduled_report_id, processing_started_at
 FROM generated_report
 WHERE report_status = 'processing' AND processing_started_at < :started_before AND dagster_run_id IS NOT NULL
+  AND id > :after_id
 ORDER BY id
 LIMIT :limit
 
 -- name: report_for_failure
 SELECT id, organization_id, report_type::text AS report_type, file_format::text AS file_format,
-       scheduled_report_id, report_status::text AS report_status, dagster_run_id, processing_started_at
+       scheduled_report_id, report_status::text AS report_status, dagster_run_id, processing_started_at,
+       processing_completed_at
 FROM generated_report
 WHERE id = :id
 

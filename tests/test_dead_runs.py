@@ -5,6 +5,7 @@ is conditional on what it judged. Real PostgreSQL, real worker processes."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import signal
 import subprocess
@@ -106,7 +107,7 @@ def test_a_killed_cli_workers_row_is_failed_within_minutes(world, tmp_path):
         worker.kill()
         worker.wait(10)
     status, held_by, error, path = _state(p.engine, rid)
-    assert (status, held_by, path) == ("failed", run_id, None)
+    assert (status, held_by, path) == ("failed", f"reaped:{run_id}", None)  # failed from outside its run
     assert error.startswith("stuck in processing: its worker stopped: no heartbeat since ")
     assert error.endswith("(killed, or cut off from the database); set it back to pending to try again")
     with p.engine.connect() as conn:
@@ -120,7 +121,8 @@ def test_a_killed_cli_workers_row_is_failed_within_minutes(world, tmp_path):
     with p.engine.begin() as conn:  # the user asks again: a new run key, so it launches
         conn.execute(sa.text("UPDATE generated_report SET report_status = 'pending' WHERE id = :id"), {"id": rid})
     [again] = request_queue.pending_requests(p.engine, after_id=0, limit=10)
-    assert again.run_key == f"generated_report-{rid}-after-{run_id}"
+    micros = int(failed_at.timestamp() * 1_000_000)  # the failure is the row's latest stamp
+    assert again.run_key == f"generated_report-{rid}-after-reaped:{run_id}-at-{micros}"
 
 
 def test_a_run_that_beats_elsewhere_is_never_reaped_and_one_that_ended_is(world, tmp_path):
@@ -184,9 +186,98 @@ def test_completing_never_turns_a_failed_row_back(world, tmp_path, monkeypatch):
     outcome = run_request(engine, LocalStore(tmp_path), lambda name, **params: db.read_frame(
         engine, extract_sql(engine, name), params), rid, run_id="run-slow", now=NOW)
     assert outcome.outcome == "lost"
-    assert outcome.message.startswith(f"generated_report {rid} was failed in run run-slow by the time its file was "
+    assert outcome.message.startswith(f"generated_report {rid} was failed in run reaped:run-slow by the time its file was "
                                       "stored: reports/")
     assert outcome.message.endswith(".csv not recorded, nothing delivered")
     status, _, error, path = _state(engine, rid)
     assert (status, error, path) == ("failed", "stuck in processing: its worker stopped", None)
     assert p.audit(rid) == ["REPORT_FAILED"]
+
+
+def _read(engine):
+    return lambda name, **params: db.read_frame(engine, extract_sql(engine, name), params)
+
+
+def _files(root):
+    return sorted(path for path in root.rglob("*") if path.is_file()) if root.exists() else []
+
+
+def test_a_row_the_reaper_failed_is_never_taken_over_by_a_retry_of_its_run(world, tmp_path):
+    """The reaper fails a dead run's row (its owners are told it failed). The run is then retried
+    (run monitoring marks it failed, dagster.yaml retries it): the child run does not take the
+    row, so no report follows the failure notice. The user sets it back to pending: a new run
+    (a new run key) takes it and completes it."""
+    p = world["p"]
+    rid = p.request(world["helios"], "timesheet", "csv")
+    beat = heartbeat.Heartbeat(p.engine, "run-dead", interval=0.2).start()
+    assert records.claim_report(p.engine, rid, "run-dead")
+    beat.stop()  # its process said it stopped without finishing the row
+    with dg.instance_for_test() as instance:
+        assert _reap(instance, world, tmp_path).skip_message == "1 stuck reports marked failed"
+    assert _state(p.engine, rid)[:2] == ("failed", "reaped:run-dead")
+    store_dir = tmp_path / "store"
+    child = run_request(p.engine, LocalStore(store_dir), _read(p.engine), rid, run_id="run-child",
+                        parent_run_id="run-dead", now=NOW)
+    assert (child.outcome, child.message) == (
+        "skipped", f"generated_report {rid} is failed in run reaped:run-dead; not taken by this run")
+    assert _state(p.engine, rid)[:2] == ("failed", "reaped:run-dead")
+    assert _files(store_dir) == [] and p.audit(rid) == ["REPORT_FAILED"]  # nothing rendered, recorded or sent
+
+    with p.engine.begin() as conn:  # the user asks again
+        conn.execute(sa.text("UPDATE generated_report SET report_status = 'pending' WHERE id = :id"), {"id": rid})
+    [again] = request_queue.pending_requests(p.engine, after_id=0, limit=10)
+    assert again.run_key.startswith(f"generated_report-{rid}-after-reaped:run-dead-at-")
+    new = run_request(p.engine, LocalStore(store_dir), _read(p.engine), rid, run_id="run-new", now=NOW)
+    assert new.outcome == "completed", new.message
+    assert _state(p.engine, rid)[:2] == ("completed", "run-new")
+    assert p.audit(rid) == ["REPORT_FAILED", "REPORT_EXPORTED", "REPORT_GENERATED"]
+
+
+def _reap_with_cursor(instance, world, tmp_path, cursor, enabled=True):
+    context = dg.build_sensor_context(instance=instance, cursor=cursor, resources={
+        "platform_db": PlatformDatabase(url=world["url"]), "report_mailer": OutboxReportMailer(directory=str(tmp_path)),
+        "request_processing": RequestProcessing(enabled=enabled)})
+    result = failures.stuck_report_reaper(context)
+    return result.skip_message, context.cursor
+
+
+def test_the_reaper_window_moves_past_rows_it_judged_not_ours(world, tmp_path, monkeypatch):
+    """A window of one row: the first (claimed after its run ended: the platform's, keeping our
+    stale run id) is left alone on every tick; the cursor moves on, so the dead run's row behind
+    it is failed on the next tick, and the window starts over after a short one."""
+    monkeypatch.setattr(failures, "STUCK_LIMIT", 1)
+    p = world["p"]
+    beat = heartbeat.Heartbeat(p.engine, "run-gone", interval=0.2).start()
+    beat.stop()
+    time.sleep(0.05)
+    retaken = p.request(world["helios"], "timesheet", report_status="processing", dagster_run_id="run-gone",
+                        processing_started_at=dt.datetime.now(UTC))  # claimed after run-gone stopped
+    dead = p.request(world["helios"], "timesheet", report_status="processing", dagster_run_id="run-gone",
+                     processing_started_at=dt.datetime.now(UTC) - dt.timedelta(hours=1))
+    with dg.instance_for_test() as instance:
+        message, cursor = _reap_with_cursor(instance, world, tmp_path, None)
+        assert message == "0 stuck reports marked failed" and _state(p.engine, dead)[0] == "processing"
+        message, cursor = _reap_with_cursor(instance, world, tmp_path, cursor)
+        assert message == "1 stuck reports marked failed"
+        message, cursor = _reap_with_cursor(instance, world, tmp_path, cursor)  # a short window: start over
+        assert message == "0 stuck reports marked failed"
+        assert json.loads(cursor)["processing"] == 0
+    assert _state(p.engine, retaken)[0] == "processing"
+    assert _state(p.engine, dead)[:2] == ("failed", "reaped:run-gone")
+
+
+def test_old_heartbeats_are_pruned_with_request_processing_off(world, tmp_path):
+    """The reaper forgets heartbeats older than 30 days whether or not requests are processed here
+    (our runs beat either way)."""
+    p = world["p"]
+    heartbeat.Heartbeat(p.engine, "run-old", interval=0.2).start().stop()
+    heartbeat.Heartbeat(p.engine, "run-recent", interval=0.2).start().stop()
+    with p.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE reporting_run_heartbeat SET beat_at = now() - interval '31 days' "
+                             "WHERE run_id = 'run-old'"))
+    with dg.instance_for_test() as instance:
+        message, _ = _reap_with_cursor(instance, world, tmp_path, None, enabled=False)
+    assert message.startswith("0 stuck reports of our runs marked failed; pending rows left alone")
+    with p.engine.connect() as conn:
+        left = conn.execute(sa.text("SELECT DISTINCT run_id FROM reporting_run_heartbeat ORDER BY run_id")).scalars().all()
+    assert left == ["run-recent"]

@@ -189,14 +189,18 @@ def test_a_completed_row_set_back_to_pending_runs_again_with_a_file_of_its_own(s
         assert reaped.skip_message == "0 stuck reports marked failed"
         assert p.row("generated_report", rid)["report_status"] == "pending"
         second, [run2] = _launch_pending(instance, resources, first.cursor)
-        assert second.run_requests[0].run_key == f"generated_report-{rid}-after-{run1.run_id}"
+        micros = int(old["processing_completed_at"].timestamp() * 1_000_000)  # its completion: the latest stamp
+        assert second.run_requests[0].run_key == f"generated_report-{rid}-after-{run1.run_id}-at-{micros}"
         assert run2.success
         new = p.row("generated_report", rid)
         assert (new["report_status"], new["dagster_run_id"]) == ("completed", run2.run_id)
         assert new["file_path"] != old["file_path"] and new["processing_started_at"] > old["processing_started_at"]
         assert hashlib.sha256(store.get(new["file_path"])).hexdigest() == new["file_hash"]
         assert store.get(old["file_path"]) == old_bytes  # objects are written once
-        assert new["file_path"] == old["file_path"].replace(".csv", "-a1.csv")  # its first completed attempt
+        # its first completed attempt, and its own claim (µs since the epoch)
+        claim = lambda row: int(row["processing_started_at"].timestamp() * 1_000_000)  # noqa: E731
+        stem = old["file_path"].removesuffix(f"-c{claim(old)}.csv")
+        assert new["file_path"] == f"{stem}-a1-c{claim(new)}.csv"
         assert key_problem(p.engine, new) is None  # delivery takes it for the row's own file
         assert not _launch_pending(instance, resources, second.cursor)[0].run_requests
     assert _audit(p.engine, rid) == ["REPORT_EXPORTED", "REPORT_EXPORTED", "REPORT_GENERATED", "REPORT_GENERATED"]

@@ -56,7 +56,9 @@ def test_timesheet_request_by_project_for_one_member_completes_with_every_field(
                     ["East Wind", "0.75", "0.00", "0.75", "1"]]
     row = p.row("generated_report", rid)
     assert row["report_status"] == "completed"
-    assert row["file_path"] == expected_key(p.engine, world["helios"], "2026-10", "timesheet", rid, "csv")
+    claim = _micros(row["processing_started_at"])  # the attempt's claim, in µs since the epoch
+    assert row["file_path"] == expected_key(p.engine, world["helios"], "2026-10", "timesheet", rid,
+                                            "csv").replace(".csv", f"-c{claim}.csv")
     assert row["file_hash"] == hashlib.sha256(data).hexdigest() and row["file_size_bytes"] == len(data)
     assert row["record_count"] == 2 and row["dagster_run_id"] == "run-1"
     assert row["processing_started_at"] <= row["processing_completed_at"] and row["processing_time_ms"] >= 0
@@ -278,6 +280,10 @@ def any_store(request, tmp_path):
         Bucket=bucket, Key=f"tenant/{key}", Body=data)
 
 
+def _micros(stamp: dt.datetime) -> int:
+    return int(stamp.timestamp() * 1_000_000)
+
+
 def test_a_re_executed_request_whose_object_is_gone_or_changed_is_made_again(world, any_store):
     """A completed row is "already completed" only while its object is there with the recorded
     hash. Deleted, or changed behind the store's back: the next run for the row makes it again
@@ -297,7 +303,9 @@ def test_a_re_executed_request_whose_object_is_gone_or_changed_is_made_again(wor
     assert gone.outcome == "completed"
     assert gone.message.startswith(f"its stored file {first['file_path']} is missing; making it again: ")
     assert (second["report_status"], second["dagster_run_id"]) == ("completed", "run-3")
-    assert second["file_path"] == first["file_path"].replace(".csv", "-a1.csv")  # after 1 completed attempt
+    # after 1 completed attempt, and the claim that made it (µs since the epoch)
+    stem = first["file_path"].removesuffix(f"-c{_micros(first['processing_started_at'])}.csv")
+    assert second["file_path"] == f"{stem}-a1-c{_micros(second['processing_started_at'])}.csv"
     data = store.get(second["file_path"])
     assert hashlib.sha256(data).hexdigest() == second["file_hash"] and second["file_size_bytes"] == len(data)
     assert _csv(data)[1] == ["Bea Rossi", "2.75", "2.00", "0.75", "3"]  # Oct: 90 + 30 billable, 45 not (2.75 h)
@@ -306,7 +314,7 @@ def test_a_re_executed_request_whose_object_is_gone_or_changed_is_made_again(wor
     changed = run_request(p.engine, store, read, rid, run_id="run-4", now=NOW)
     third = p.row("generated_report", rid)
     assert changed.message.startswith(f"its stored file {second['file_path']} no longer has the recorded contents")
-    assert third["file_path"] == first["file_path"].replace(".csv", "-a2.csv")
+    assert third["file_path"] == f"{stem}-a2-c{_micros(third['processing_started_at'])}.csv"
     assert hashlib.sha256(store.get(third["file_path"])).hexdigest() == third["file_hash"]
     assert store.get(second["file_path"]) == b"not the report"  # left as found: keys are written once
     assert p.audit(rid) == ["REPORT_EXPORTED", "REPORT_GENERATED"] * 3

@@ -159,7 +159,7 @@ def test_the_reaper_fails_only_rows_our_runs_hold_and_pending_rows_only_when_swi
         off = reap(False)
         assert off.skip_message.startswith("1 stuck reports of our runs marked failed; pending rows left alone")
         assert _statuses(engine, rows) == {
-            platform_row: ("processing", None), ours_ended: ("failed", ended_run),
+            platform_row: ("processing", None), ours_ended: ("failed", f"reaped:{ended_run}"),
             ours_gone: ("processing", "run-deleted"), retaken: ("processing", ended_run), never: ("pending", None),
             canceled: ("pending", None)}
         assert "its run ended SUCCESS without finishing it" in p.row("generated_report", ours_ended)["processing_error"]
@@ -168,9 +168,9 @@ def test_the_reaper_fails_only_rows_our_runs_hold_and_pending_rows_only_when_swi
         assert on.skip_message == "2 stuck reports marked failed"
         # the canceled row now names the run that did not take it: set back to pending, it gets a new key
         assert _statuses(engine, rows) == {
-            platform_row: ("processing", None), ours_ended: ("failed", ended_run),
-            ours_gone: ("failed", "run-deleted"), retaken: ("processing", ended_run), never: ("pending", None),
-            canceled: ("failed", canceled_run)}
+            platform_row: ("processing", None), ours_ended: ("failed", f"reaped:{ended_run}"),
+            ours_gone: ("failed", "reaped:run-deleted"), retaken: ("processing", ended_run), never: ("pending", None),
+            canceled: ("failed", f"reaped:{canceled_run}")}
         assert "its run no longer exists" in p.row("generated_report", ours_gone)["processing_error"]
         assert p.row("generated_report", canceled)["processing_error"] == (
             f"never processed: its run {canceled_run} ended CANCELED before taking it; "
@@ -211,15 +211,18 @@ def test_the_run_failure_sensor_leaves_a_pending_row_to_the_platform_when_switch
         assert _statuses(engine, [rid]) == {rid: ("pending", None)}  # the platform's processor may take it
         set_row("processing", run.run_id)  # had the run claimed it, the row is ours whatever the switch
         sensor(False)
-        assert _statuses(engine, [rid]) == {rid: ("failed", run.run_id)}
+        assert _statuses(engine, [rid]) == {rid: ("failed", f"reaped:{run.run_id}")}  # no retry of it takes it
         set_row("pending", run.run_id)  # a user's retry after that run: not failed for the run's death
         sensor(True)
         assert _statuses(engine, [rid]) == {rid: ("pending", run.run_id)}
-        set_row("pending", None)  # as the run left it: pending under that run's key
+        set_row("pending", None)  # as the run left it: pending under that run's key (never held since)
+        with engine.begin() as conn:
+            conn.execute(sa.text("UPDATE generated_report SET processing_started_at = NULL, "
+                                 "processing_completed_at = NULL WHERE id = :id"), {"id": rid})
         sensor(True)  # switched on, a row its run never claimed is failed (nobody else will take it)
         row = p.row("generated_report", rid)
         assert row["report_status"] == "failed" and row["processing_error"].startswith("run failed before taking it:")
-        assert row["dagster_run_id"] == run.run_id  # set back to pending, it gets a new run key
+        assert row["dagster_run_id"] == f"reaped:{run.run_id}"  # set back to pending, it gets a new run key
 
 
 # --- exactly once against a competing claimant ---
@@ -504,3 +507,59 @@ def test_a_slot_at_or_before_the_last_run_is_moved_on_not_fired_again(world):
     assert (outcome.action, outcome.next_run_at) == ("initialised", dt.datetime(2026, 12, 1, 6, 0, tzinfo=UTC))
     assert _schedule_reports(engine, sid) == []
     assert p.row("scheduled_report", sid)["next_run_at"] == dt.datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
+
+
+def test_a_row_the_platform_took_and_failed_launches_again_when_re_pended(world, tmp_path):
+    """Our run for a row found the platform's processor had taken it (it ended SUCCESS without the
+    row); the platform failed it (it keeps no run id of ours, and sets its timestamps). The user
+    sets it back to pending: its run key is a new one, so the reaper leaves it alone (no run has
+    that key) and the request sensor launches it."""
+    p, engine, url = world["p"], world["p"].engine, world["url"]
+    rid = p.request(world["org"], "timesheet")
+    with dg.instance_for_test() as instance:
+        first = instance.create_run_for_job(_finished_job, status=dg.DagsterRunStatus.SUCCESS, tags={
+            request_queue.RUN_KEY_TAG: request_queue.run_key(rid, None)})
+        with engine.begin() as conn:  # the platform takes it, then fails it
+            conn.execute(sa.text("UPDATE generated_report SET report_status = 'processing', "
+                                 "processing_started_at = now() WHERE id = :id"), {"id": rid})
+        with engine.begin() as conn:
+            conn.execute(sa.text("UPDATE generated_report SET report_status = 'failed', processing_error = 'x', "
+                                 "processing_completed_at = now() WHERE id = :id"), {"id": rid})
+        with engine.begin() as conn:  # the user's retry
+            conn.execute(sa.text("UPDATE generated_report SET report_status = 'pending' WHERE id = :id"), {"id": rid})
+        row = p.row("generated_report", rid)
+        micros = int(row["processing_completed_at"].timestamp() * 1_000_000)
+        resources = {"platform_db": PlatformDatabase(url=url), "report_mailer": OutboxReportMailer(directory=str(tmp_path)),
+                     "request_processing": RequestProcessing(enabled=True)}
+        reaped = failures.stuck_report_reaper(dg.build_sensor_context(instance=instance, resources=resources))
+        assert reaped.skip_message == "0 stuck reports marked failed"
+        assert _statuses(engine, [rid]) == {rid: ("pending", None)}
+        tick = report_request_sensor(dg.build_sensor_context(instance=instance, cursor="0", resources={
+            "platform_db": resources["platform_db"], "request_processing": resources["request_processing"]}))
+        assert [r.run_key for r in tick.run_requests] == [f"generated_report-{rid}-after-none-at-{micros}"]
+        assert first.tags[request_queue.RUN_KEY_TAG] == f"generated_report-{rid}-after-none"
+
+
+def test_the_reapers_pending_window_moves_past_rows_whose_run_still_waits(world, tmp_path, monkeypatch):
+    """A pending window of one row: the first row's run is going (it will claim the row: left
+    alone on every tick); the cursor moves on, so the row behind it, whose run was canceled
+    before taking it, is failed on the next tick."""
+    monkeypatch.setattr(failures, "PENDING_LIMIT", 1)
+    p, engine, url = world["p"], world["p"].engine, world["url"]
+    waiting, canceled = p.request(world["org"], "timesheet"), p.request(world["org"], "timesheet")
+    with dg.instance_for_test() as instance:
+        instance.create_run_for_job(_finished_job, status=dg.DagsterRunStatus.STARTED, tags={
+            request_queue.RUN_KEY_TAG: request_queue.run_key(waiting, None)})
+        canceled_run = instance.create_run_for_job(_finished_job, status=dg.DagsterRunStatus.CANCELED, tags={
+            request_queue.RUN_KEY_TAG: request_queue.run_key(canceled, None)}).run_id
+        cursor = None
+        messages = []
+        for _ in range(2):
+            context = dg.build_sensor_context(instance=instance, cursor=cursor, resources={
+                "platform_db": PlatformDatabase(url=url), "report_mailer": OutboxReportMailer(directory=str(tmp_path)),
+                "request_processing": RequestProcessing(enabled=True)})
+            messages.append(failures.stuck_report_reaper(context).skip_message)
+            cursor = context.cursor
+    assert messages == ["0 stuck reports marked failed", "1 stuck reports marked failed"]
+    assert _statuses(engine, [waiting, canceled]) == {waiting: ("pending", None),
+                                                      canceled: ("failed", f"reaped:{canceled_run}")}

@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from reporting_dagster import cli
+from reporting_dagster.lib.delivery.verify import key_problem
 from reporting_dagster.lib.infra import db, installation, migrate
 from reporting_dagster.lib.operations import export as exporter
 from reporting_dagster.lib.infra.installation import InstallationTokenMissing, installation_token
@@ -27,7 +28,7 @@ from tests.request_builders import time_world
 from tests.test_render_formats import make_document
 
 NOW = dt.datetime(2026, 11, 22, 9, 0, tzinfo=dt.timezone.utc)
-TOKEN_KEY = re.compile(r"^reports/(\d+)/2026/10/([a-z_]+)-(\d+)-([0-9a-f]{10})\.([a-z]+)$")
+TOKEN_KEY = re.compile(r"^reports/(\d+)/2026/10/([a-z_]+)-(\d+)-([0-9a-f]{10})(?:-c\d{16})?\.([a-z]+)$")
 
 
 def _read(engine):
@@ -105,10 +106,15 @@ def test_keys_of_a_database_are_built_from_its_token_and_ids_only(fresh_engine, 
     with fresh_engine.connect() as conn:
         micros = dict(conn.execute(sa.text(
             "SELECT id, CAST(EXTRACT(EPOCH FROM created_at) * 1000000 AS BIGINT) FROM generated_report")).all())
+        claims = dict(conn.execute(sa.text(  # a request's attempt: when it was claimed (pack files: none)
+            "SELECT id, CAST(EXTRACT(EPOCH FROM processing_started_at) * 1000000 AS BIGINT) FROM generated_report "
+            "WHERE dagster_run_id = 'run-request'")).all())
+    assert list(claims) == [3]
     for r in rows:
         report_type, ext = types[r["id"]]
         digest = hashlib.sha256(f"{token}:{r['id']}:{micros[r['id']]}".encode()).hexdigest()
-        assert r["file_path"] == f"reports/1/2026/10/{report_type}-{r['id']}-{digest[:10]}.{ext}"
+        claim = f"-c{claims[r['id']]}" if r["id"] in claims else ""
+        assert r["file_path"] == f"reports/1/2026/10/{report_type}-{r['id']}-{digest[:10]}{claim}.{ext}"
 
 
 def test_a_restored_copy_with_the_same_token_and_ids_does_not_collide(fresh_engine, server_url, template_database,
@@ -170,6 +176,33 @@ def test_a_retried_request_adopts_the_object_its_earlier_attempt_wrote(fresh_eng
     assert row["file_path"] == written.relative_to(tmp_path).as_posix() == retry.stored.key
     assert row["file_hash"] == hashlib.sha256(earlier).hexdigest()  # the earlier object, not a new render
     assert [path for path in (tmp_path / "reports").rglob("*") if path.is_file()] == [written]
+
+
+def test_a_re_pended_request_never_records_an_earlier_attempts_leftover_object(fresh_engine, tmp_path):
+    """Attempt 1 writes its object, then recording it fails (the row ends failed, its object left
+    behind). The user fixes the data and sets the row back to pending: the new attempt (a new
+    claim, not a retry of run-1) writes an object of its own with the fixed data and records that
+    one; the leftover stays as it was. Delivery accepts the new key as the row's own."""
+    world = time_world(fresh_engine)
+    p = world["p"]
+    rid = p.request(world["helios"], "timesheet", "json")
+    first = run_request(fresh_engine, LostResponseStore(tmp_path), _read(fresh_engine), rid, run_id="run-1", now=NOW)
+    assert first.outcome == "failed" and "connection reset" in first.message
+    (leftover,) = [path for path in (tmp_path / "reports").rglob("*") if path.is_file()]
+    leftover_bytes = leftover.read_bytes()
+    assert json.loads(leftover_bytes)["organization"]["name"] == "Helios Energy"
+    with fresh_engine.begin() as conn:
+        conn.execute(sa.text("UPDATE organization SET name = 'Helios Energy SA' WHERE id = :id"), {"id": world["helios"]})
+        conn.execute(sa.text("UPDATE generated_report SET report_status = 'pending' WHERE id = :id"), {"id": rid})
+    again = run_request(fresh_engine, LocalStore(tmp_path), _read(fresh_engine), rid, run_id="run-2", now=NOW)
+    assert again.outcome == "completed", again.message
+    row = p.row("generated_report", rid)
+    assert row["file_path"] != leftover.relative_to(tmp_path).as_posix()
+    data = LocalStore(tmp_path).get(row["file_path"])
+    assert json.loads(data)["organization"]["name"] == "Helios Energy SA"  # the fixed data, not the leftover
+    assert hashlib.sha256(data).hexdigest() == row["file_hash"]
+    assert leftover.read_bytes() == leftover_bytes
+    assert key_problem(fresh_engine, row) is None
 
 
 def test_a_database_without_the_token_table_fails_clearly_before_writing(fresh_engine, fresh_url, tmp_path):

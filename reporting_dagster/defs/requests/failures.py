@@ -24,6 +24,7 @@ none of them ever raises out of a tick, so one row never stops the others.
 """
 
 import datetime as dt
+import json
 
 import dagster as dg
 
@@ -37,7 +38,8 @@ from reporting_dagster.lib.requests import queue as request_queue
 DEAD_AFTER = heartbeat.DEAD_AFTER_SECONDS  # a run none of whose processes beat for this long is dead
 STUCK_AFTER = dt.timedelta(seconds=heartbeat.DEAD_AFTER_SECONDS)  # processing rows younger are not looked at
 REAPER_INTERVAL = 120  # seconds between reaper ticks
-PENDING_LIMIT = 500  # pending rows looked at per tick
+PENDING_LIMIT = 500  # pending rows looked at per tick (the cursor moves on through the rest)
+STUCK_LIMIT = request_queue.STUCK_LIMIT  # processing rows looked at per tick (likewise)
 
 
 @dg.run_failure_sensor(monitored_jobs=[generate_report], default_status=dg.DefaultSensorStatus.RUNNING,
@@ -61,7 +63,9 @@ def report_run_failure_sensor(context: dg.RunFailureSensorContext, platform_db: 
             _fail(platform_db, report_mailer, row, run_id, f"run failed: {error}", context.log,
                   processing=True, started_at=row["processing_started_at"])
         elif (row["report_status"] == "pending" and request_processing.enabled
-              and tags.get(request_queue.RUN_KEY_TAG) == request_queue.run_key(report_id, row["dagster_run_id"])):
+              and tags.get(request_queue.RUN_KEY_TAG) == request_queue.run_key(
+                  report_id, row["dagster_run_id"], started_at=row["processing_started_at"],
+                  completed_at=row["processing_completed_at"])):
             # never claimed, and still waiting under this run's key (not a user's later retry);
             # ours to fail only while we process requests
             _fail(platform_db, report_mailer, row, run_id, f"run failed before taking it: {error}", context.log,
@@ -78,26 +82,56 @@ def stuck_report_reaper(context: dg.SensorEvaluationContext, platform_db: Platfo
                         report_mailer: ReportMailer, request_processing: RequestProcessing) -> dg.SkipReason:
     engine = platform_db.engine
     now = dt.datetime.now(dt.timezone.utc)
-    reaped = _reap_processing(context, platform_db, report_mailer, request_processing, now)
-    if not request_processing.enabled:
-        return dg.SkipReason(f"{reaped} stuck reports of our runs marked failed; pending rows left alone "
-                             f"({request_processing.off_reason})")
-    reaped += _reap_pending(context, platform_db, report_mailer)
-    try:
+    cursor = _Cursor.parse(context.cursor)
+    reaped, cursor.processing = _reap_processing(context, platform_db, report_mailer, request_processing, now,
+                                                 cursor.processing)
+    try:  # whether or not requests are processed here: our runs beat either way
         heartbeat.prune(engine)
     except Exception as exc:  # noqa: BLE001 - old heartbeats only take room
         context.log.warning(f"old heartbeats not pruned: {records.short_error(exc)}")
-    return dg.SkipReason(f"{reaped} stuck reports marked failed")
+    if not request_processing.enabled:
+        context.update_cursor(cursor.dump())
+        return dg.SkipReason(f"{reaped} stuck reports of our runs marked failed; pending rows left alone "
+                             f"({request_processing.off_reason})")
+    more, cursor.pending = _reap_pending(context, platform_db, report_mailer, cursor.pending)
+    context.update_cursor(cursor.dump())
+    return dg.SkipReason(f"{reaped + more} stuck reports marked failed")
+
+
+class _Cursor:
+    """Where the reaper's id windows start next tick: each window continues after the last id it
+    judged and starts over from 0 once a window comes back short, so rows past one window (or
+    behind rows judged not ours on every tick) are judged in turn."""
+
+    def __init__(self, processing: int = 0, pending: int = 0) -> None:
+        self.processing, self.pending = processing, pending
+
+    @classmethod
+    def parse(cls, text: str | None) -> "_Cursor":
+        try:
+            values = json.loads(text or "{}")
+            return cls(int(values.get("processing", 0)), int(values.get("pending", 0)))
+        except (ValueError, TypeError, AttributeError):
+            return cls()  # an old or foreign cursor: start over
+
+    def dump(self) -> str:
+        return json.dumps({"processing": self.processing, "pending": self.pending})
+
+
+def _next_start(ids: list[int], limit: int) -> int:
+    return ids[-1] if len(ids) >= limit else 0
 
 
 def _reap_processing(context: dg.SensorEvaluationContext, platform_db: PlatformDatabase, report_mailer: ReportMailer,
-                     request_processing: RequestProcessing, now: dt.datetime) -> int:
+                     request_processing: RequestProcessing, now: dt.datetime, after_id: int) -> tuple[int, int]:
+    """(rows failed, where the next window starts)."""
     try:
-        rows = request_queue.stuck_reports(platform_db.engine, started_before=now - STUCK_AFTER)
+        rows = request_queue.stuck_reports(platform_db.engine, started_before=now - STUCK_AFTER, after_id=after_id,
+                                           limit=STUCK_LIMIT)
         beats = heartbeat.liveness(platform_db.engine, [r["dagster_run_id"] for r in rows], dead_after=DEAD_AFTER)
     except Exception as exc:  # noqa: BLE001 - without the heartbeats a live run cannot be told from a dead one
         context.log.error(f"processing rows not looked at this tick: {records.short_error(exc)}")
-        return 0
+        return 0, after_id
     reaped = 0
     for row in rows:
         try:
@@ -109,16 +143,18 @@ def _reap_processing(context: dg.SensorEvaluationContext, platform_db: PlatformD
                 reaped += 1
         except Exception as exc:  # noqa: BLE001 - one row must not stop the others
             context.log.error(f"generated_report {row['id']}: not judged ({records.short_error(exc)})")
-    return reaped
+    return reaped, _next_start([int(r["id"]) for r in rows], STUCK_LIMIT)
 
 
-def _reap_pending(context: dg.SensorEvaluationContext, platform_db: PlatformDatabase, report_mailer: ReportMailer) -> int:
+def _reap_pending(context: dg.SensorEvaluationContext, platform_db: PlatformDatabase, report_mailer: ReportMailer,
+                  after_id: int) -> tuple[int, int]:
+    """(rows failed, where the next window starts)."""
     try:
-        pending = request_queue.pending_requests(platform_db.engine, after_id=0, limit=PENDING_LIMIT)
+        pending = request_queue.pending_requests(platform_db.engine, after_id=after_id, limit=PENDING_LIMIT)
         runs = runs_by_key(context.instance, [p.run_key for p in pending])
     except Exception as exc:  # noqa: BLE001
         context.log.error(f"pending rows not looked at this tick: {records.short_error(exc)}")
-        return 0
+        return 0, after_id
     reaped = 0
     for p in pending:
         held = runs.get(p.run_key)
@@ -134,7 +170,7 @@ def _reap_pending(context: dg.SensorEvaluationContext, platform_db: PlatformData
                 reaped += 1
         except Exception as exc:  # noqa: BLE001 - one row must not stop the others
             context.log.error(f"generated_report {p.generated_report_id}: not failed ({records.short_error(exc)})")
-    return reaped
+    return reaped, _next_start([p.generated_report_id for p in pending], PENDING_LIMIT)
 
 
 def _why_stuck(instance: dg.DagsterInstance, row: dict, beat: heartbeat.RunLiveness | None,

@@ -74,10 +74,12 @@ def _render_report(context: dg.OpExecutionContext, config: GenerateReportConfig,
                               f"told: {short_error(exc)}")
     context.add_output_metadata(_metadata(outcome))
     if outcome.outcome in ("invalid", "failed", "lost"):
-        # lost: the row was failed (its run looked dead) or set back to pending meanwhile; a retry
-        # of this run must not take it over and send the report after its failure notice
+        # No automatic retry follows: the op has no RetryPolicy, and run retries (dagster.yaml
+        # retry_on_asset_or_op_failure: false) retry lost workers, not failed ops. A re-execution
+        # by hand may take a row this op failed itself; never one failed from outside the run
+        # (lost: the reaper failed it, or it was set back to pending — sql claim_report).
         raise dg.Failure(description=f"generated_report {report_id}: {outcome.message}",
-                         metadata=_metadata(outcome), allow_retries=outcome.outcome == "failed")
+                         metadata=_metadata(outcome))
     context.log.info(f"generated_report {report_id}: {outcome.outcome}: {outcome.message}")
     return report_id if outcome.outcome == "completed" else None
 

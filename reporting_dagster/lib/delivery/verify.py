@@ -46,8 +46,9 @@ def key_problem(engine: Engine, report: dict[str, Any]) -> str | None:
         tokens.add(key_token(token, report_id, report["created_at"]))
     stem = rf"reports/{org}/\d{{4}}/\d{{2}}/{re.escape(str(report['report_type']))}-{report_id}"
     names = "|".join(re.escape(t) for t in sorted(tokens))
-    # -a<n>: the object of a later attempt on the row (lib/requests/run.py _store_key)
-    if re.fullmatch(rf"{stem}(?:-(?:{names})(?:-a[1-9][0-9]{{0,8}})?)?\.{re.escape(ext)}", key):
+    # -a<n>: the object of a later attempt on the row; -c<µs>: the claim that wrote it
+    # (lib/requests/run.py _store_key)
+    if re.fullmatch(rf"{stem}(?:-(?:{names})(?:-a[1-9][0-9]{{0,8}})?(?:-c[0-9]{{1,20}})?)?\.{re.escape(ext)}", key):
         return None
     return "its file_path is not a key this report writes"
 

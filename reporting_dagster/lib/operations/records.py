@@ -13,6 +13,7 @@ run), and is claimed only from `pending` or from the run it retries.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from dataclasses import dataclass
@@ -106,22 +107,23 @@ def created_at(engine: Engine, report_id: int):
         return conn.execute(sa.text(_SQL["created_at"]), {"id": report_id}).scalar_one_or_none()
 
 
-def claim_report(engine: Engine, report_id: int, run_id: str, parent_run_id: str | None = None) -> bool:
-    """Take a pending request row, or one this run or its parent run holds or failed, for this run.
+def claim_report(engine: Engine, report_id: int, run_id: str, parent_run_id: str | None = None) -> dt.datetime | None:
+    """Take a pending request row, or one this run or its parent run holds or failed itself, for
+    this run; returns the attempt's start (its identity in the store key), None when not taken.
     A row set back to pending after it completed loses its old file columns here."""
     with engine.begin() as conn:
         return conn.execute(sa.text(_SQL["claim_report"]), {
-            "id": report_id, "dagster_run_id": run_id, "parent_run_id": parent_run_id or run_id}).first() is not None
+            "id": report_id, "dagster_run_id": run_id, "parent_run_id": parent_run_id or run_id}).scalar()
 
 
 def claim_completed(engine: Engine, report_id: int, run_id: str, *, file_path: str | None,
-                    file_hash: str | None) -> bool:
+                    file_hash: str | None) -> dt.datetime | None:
     """Take a completed row whose stored object is gone or changed, for this run to make again:
-    only while it still names the object the caller checked."""
+    only while it still names the object the caller checked. Returns the attempt's start."""
     with engine.begin() as conn:
         return conn.execute(sa.text(_SQL["claim_completed"]), {
             "id": report_id, "dagster_run_id": run_id, "file_path": file_path, "file_hash": file_hash,
-        }).first() is not None
+        }).scalar()
 
 
 def reject_request(engine: Engine, report_id: int, error: str, *, run_id: str, parent_run_id: str | None,
@@ -205,7 +207,7 @@ def fail_report(
     """Mark the row failed, if it is still `processing` in this run, with a short,
     credential-free message; return that message."""
     return _fail(engine, report_id, error, organization_id=organization_id, report_type=report_type,
-                 file_format=file_format, dagster_run_id=dagster_run_id, pending=False)[0]
+                 file_format=file_format, dagster_run_id=dagster_run_id, pending=False, outside=False)[0]
 
 
 def fail_unfinished(engine: Engine, report_id: int, error: BaseException | str, *, pending: bool = True,
@@ -216,19 +218,20 @@ def fail_unfinished(engine: Engine, report_id: int, error: BaseException | str, 
     claimed at that moment: a later claim is someone else's). `pending`: a pending row (given
     `pending_run_id`, only while its dagster_run_id is still that: the run key the caller
     judged); it records `dagster_run_id` as the run that did not take it, so setting the row
-    back to pending gives it a new run key."""
+    back to pending gives it a new run key. The failure is from outside the run: the row then
+    names 'reaped:<run id>', which no retry of that run takes over (sql claim_report)."""
     return _fail(engine, report_id, error, pending=pending, processing=processing, started_at=started_at,
-                 pending_run_id=pending_run_id, **kwargs)[1]
+                 pending_run_id=pending_run_id, outside=True, **kwargs)[1]
 
 
 def _fail(engine: Engine, report_id: int, error: BaseException | str, *, organization_id: int, report_type: str,
           file_format: str, dagster_run_id: str | None, pending: bool = True, processing: bool = True,
-          started_at: Any = None, pending_run_id: Any = ANY_RUN) -> tuple[str, bool]:
+          started_at: Any = None, pending_run_id: Any = ANY_RUN, outside: bool = False) -> tuple[str, bool]:
     message = short_error(error)
     with engine.begin() as conn:
         row = conn.execute(sa.text(_SQL["fail_report"]), {
             "id": report_id, "error": message, "dagster_run_id": dagster_run_id,
-            "pending": pending, "processing": processing, "started_at": started_at,
+            "pending": pending, "processing": processing, "started_at": started_at, "outside": outside,
             "check_pending_run": pending_run_id is not ANY_RUN,
             "pending_run_id": None if pending_run_id is ANY_RUN else pending_run_id,
             "max_bytes": MAX_PARAMETERS_BYTES}).first()

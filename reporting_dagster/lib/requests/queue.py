@@ -29,12 +29,17 @@ _SQL = read_named_sql("requests.sql")
 RUN_KEY_TAG = "reporting/run_key"  # on every run launched for a row: which runs a row's key already has
 
 
-def run_key(generated_report_id: int, last_run_id: str | None) -> str:
-    """A pending row's run key: the row and the last run that held it (its dagster_run_id, set
-    by every claim and by every failure of a pending row). It stays the same while the row
-    waits (two ticks never launch it twice) and changes whenever the row is set back to pending
-    after a run held it, completed or failed (so it launches again)."""
-    return f"generated_report-{int(generated_report_id)}-after-{last_run_id or 'none'}"
+def run_key(generated_report_id: int, last_run_id: str | None, *, started_at: dt.datetime | None = None,
+            completed_at: dt.datetime | None = None) -> str:
+    """A pending row's run key: the row, the last run that held it (its dagster_run_id, set by
+    every claim of ours and by every failure of a pending row) and when it was last claimed or
+    finished. It stays the same while the row waits (two ticks never launch it twice) and changes
+    whenever the row is set back to pending after anyone held it, completed or failed — also
+    after the platform's own processor took and failed it, which keeps the run id (or none) but
+    sets the timestamps. A row never held keeps the plain `…-after-none`."""
+    key = f"generated_report-{int(generated_report_id)}-after-{last_run_id or 'none'}"
+    stamps = [t for t in (started_at, completed_at) if t is not None]
+    return f"{key}-at-{int(max(stamps).timestamp() * 1_000_000)}" if stamps else key
 
 
 @dataclass(frozen=True)
@@ -46,10 +51,13 @@ class PendingRequest:
     file_format: str
     generation_source: str
     scheduled_report_id: int | None = None
+    started_at: dt.datetime | None = None
+    completed_at: dt.datetime | None = None
 
     @property
     def run_key(self) -> str:
-        return run_key(self.generated_report_id, self.last_run_id)
+        return run_key(self.generated_report_id, self.last_run_id, started_at=self.started_at,
+                       completed_at=self.completed_at)
 
 
 def pending_requests(engine: Engine, *, after_id: int, limit: int, up_to: int | None = None) -> list[PendingRequest]:
@@ -58,7 +66,8 @@ def pending_requests(engine: Engine, *, after_id: int, limit: int, up_to: int | 
         rows = conn.execute(sa.text(_SQL["pending_requests"]), {
             "after_id": after_id, "up_to": up_to, "limit": limit}).all()
     return [PendingRequest(int(r.id), r.last_run_id, int(r.organization_id), r.report_type, r.file_format,
-                           r.generation_source, r.scheduled_report_id) for r in rows]
+                           r.generation_source, r.scheduled_report_id, r.processing_started_at,
+                           r.processing_completed_at) for r in rows]
 
 
 def create_request(
@@ -203,10 +212,16 @@ def record_schedule_outcome(engine: Engine, *, scheduled_report_id: int, generat
     return status == "failed" and previous != "failed"
 
 
-def stuck_reports(engine: Engine, *, started_before: dt.datetime, limit: int = 200) -> list[dict[str, Any]]:
+STUCK_LIMIT = 200  # processing rows judged per reaper tick
+
+
+def stuck_reports(engine: Engine, *, started_before: dt.datetime, after_id: int = 0,
+                  limit: int | None = None) -> list[dict[str, Any]]:
+    """Processing rows of our runs claimed before `started_before`, with after_id < id, oldest id first."""
     with engine.connect() as conn:
-        return [dict(r) for r in conn.execute(sa.text(_SQL["stuck_reports"]),
-                                              {"started_before": started_before, "limit": limit}).mappings()]
+        return [dict(r) for r in conn.execute(sa.text(_SQL["stuck_reports"]), {
+            "started_before": started_before, "after_id": after_id,
+            "limit": STUCK_LIMIT if limit is None else limit}).mappings()]
 
 
 def report_for_failure(engine: Engine, report_id: int) -> dict[str, Any] | None:
@@ -218,8 +233,11 @@ def report_for_failure(engine: Engine, report_id: int) -> dict[str, Any] | None:
 
 
 def report_of_run(engine: Engine, run_ids: list[str | None]) -> int | None:
-    """The newest generated_report row held or finished by one of these runs."""
+    """The newest generated_report row held or finished by one of these runs, or failed from
+    outside them ('reaped:<run id>': found, so a retry does not create a second row, and then not
+    taken)."""
     ids = tuple(r for r in run_ids if r)
+    ids = ids + tuple(f"reaped:{r}" for r in ids)
     if not ids:
         return None
     statement = sa.text(_SQL["report_of_run"]).bindparams(sa.bindparam("run_ids", expanding=True))

@@ -82,8 +82,9 @@ def run_request(
         problem = stored_problem(store, row.get("file_path"), row.get("file_hash"))
         if problem is None:
             return ended("completed", "already completed (a retried run); not rendered again")
-        if not records.claim_completed(engine, report_id, run_id, file_path=row.get("file_path"),
-                                       file_hash=row.get("file_hash")):
+        claimed = records.claim_completed(engine, report_id, run_id, file_path=row.get("file_path"),
+                                          file_hash=row.get("file_hash"))
+        if claimed is None:
             return ended("skipped", _not_taken(engine, report_id))
         again = f"{problem}; making it again: "
     else:
@@ -95,7 +96,8 @@ def run_request(
                                       file_format=row["file_format"]):
                 return ended("invalid", records.short_error(str(exc)))
             return ended("skipped", _not_taken(engine, report_id))
-        if not records.claim_report(engine, report_id, run_id, parent_run_id):
+        claimed = records.claim_report(engine, report_id, run_id, parent_run_id)
+        if claimed is None:
             return ended("skipped", _not_taken(engine, report_id))
     try:
         request = validate(engine, row, today=now.date(), fields=fields)
@@ -109,7 +111,7 @@ def run_request(
             message = records.fail_report(engine, report_id, "; ".join(doc.check_errors), **fail_kwargs)
             return ended("failed", message, request)
         data = render.render_within_budget(doc, request.file_format)
-        key = _store_key(engine, request, report_id)
+        key = _store_key(engine, request, report_id, claimed)
         stored = _put_once(store, key, data, render.CONTENT_TYPES[request.file_format])
         parameters = to_jsonable(doc.parameters)
         recorded = records.complete_report(
@@ -150,25 +152,26 @@ def _not_taken(engine: Engine, report_id: int) -> str:
     return f"generated_report {report_id} is {_state(engine, report_id)}; not taken by this run"
 
 
-def _store_key(engine: Engine, request: ReportRequest, report_id: int) -> str:
-    """`report_key` (its id and creation time, this database's token) on every attempt until one
-    completes: a retry after a failure between writing and recording finds the object its earlier
-    attempt wrote and records that one. Once n attempts completed (an object of theirs may have
-    been delivered), the next — the row set back to pending, or its object gone — writes
-    `…-{token}-a{n}.{ext}`, an object of its own (keys are written once). A failed attempt's
-    leftover object (written, then the run failed or was killed before recording it) is adopted
-    by the next attempt, as rendered then."""
+def _store_key(engine: Engine, request: ReportRequest, report_id: int, claimed_at: dt.datetime) -> str:
+    """`report_key` (its id and creation time, this database's token), then `-a{n}` once n
+    attempts completed, then `-c{claim}`: when this attempt was claimed from pending (or from
+    completed, its object gone), in microseconds since the epoch. A step retry or a retry of the
+    run takes the row over without a new claim (sql claim_report keeps processing_started_at), so
+    after a failure between writing and recording it finds the object it wrote and records that
+    one. A new claim — the user fixed the data and set the row back to pending — writes a key of
+    its own, never adopting an earlier attempt's leftover bytes (keys are written once)."""
     ext = render.EXTENSIONS[request.file_format]
     key = report_key(request.organization_id, request.span.start_date, request.report_type, report_id, ext,
                      installation_token=installation_token(engine), created_at=records.created_at(engine, report_id))
     attempt = records.completed_attempts(engine, report_id)
-    return f"{key[:-len(ext) - 1]}-a{attempt}.{ext}" if attempt else key
+    stem = f"{key[:-len(ext) - 1]}-a{attempt}" if attempt else key[:-len(ext) - 1]
+    return f"{stem}-c{int(claimed_at.timestamp() * 1_000_000)}.{ext}"
 
 
 def _put_once(store: Store, key: str, data: bytes, content_type: str) -> StoredObject:
     """Keys are written once. A retry after a crash between writing and recording finds the
-    object its earlier attempt wrote for this same request (complete: puts are atomic) and
-    records that one, so the file a link may already point to never changes. The key carries
+    object its earlier try of this same attempt (same claim: see _store_key) wrote (complete:
+    puts are atomic) and records that one, so the file a link may already point to never changes. The key carries
     this database's token, so the object found is this database's, never another's with the
     same generated_report id."""
     try:
