@@ -61,7 +61,7 @@ def test_a_step_beats_while_it_holds_rows(fresh_url, fresh_engine):
 
     @dg.asset
     def holds_rows(context: dg.AssetExecutionContext, platform_db: PlatformDatabase) -> None:
-        with platform_db.beating(context.run_id), platform_db.engine.connect() as conn:
+        with platform_db.beating(context.run.run_id), platform_db.engine.connect() as conn:
             seen["during"] = conn.execute(sa.text("SELECT run_id, ended_at FROM reporting_run_heartbeat")).all()
 
     with dg.instance_for_test() as instance:

@@ -28,18 +28,18 @@ def run_delivery(context: dg.OpExecutionContext, platform_db: PlatformDatabase, 
     policy = delivery_policy_from_env()
     engine = platform_db.engine
     mailer = report_mailer.mailer()
-    with platform_db.beating(context.run_id):  # holds claims: the lease knows this run is alive
+    with platform_db.beating(context.run.run_id):  # holds claims: the lease knows this run is alive
         try:
             summary = delivery.deliver_report(
                 engine, report_store.store(), mailer, generated_report_id=report_id,
                 s3_client=delivery_s3.get_client(), sender=report_mailer.sender, reply_to=report_mailer.reply_to,
-                run_id=context.run_id, recipients=list(recipients) if recipients else None,
+                run_id=context.run.run_id, recipients=list(recipients) if recipients else None,
                 allowed_buckets=delivery_buckets_from_env(), policy=policy, due_only=due_only,
             )
         except delivery.NotDeliverable as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from None
         result = outcome.record_outcome(engine, mailer, generated_report_id=report_id, sender=report_mailer.sender,
-                                        reply_to=report_mailer.reply_to, run_id=context.run_id, policy=policy)
+                                        reply_to=report_mailer.reply_to, run_id=context.run.run_id, policy=policy)
     metadata = {"generated_report_id": report_id, **summary.as_metadata(), **result.as_metadata()}
     if result.notices_sent:
         context.log.info(f"generated_report {report_id}: delivery failing; {result.notices_sent} owners notified")

@@ -45,7 +45,7 @@ def export_asset(
     def _export(context: dg.AssetExecutionContext, config: ExportConfig, platform_db: PlatformDatabase,
                 report_store: ReportStore, result: Any) -> dg.MaterializeResult:
         period = platform_db.billing_period(context.partition_key)
-        with platform_db.beating(context.run_id):  # its file rows are `processing` meanwhile
+        with platform_db.beating(context.run.run_id):  # its file rows are `processing` meanwhile
             files, docs = export_organizations(
                 context, config, platform_db, report_store, report_type=report_type, period=period,
                 organization_ids=result.organization_ids(), build=builder(result),

@@ -38,7 +38,7 @@ def render_report(context: dg.OpExecutionContext, config: GenerateReportConfig, 
                   report_store: ReportStore, report_mailer: ReportMailer) -> Optional[int]:
     """Claim the row, validate it, render, store, record; None when there is nothing to deliver."""
     platform_db.check_access()
-    with platform_db.beating(context.run_id):  # the reaper's sign that the claimed row is still worked on
+    with platform_db.beating(context.run.run_id):  # the reaper's sign that the claimed row is still worked on
         return _render_report(context, config, platform_db, report_store, report_mailer)
 
 
@@ -62,7 +62,7 @@ def _render_report(context: dg.OpExecutionContext, config: GenerateReportConfig,
         except InvalidRequest as exc:
             raise dg.Failure(str(exc), allow_retries=False) from None
         context.log.info(f"created generated_report {report_id} from template {config.template_id}")
-    outcome = run_request(engine, report_store.store(), platform_db.extract, report_id, run_id=context.run_id,
+    outcome = run_request(engine, report_store.store(), platform_db.extract, report_id, run_id=context.run.run_id,
                           parent_run_id=parent_run_id)
     if _record_schedule(engine, outcome):
         try:

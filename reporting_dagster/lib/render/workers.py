@@ -419,6 +419,11 @@ class RenderPool:
                     process.kill()
             except ValueError:
                 pass  # closed meanwhile
+        if not wait:
+            # let each slot's thread reap its killed worker: a process object multiprocessing's own
+            # exit handler still holds must not be closed under it ("process object is closed")
+            for slot in self._slots:
+                slot.thread.join(STOP_GRACE_SECONDS + 1)
 
     def __enter__(self) -> "RenderPool":
         return self
