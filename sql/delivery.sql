@@ -52,9 +52,7 @@ WHERE d.generated_report_id = :generated_report_id AND d.channel = :channel AND 
        OR (d.status = 'claimed' AND d.handed_over_at IS NULL
            AND (NOT CAST(:due_only AS boolean) OR d.attempts < :max_attempts)
            AND d.claimed_at < now() - make_interval(secs => CAST(:lease AS double precision))
-           AND NOT EXISTS (SELECT 1 FROM reporting_run_heartbeat h
-                           WHERE h.run_id = d.claimed_by_run AND h.ended_at IS NULL
-                             AND h.beat_at > now() - make_interval(secs => CAST(:dead_after AS double precision)))))
+           AND NOT reporting_run_alive(d.claimed_by_run, CAST(:dead_after AS double precision))))
 RETURNING d.id, d.attempts
 
 -- name: settle_handed_over
@@ -72,9 +70,7 @@ WHERE d.status = 'claimed' AND d.handed_over_at IS NOT NULL
   AND (CAST(:generated_report_id AS bigint) IS NULL
        OR (d.generated_report_id = :generated_report_id AND d.channel = :channel AND d.recipient = :recipient))
   AND d.claimed_at < now() - make_interval(secs => CAST(:lease AS double precision))
-  AND NOT EXISTS (SELECT 1 FROM reporting_run_heartbeat h
-                  WHERE h.run_id = d.claimed_by_run AND h.ended_at IS NULL
-                    AND h.beat_at > now() - make_interval(secs => CAST(:dead_after AS double precision)))
+  AND NOT reporting_run_alive(d.claimed_by_run, CAST(:dead_after AS double precision))
 RETURNING d.id, d.generated_report_id
 
 -- name: give_up_abandoned
@@ -88,9 +84,7 @@ SET status = 'failed', next_attempt_at = NULL,
 WHERE d.status = 'claimed' AND d.handed_over_at IS NULL AND d.attempts >= :max_attempts
   AND d.recipient NOT LIKE 'failure-notice:%' AND d.recipient NOT LIKE 'delivery-notice:%'
   AND d.claimed_at < now() - make_interval(secs => CAST(:lease AS double precision))
-  AND NOT EXISTS (SELECT 1 FROM reporting_run_heartbeat h
-                  WHERE h.run_id = d.claimed_by_run AND h.ended_at IS NULL
-                    AND h.beat_at > now() - make_interval(secs => CAST(:dead_after AS double precision)))
+  AND NOT reporting_run_alive(d.claimed_by_run, CAST(:dead_after AS double precision))
 RETURNING d.id, d.generated_report_id
 
 -- name: current_status
@@ -158,9 +152,7 @@ WHERE g.report_status = 'completed' AND g.file_path IS NOT NULL
   AND ((d.status = 'failed' AND d.next_attempt_at <= now())
        OR (d.status = 'claimed' AND d.handed_over_at IS NULL AND d.attempts < :max_attempts
            AND d.claimed_at < now() - make_interval(secs => CAST(:lease AS double precision))
-           AND NOT EXISTS (SELECT 1 FROM reporting_run_heartbeat h
-                           WHERE h.run_id = d.claimed_by_run AND h.ended_at IS NULL
-                             AND h.beat_at > now() - make_interval(secs => CAST(:dead_after AS double precision)))))
+           AND NOT reporting_run_alive(d.claimed_by_run, CAST(:dead_after AS double precision))))
 GROUP BY d.generated_report_id, g.organization_id
 ORDER BY due_at, d.generated_report_id
 LIMIT :limit
@@ -173,9 +165,7 @@ WHERE d.generated_report_id = :id
   AND ((d.status = 'failed' AND d.next_attempt_at <= now())
        OR (d.status = 'claimed' AND d.handed_over_at IS NULL AND d.attempts < :max_attempts
            AND d.claimed_at < now() - make_interval(secs => CAST(:lease AS double precision))
-           AND NOT EXISTS (SELECT 1 FROM reporting_run_heartbeat h
-                           WHERE h.run_id = d.claimed_by_run AND h.ended_at IS NULL
-                             AND h.beat_at > now() - make_interval(secs => CAST(:dead_after AS double precision)))))
+           AND NOT reporting_run_alive(d.claimed_by_run, CAST(:dead_after AS double precision))))
 ORDER BY d.channel, d.recipient
 
 -- name: drop_unreachable
@@ -190,9 +180,7 @@ WHERE d.generated_report_id = :id
   AND ((d.status = 'failed' AND d.next_attempt_at IS NOT NULL)
        OR (d.status = 'claimed' AND d.handed_over_at IS NULL
            AND d.claimed_at < now() - make_interval(secs => CAST(:lease AS double precision))
-           AND NOT EXISTS (SELECT 1 FROM reporting_run_heartbeat h
-                           WHERE h.run_id = d.claimed_by_run AND h.ended_at IS NULL
-                             AND h.beat_at > now() - make_interval(secs => CAST(:dead_after AS double precision)))))
+           AND NOT reporting_run_alive(d.claimed_by_run, CAST(:dead_after AS double precision))))
 RETURNING d.id
 
 -- name: undelivered_reports
@@ -211,9 +199,7 @@ LEFT JOIN report_delivery d ON d.generated_report_id = g.id
 WHERE g.report_status = 'completed' AND g.file_path IS NOT NULL AND s.delivery_method IS NOT NULL
   AND g.processing_completed_at > now() - make_interval(hours => CAST(:window_hours AS integer))
   AND g.processing_completed_at < now() - make_interval(secs => CAST(:lease AS double precision))
-  AND NOT EXISTS (SELECT 1 FROM reporting_run_heartbeat h
-                  WHERE h.run_id = g.dagster_run_id AND h.ended_at IS NULL
-                    AND h.beat_at > now() - make_interval(secs => CAST(:dead_after AS double precision)))
+  AND NOT reporting_run_alive(g.dagster_run_id, CAST(:dead_after AS double precision))
 GROUP BY g.id, g.organization_id, g.processing_completed_at, s.delivery_method, s.recipients
 HAVING count(d.id) < CASE WHEN s.delivery_method IN ('email', 'both') THEN
                               CASE coalesce(jsonb_typeof(s.recipients), 'null')

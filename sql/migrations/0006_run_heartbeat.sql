@@ -15,4 +15,13 @@ CREATE TABLE IF NOT EXISTS reporting_run_heartbeat (
 );
 CREATE INDEX IF NOT EXISTS reporting_run_heartbeat_beat_at ON reporting_run_heartbeat (beat_at);
 
+-- The one liveness rule every statement judging a claim uses (sql/delivery.sql, the reaper): some
+-- process of the run beat within p_dead_after seconds and has not said it ended.
+CREATE OR REPLACE FUNCTION reporting_run_alive(p_run_id text, p_dead_after double precision)
+RETURNS boolean LANGUAGE sql STABLE AS $$
+    SELECT EXISTS (SELECT 1 FROM reporting_run_heartbeat h
+                   WHERE h.run_id = p_run_id AND h.ended_at IS NULL
+                     AND h.beat_at > now() - make_interval(secs => p_dead_after))
+$$;
+
 INSERT INTO reporting_owned_table (table_name) VALUES ('reporting_run_heartbeat') ON CONFLICT DO NOTHING;
