@@ -160,8 +160,10 @@ class _Link:
 class FaultProxy:
     """A TCP proxy on `host`:`port` (a free port by default) to `upstream_host`:`upstream_port`."""
 
-    def __init__(self, upstream_host: str, upstream_port: int, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.upstream = (upstream_host, int(upstream_port))
+    def __init__(self, upstream_host: str, upstream_port: int | None, host: str = "127.0.0.1", port: int = 0) -> None:
+        # an upstream host that is a path is a Unix socket (the embedded PostgreSQL listens on one only)
+        self.upstream: tuple[str, int] | str = (
+            upstream_host if upstream_host.startswith("/") else (upstream_host, int(upstream_port or 0)))
         self.host, self.port = host, port
         self._changed = threading.Condition()
         self._fault = Fault()
@@ -285,7 +287,12 @@ class FaultProxy:
             # drop the links that are gone, so a long test does not keep them all
             self._links = [link for link in self._links if not link.closed]
         try:
-            upstream = socket.create_connection(self.upstream, timeout=10)
+            if isinstance(self.upstream, str):
+                upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                upstream.settimeout(10)
+                upstream.connect(self.upstream)
+            else:
+                upstream = socket.create_connection(self.upstream, timeout=10)
             upstream.settimeout(None)
         except OSError:
             client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))

@@ -2,6 +2,8 @@
 behind the fault-injecting proxy (tests/fault_proxy.py): a hung remote fails within the stated
 bound with a clear message, and the retry completes exactly once."""
 
+import glob
+import os
 import threading
 import time
 import urllib.parse
@@ -240,9 +242,23 @@ def _big_query() -> str:
     return "SELECT g AS n, repeat('x', 200) AS filler FROM generate_series(1, 200000) AS g"
 
 
+def _proxied(fresh_url, fault_proxy):
+    """A proxy in front of the test database, over TCP, or over its Unix socket when it has no TCP
+    port (the embedded server `make test` starts without REPORTING_TEST_DATABASE_URL); and the URL
+    that goes through it."""
+    if fresh_url.host:
+        proxy = fault_proxy(fresh_url.host, fresh_url.port or 5432)
+    else:
+        [socket_path] = [path for path in glob.glob(os.path.join(fresh_url.query["host"], ".s.PGSQL.*"))
+                         if not path.endswith(".lock")]
+        proxy = fault_proxy(socket_path, None)
+    query = {k: v for k, v in fresh_url.query.items() if k != "host"}
+    return proxy, fresh_url.set(host=proxy.host, port=proxy.port, query=query)
+
+
 def test_a_connection_dropped_mid_extract_is_recorded_as_lost(fresh_url, fault_proxy):  # noqa: F811
-    proxy = fault_proxy(fresh_url.host, fresh_url.port)
-    engine = db.create_engine(fresh_url.set(host=proxy.host, port=proxy.port))
+    proxy, url = _proxied(fresh_url, fault_proxy)
+    engine = db.create_engine(url)
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT 1").scalar() == 1  # the path works
     proxy.drop(after_bytes=300_000, direction="down")  # ~40 MB to come: reset about 1 % into it
@@ -276,9 +292,9 @@ def test_a_backend_terminated_mid_extract_is_recorded_as_lost(fresh_url, server_
 
 
 def test_a_silent_database_fails_the_connect_within_its_timeout(fresh_url, fault_proxy):  # noqa: F811
-    proxy = fault_proxy(fresh_url.host, fresh_url.port)
+    proxy, url = _proxied(fresh_url, fault_proxy)
     proxy.hang()  # accepts the connection, never answers the startup
-    engine = db.create_engine(fresh_url.set(host=proxy.host, port=proxy.port), DatabaseLimits(connect_timeout=2))
+    engine = db.create_engine(url, DatabaseLimits(connect_timeout=2))
     started = time.monotonic()
     with pytest.raises(sa.exc.OperationalError) as failure:
         with engine.connect():
