@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
+from reporting_dagster.lib.documents.catalog import ReportDefinition
 from reporting_dagster.lib.infra.periods import BillingPeriod
 from reporting_dagster.lib.rules import boundaries
 from reporting_dagster.lib.operations.records import Template
@@ -29,6 +31,15 @@ class ReportContext:
     branding: Branding
     sections: Sections
     template_id: int | None = None
+
+    def document(self, definition: ReportDefinition, **content: Any) -> ReportDocument:
+        """This organization's and period's document; the builder gives the rest (parameters,
+        summary, tables, cards…)."""
+        return ReportDocument(
+            definition=definition, organization_id=self.organization_id,
+            organization_name=self.organization_name, period_key=self.period.key,
+            period_label=self.period.name, period_start=self.period.start_date,
+            period_end=self.period.end_date, generated_at=self.generated_at, **content)
 
 
 def branding_from(template: Template | None, store: Store | None, organization_id: int | None = None) -> Branding:

@@ -23,15 +23,8 @@ def build_document(result: AgingResult, ctx: ReportContext) -> ReportDocument:
         "no_due_date": int(invoices["no_due_date"].astype(bool).sum()) if len(invoices) else 0,
         "currencies": totals,
     }
-    doc = ReportDocument(
-        definition=DEFINITION,
-        organization_id=ctx.organization_id,
-        organization_name=ctx.organization_name,
-        period_key=ctx.period.key,
-        period_label=ctx.period.name,
-        period_start=ctx.period.start_date,
-        period_end=ctx.period.end_date,
-        generated_at=ctx.generated_at,
+    doc = ctx.document(
+        DEFINITION,
         parameters=result.parameters,
         summary=summary,
         tables=[

@@ -47,15 +47,8 @@ def build_document(result: ComparisonResult, ctx: ReportContext, parameters: dic
          "variance_percent": t["variance_percent"]}
         for d, per_currency in totals.items() for cur, t in per_currency.items()
     ]
-    return ReportDocument(
-        definition=DEFINITION,
-        organization_id=ctx.organization_id,
-        organization_name=ctx.organization_name,
-        period_key=ctx.period.key,
-        period_label=ctx.period.name,
-        period_start=ctx.period.start_date,
-        period_end=ctx.period.end_date,
-        generated_at=ctx.generated_at,
+    return ctx.document(
+        DEFINITION,
         parameters=parameters,
         summary=summary,
         tables=[

@@ -67,15 +67,8 @@ def build_document(listing: lst.Listing, ctx: ReportContext) -> ReportDocument:
         summary["metered"] = metered  # exact quantities per unit (not money: not rounded)
 
     parameters = {"billing_period": ctx.period.key, **listing.parameters}
-    doc = ReportDocument(
-        definition=definition,
-        organization_id=ctx.organization_id,
-        organization_name=ctx.organization_name,
-        period_key=ctx.period.key,
-        period_label=ctx.period.name,
-        period_start=ctx.period.start_date,
-        period_end=ctx.period.end_date,
-        generated_at=ctx.generated_at,
+    doc = ctx.document(
+        definition,
         parameters=parameters,
         summary=summary,
         tables=[

@@ -32,15 +32,8 @@ def build_document(result: ProfitabilityResult, ctx: ReportContext,
          "revenue": t["revenue"], "cost": t["cost"], "margin": t["margin"], "margin_percent": t["margin_percent"]}
         for cur, t in totals.items()
     ]
-    doc = ReportDocument(
-        definition=DEFINITION,
-        organization_id=ctx.organization_id,
-        organization_name=ctx.organization_name,
-        period_key=ctx.period.key,
-        period_label=ctx.period.name,
-        period_start=ctx.period.start_date,
-        period_end=ctx.period.end_date,
-        generated_at=ctx.generated_at,
+    doc = ctx.document(
+        DEFINITION,
         parameters=dict(parameters if parameters is not None else result.parameters),
         summary=rounded(summary),
         tables=[TableData(DEFINITION.table("projects"), rows, totals=totals_rows)],

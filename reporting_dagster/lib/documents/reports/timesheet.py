@@ -52,15 +52,8 @@ def build_document(result: TimesheetResult, ctx: ReportContext,
     else:  # one grouping: its table is the CSV's
         definition = dataclasses.replace(DEFINITION, csv_table=TABLE_KEYS[result.group_by])
     params = dict(parameters if parameters is not None else result.parameters)
-    doc = ReportDocument(
-        definition=definition,
-        organization_id=ctx.organization_id,
-        organization_name=ctx.organization_name,
-        period_key=ctx.period.key,
-        period_label=ctx.period.name,
-        period_start=ctx.period.start_date,
-        period_end=ctx.period.end_date,
-        generated_at=ctx.generated_at,
+    doc = ctx.document(
+        definition,
         parameters=params,
         summary=rounded(_json_summary(summary, result)),
         tables=tables,
