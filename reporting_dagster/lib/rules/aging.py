@@ -30,6 +30,7 @@ from typing import Any
 
 import pandas as pd
 
+from reporting_dagster.lib.rules.dates import plain_date
 from reporting_dagster.lib.money import ZERO, dsum, is_missing, percent_of
 from reporting_dagster.lib.rules import boundaries
 
@@ -137,16 +138,6 @@ class AgingResult:
 # ---------------------------------------------------------------------------------------------
 
 
-def _as_date(value: Any) -> dt.date | None:
-    if is_missing(value) or value is pd.NaT:
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    return pd.Timestamp(value).date()
-
-
 def _int_or_none(value: Any) -> int | None:
     return None if is_missing(value) else int(value)
 
@@ -170,8 +161,8 @@ def age_receivables(invoices: pd.DataFrame, as_of: dt.date, customer_id: int | N
     frame["_foreign"] = boundaries.foreign_references(invoices, "customer")
     frame["organization_id"] = frame["organization_id"].astype("Int64")
     frame["customer_id"] = frame["customer_id"].astype("Int64")
-    frame["issue_date"] = [_as_date(v) for v in frame["issue_date"]]
-    frame["due_date"] = [_as_date(v) for v in frame["due_date"]]
+    frame["issue_date"] = [plain_date(v) for v in frame["issue_date"]]
+    frame["due_date"] = [plain_date(v) for v in frame["due_date"]]
 
     customer_name = None
     if customer_id is not None:

@@ -34,6 +34,7 @@ from typing import Any
 
 import pandas as pd
 
+from reporting_dagster.lib.rules.dates import plain_date
 from reporting_dagster.lib.money import ZERO, dsum, is_missing
 from reporting_dagster.lib.infra.platform_schema import PAYABLE
 from reporting_dagster.lib.rules import boundaries
@@ -119,15 +120,6 @@ def _utc_date(value: Any) -> dt.date | None:
     return stamp.date()
 
 
-def _plain_date(value: Any) -> dt.date | None:
-    if is_missing(value) or value is pd.NaT:
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    return pd.Timestamp(value).date()
-
 
 def _objects(values) -> list[Any]:
     """Values as plain objects with None for missing (keeps Decimal, never float NaN)."""
@@ -191,8 +183,8 @@ def _invoices(frame: pd.DataFrame, report_type: str) -> pd.DataFrame:
         "counterparty_name": _objects(heads["counterparty_name"]),
         "currency": _objects(heads["currency"]),
         "invoice_number": _objects(heads["invoice_number"]) if report_type != EXPECTED else None,
-        "invoice_date": [_plain_date(v) for v in heads["invoice_date"]],
-        "due_date": [_plain_date(v) for v in heads["due_date"]],
+        "invoice_date": [plain_date(v) for v in heads["invoice_date"]],
+        "due_date": [plain_date(v) for v in heads["due_date"]],
         "status": _objects(heads["invoice_status"]),
         "received_on": [_utc_date(v) for v in heads["received_at"]] if report_type == RECEIVED else None,
         "header_total": _objects(heads["header_total"]),
