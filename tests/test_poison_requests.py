@@ -19,6 +19,7 @@ from reporting_dagster.defs.requests import failures
 from reporting_dagster.defs.requests.generate import generate_report
 from reporting_dagster.defs.requests.sensors import report_request_sensor
 from reporting_dagster.defs.resources import LocalReportStore, OutboxReportMailer, PlatformDatabase, RequestProcessing
+from reporting_dagster.lib.requests.batch import report_ids_of
 from reporting_dagster.lib.requests.parameters import InvalidRequest, parameters_object, too_deep
 from tests.request_builders import time_world
 
@@ -108,14 +109,18 @@ def test_poison_rows_fail_with_a_message_and_the_good_row_completes(world, monke
     with dg.instance_for_test() as instance:
         tick = report_request_sensor(dg.build_sensor_context(instance=instance, resources={
             k: resources[k] for k in ("platform_db", "request_processing")}))
-        assert sorted(int(r.tags["generated_report_id"]) for r in tick.run_requests) == sorted([*poison, good])
-        runs = {int(r.tags["generated_report_id"]): generate_report.execute_in_process(
+        # a backed-up queue: batches of at most 10 rows, every row in one of them
+        batches = [report_ids_of(r.tags) for r in tick.run_requests]
+        assert len(poison) + 1 > 10 and all(1 < len(ids) <= 10 for ids in batches)
+        assert sorted(i for ids in batches for i in ids) == sorted([*poison, good])
+        results = [generate_report.execute_in_process(
             run_config=r.run_config, resources=resources, instance=instance, tags=r.tags, raise_on_error=False)
-            for r in tick.run_requests}
-        assert runs[good].success and not any(runs[i].success for i in poison)
+            for r in tick.run_requests]
+        # every batch holds a poison row, so every run fails: the good row completes all the same
+        assert not any(result.success for result in results)
         # the sensors that look at failed runs, and the reaper, tick over all of them without raising
-        for rid in poison:
-            _sensor(instance, resources, "report_run_failure_sensor", runs[rid])
+        for result in results:
+            _sensor(instance, resources, "report_run_failure_sensor", result)
         monkeypatch.setattr(failures, "STUCK_AFTER", dt.timedelta(0))
         assert _reap(instance, resources).skip_message == "0 stuck reports marked failed"
         again = report_request_sensor(dg.build_sensor_context(instance=instance, cursor=tick.cursor, resources={

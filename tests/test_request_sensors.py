@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from reporting_dagster.defs.requests.generate import generate_report
-from reporting_dagster.defs.requests.sensors import BATCH, report_request_sensor, scheduled_report_sensor
+from reporting_dagster.defs.requests.sensors import RUNS, report_request_sensor, scheduled_report_sensor
 from reporting_dagster.defs.resources import PlatformDatabase, RequestProcessing
 from reporting_dagster.lib.requests import queue as request_queue
 from tests.request_builders import RequestPlatform
@@ -136,7 +136,10 @@ def _key(report_id, after="none"):
     return f"generated_report-{report_id}-after-{after}"
 
 
-def test_request_sensor_launches_batches_with_a_run_key_per_row_and_wait(org, fresh_url):
+def test_request_sensor_launches_batches_with_a_run_key_per_row_and_wait(org, fresh_url, monkeypatch):
+    """One run per row (REPORTS_REQUEST_BATCH=1): at most RUNS runs per tick."""
+    monkeypatch.setenv("REPORTS_REQUEST_BATCH", "1")
+    BATCH = RUNS
     p, engine = org["p"], org["p"].engine
     ids = [p.request(org["org"], "timesheet") for _ in range(BATCH + 5)]
     done = p.request(org["org"], "timesheet", report_status="completed", dagster_run_id="run-done")

@@ -11,8 +11,9 @@
 - A pending row is failed only when the run of its current run key exists here and finished
   without taking it (canceled while queued, or failed before its claim) — never because it
   is old: a user's retry of an old row waits for its run.
-- `report_run_failure_sensor`: a failed generate_report run's row, when the run holds it, or
-  when it is still pending under that run's key.
+- `report_run_failure_sensor`: a failed generate_report run's rows (one, or a batch's: each
+  judged on its own), each when the run holds it, or when it is still pending under that
+  run's key for it.
 
 Every failure is conditional on what was judged: the row's status, the run it names and (for
 processing rows) when it was claimed; a row that moved on meanwhile is left alone. Only rows
@@ -33,6 +34,7 @@ from reporting_dagster.defs.requests.runs import FINISHED, runs_by_key
 from reporting_dagster.defs.resources import PlatformDatabase, ReportMailer, RequestProcessing
 from reporting_dagster.lib.delivery import deliver as delivery
 from reporting_dagster.lib.operations import heartbeat, records
+from reporting_dagster.lib.requests import batch
 from reporting_dagster.lib.requests import queue as request_queue
 
 DEAD_AFTER = heartbeat.DEAD_AFTER_SECONDS  # a run none of whose processes beat for this long is dead
@@ -47,32 +49,39 @@ STUCK_LIMIT = request_queue.STUCK_LIMIT  # processing rows looked at per tick (l
 def report_run_failure_sensor(context: dg.RunFailureSensorContext, platform_db: PlatformDatabase,
                               report_mailer: ReportMailer, request_processing: RequestProcessing) -> None:
     tags = context.dagster_run.tags
-    try:
-        report_id = int(tags.get("generated_report_id") or "")
-    except ValueError:
+    report_ids = batch.report_ids_of(tags)
+    if not report_ids:
         return  # not a request run
     if tags.get("dagster/will_retry") == "true":
-        return  # a retry of the run will take the row over
+        return  # a retry of the run will take the rows over
     run_id = context.dagster_run.run_id
     error = (context.failure_event.message or "the run failed") if context.failure_event else "the run failed"
-    try:
-        row = request_queue.report_for_failure(platform_db.engine, report_id)
-        if row is None:
-            return
-        if row["report_status"] == "processing" and row["dagster_run_id"] == run_id:
-            _fail(platform_db, report_mailer, row, run_id, f"run failed: {error}", context.log,
-                  processing=True, started_at=row["processing_started_at"])
-        elif (row["report_status"] == "pending" and request_processing.enabled
-              and tags.get(request_queue.RUN_KEY_TAG) == request_queue.run_key(
-                  report_id, row["dagster_run_id"], started_at=row["processing_started_at"],
-                  completed_at=row["processing_completed_at"])):
-            # never claimed, and still waiting under this run's key (not a user's later retry);
-            # ours to fail only while we process requests
-            _fail(platform_db, report_mailer, row, run_id, f"run failed before taking it: {error}", context.log,
-                  pending=True, pending_run_id=row["dagster_run_id"])
-    except Exception as exc:  # noqa: BLE001 - the reaper looks at the row again
-        context.log.error(f"generated_report {report_id}: run failure not recorded ({records.short_error(exc)}); "
-                          "the reaper will look at the row")
+    keys = set(batch.keys_of(tags))
+    for report_id in report_ids:  # a batch run's rows each on their own: one row never stops the others
+        try:
+            _fail_for_run(platform_db, report_mailer, request_processing, report_id, run_id, keys, error,
+                          context.log)
+        except Exception as exc:  # noqa: BLE001 - the reaper looks at the row again
+            context.log.error(f"generated_report {report_id}: run failure not recorded ({records.short_error(exc)}); "
+                              "the reaper will look at the row")
+
+
+def _fail_for_run(platform_db: PlatformDatabase, report_mailer: ReportMailer, request_processing: RequestProcessing,
+                  report_id: int, run_id: str, keys: set[str], error: str, log) -> None:
+    """The row, when the failed run holds it, or when it is still pending under one of that run's keys."""
+    row = request_queue.report_for_failure(platform_db.engine, report_id)
+    if row is None:
+        return
+    if row["report_status"] == "processing" and row["dagster_run_id"] == run_id:
+        _fail(platform_db, report_mailer, row, run_id, f"run failed: {error}", log,
+              processing=True, started_at=row["processing_started_at"])
+    elif (row["report_status"] == "pending" and request_processing.enabled
+          and request_queue.run_key(report_id, row["dagster_run_id"], started_at=row["processing_started_at"],
+                                    completed_at=row["processing_completed_at"]) in keys):
+        # never claimed, and still waiting under this run's key (not a user's later retry);
+        # ours to fail only while we process requests
+        _fail(platform_db, report_mailer, row, run_id, f"run failed before taking it: {error}", log,
+              pending=True, pending_run_id=row["dagster_run_id"])
 
 
 @dg.sensor(minimum_interval_seconds=REAPER_INTERVAL, default_status=dg.DefaultSensorStatus.RUNNING,

@@ -1,8 +1,11 @@
 """`generate_report`: one report for one organization from one generated_report row, then delivery.
 
-Sensors launch it with `generated_report_id`; from the launchpad it can instead create the row
-itself from a template (the organization is the template's), a billing period (default: the
-latest completed one) and overrides.
+Sensors launch it with `generated_report_id`, or with `generated_report_ids` when the queue is
+backed up (lib/requests/batch.py): each row of a batch is then made, recorded and delivered on
+its own, one after the other under the run's heartbeat, and a row that fails fails alone — the
+run fails at the end, naming the rows that did. From the launchpad it can instead create the
+row itself from a template (the organization is the template's), a billing period (default:
+the latest completed one) and overrides.
 """
 
 import datetime as dt
@@ -25,6 +28,8 @@ REQUEST_TAG = "reporting/queue"
 
 class GenerateReportConfig(dg.Config):
     generated_report_id: int | None = Field(default=None, description="the generated_report row to render")
+    generated_report_ids: list[int] = Field(default_factory=list,
+                                            description="a batch of generated_report rows, each on its own")
     template_id: int | None = Field(default=None, description="launchpad: create the row from this report_template")
     billing_period: str | None = Field(default=None, description="launchpad: YYYY-MM (default: latest completed)")
     file_format: str | None = Field(default=None, description="launchpad: override the template's format")
@@ -33,13 +38,71 @@ class GenerateReportConfig(dg.Config):
     parameters: dict[str, str] = Field(default_factory=dict, description="launchpad: catalogue parameters")
 
 
-@dg.op(out=dg.Out(Optional[int]), tags={"kind": "pdf"})
+@dg.op(out=dg.Out(dict), tags={"kind": "pdf"})
 def render_report(context: dg.OpExecutionContext, config: GenerateReportConfig, platform_db: PlatformDatabase,
-                  report_store: ReportStore, report_mailer: ReportMailer) -> Optional[int]:
-    """Claim the row, validate it, render, store, record; None when there is nothing to deliver."""
+                  report_store: ReportStore, report_mailer: ReportMailer) -> dict:
+    """Claim the row, validate it, render, store, record. Returns {"completed": the rows to
+    deliver, "problems": row id → why it was not completed (a batch's; a run of one raises)}."""
+    if config.generated_report_ids and (config.generated_report_id is not None or config.template_id is not None):
+        raise dg.Failure("give generated_report_ids alone, not with generated_report_id or template_id",
+                         allow_retries=False)
     platform_db.check_access()
-    with platform_db.beating(context.run.run_id):  # the reaper's sign that the claimed row is still worked on
-        return _render_report(context, config, platform_db, report_store, report_mailer)
+    with platform_db.beating(context.run.run_id):  # the reaper's sign that the claimed rows are still worked on
+        if config.generated_report_ids:
+            return _render_batch(context, list(config.generated_report_ids), platform_db, report_store,
+                                 report_mailer)
+        done = _render_report(context, config, platform_db, report_store, report_mailer)
+        return {"completed": [] if done is None else [done], "problems": {}}
+
+
+def _render_batch(context: dg.OpExecutionContext, report_ids: list[int], platform_db: PlatformDatabase,
+                  report_store: ReportStore, report_mailer: ReportMailer) -> dict:
+    """Each row as a run of one would make it; a row that fails (or raises before its outcome is
+    known: it stays as it was, for the run-failure sensor and the reaper) never stops the next."""
+    engine, store = platform_db.engine, report_store.store()
+    done: list[int] = []
+    problems: dict[str, str] = {}
+    outcomes: dict[str, str] = {}
+    for report_id in report_ids:
+        try:
+            outcome = _run_one(context, engine, store, platform_db, report_mailer, report_id,
+                               context.run.parent_run_id)
+        except Exception as exc:  # noqa: BLE001 - this row's trouble; the batch goes on
+            problems[str(report_id)] = short_error(exc)
+            outcomes[str(report_id)] = "error"
+            context.log.error(f"generated_report {report_id}: {short_error(exc)}")
+            continue
+        outcomes[str(report_id)] = outcome.outcome
+        if outcome.outcome in ("invalid", "failed", "lost"):
+            problems[str(report_id)] = outcome.message
+            context.log.error(f"generated_report {report_id}: {outcome.outcome}: {outcome.message}")
+            continue
+        context.log.info(f"generated_report {report_id}: {outcome.outcome}: {outcome.message}")
+        if outcome.outcome == "completed":
+            done.append(report_id)
+    meta = {"generated_report_ids": report_ids, "outcomes": outcomes, "completed": len(done)}
+    if problems:
+        # the completed rows are delivered first; the run then fails naming the others
+        context.log.warning(f"{len(problems)} of {len(report_ids)} rows not completed: {problems}")
+        meta["problems"] = problems
+    context.add_output_metadata(meta)
+    return {"completed": done, "problems": problems}
+
+
+def _run_one(context: dg.OpExecutionContext, engine, store, platform_db: PlatformDatabase,
+             report_mailer: ReportMailer, report_id: int, parent_run_id: str | None) -> RunOutcome:
+    """One row's lifecycle (lib/requests/run.py), then its schedule's outcome and failure notice."""
+    outcome = run_request(engine, store, platform_db.extract, report_id, run_id=context.run.run_id,
+                          parent_run_id=parent_run_id)
+    if _record_schedule(engine, outcome):
+        try:
+            sent = delivery.notify_failure(engine, report_mailer.mailer(), generated_report_id=report_id,
+                                           sender=report_mailer.sender, reply_to=report_mailer.reply_to)
+            context.log.info(f"schedule {outcome.scheduled_report_id} started failing: {sent} owners notified")
+        except Exception as exc:  # noqa: BLE001 - the row's outcome is recorded; the run says what it was
+            context.log.error(f"schedule {outcome.scheduled_report_id} started failing; its owners were not "
+                              f"told: {short_error(exc)}")
+    return outcome
 
 
 def _render_report(context: dg.OpExecutionContext, config: GenerateReportConfig, platform_db: PlatformDatabase,
@@ -62,16 +125,7 @@ def _render_report(context: dg.OpExecutionContext, config: GenerateReportConfig,
         except InvalidRequest as exc:
             raise dg.Failure(str(exc), allow_retries=False) from None
         context.log.info(f"created generated_report {report_id} from template {config.template_id}")
-    outcome = run_request(engine, report_store.store(), platform_db.extract, report_id, run_id=context.run.run_id,
-                          parent_run_id=parent_run_id)
-    if _record_schedule(engine, outcome):
-        try:
-            sent = delivery.notify_failure(engine, report_mailer.mailer(), generated_report_id=report_id,
-                                           sender=report_mailer.sender, reply_to=report_mailer.reply_to)
-            context.log.info(f"schedule {outcome.scheduled_report_id} started failing: {sent} owners notified")
-        except Exception as exc:  # noqa: BLE001 - the row's outcome is recorded; the run says what it was
-            context.log.error(f"schedule {outcome.scheduled_report_id} started failing; its owners were not "
-                              f"told: {short_error(exc)}")
+    outcome = _run_one(context, engine, report_store.store(), platform_db, report_mailer, report_id, parent_run_id)
     context.add_output_metadata(_metadata(outcome))
     if outcome.outcome in ("invalid", "failed", "lost"):
         # No automatic retry follows: the op has no RetryPolicy, and run retries (dagster.yaml
@@ -90,15 +144,29 @@ class DeliverConfig(dg.Config):
 
 
 @dg.op
-def deliver_report(context: dg.OpExecutionContext, config: DeliverConfig, report_id: Optional[int],
+def deliver_report(context: dg.OpExecutionContext, config: DeliverConfig, rendered: dict,
                    platform_db: PlatformDatabase,
                    report_store: ReportStore, report_mailer: ReportMailer, delivery_s3: S3Resource) -> None:
-    """E-mail and/or copy the file per its schedule; each (channel, recipient) at most once.
-    Fails (after trying every recipient) when a delivery failed; the retry sensor tries again."""
-    if report_id is None:
-        return
-    run_delivery(context, platform_db, report_store, report_mailer, delivery_s3, report_id=report_id,
-                 recipients=list(config.recipients) or None)
+    """E-mail and/or copy each completed file per its schedule; each (channel, recipient) at most
+    once. Fails (after trying every recipient of every row) when a delivery failed, or when a row
+    of the batch was not completed; the retry sensor tries failed deliveries again."""
+    report_ids = list(rendered["completed"])
+    failures: list[str] = []
+    for report_id in report_ids:
+        try:
+            run_delivery(context, platform_db, report_store, report_mailer, delivery_s3, report_id=report_id,
+                         recipients=list(config.recipients) or None)
+        except dg.Failure as exc:
+            if len(report_ids) == 1:
+                raise
+            failures.append(exc.description or f"generated_report {report_id}: delivery failed")
+        except Exception as exc:  # noqa: BLE001 - one row's delivery must not stop the next
+            if len(report_ids) == 1:
+                raise
+            failures.append(f"generated_report {report_id}: delivery failed: {short_error(exc)}")
+    failures.extend(f"generated_report {rid}: {why}" for rid, why in rendered["problems"].items())
+    if failures:
+        raise dg.Failure(description="; ".join(failures), allow_retries=False)
 
 
 def _record_schedule(engine, outcome: RunOutcome) -> bool:

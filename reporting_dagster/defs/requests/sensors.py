@@ -3,8 +3,9 @@
 - `scheduled_report_sensor`: due scheduled_report rows get their pending generated_report row
   (the slot is claimed atomically; next_run_at moves past now, so no catch-up runs).
 - `report_request_sensor`: pending generated_report rows (on demand, and the scheduled ones
-  above) become `generate_report` runs, in bounded batches, one run key per row and wait
-  (lib/requests/queue.run_key: it changes when the row is set back to pending).
+  above) become `generate_report` runs, at most RUNS per tick, one run key per row and wait
+  (lib/requests/queue.run_key: it changes when the row is set back to pending). A short queue
+  gets a run per row; a backed-up one several rows per run (lib/requests/batch.py).
 
 Both skip, saying why, when `REPORTS_PROCESS_REQUESTS` is off (the `request_processing`
 resource): the platform's own processor then owns those rows.
@@ -19,9 +20,10 @@ from reporting_dagster.defs.requests.generate import REQUEST_TAG, generate_repor
 from reporting_dagster.defs.requests.runs import runs_by_key
 from reporting_dagster.defs.resources import PlatformDatabase, ReportMailer, RequestProcessing, delivery_policy_from_env
 from reporting_dagster.lib.delivery import deliver as delivery
+from reporting_dagster.lib.requests import batch
 from reporting_dagster.lib.requests import queue as request_queue
 
-BATCH = 25  # runs launched per tick at most; the run queue limits how many run at once
+RUNS = 25  # runs launched per tick at most; the run queue limits how many run at once
 PAGE = 100  # pending rows read at a time
 MAX_SCAN = 2000  # pending rows looked at per tick at most (rows whose key has a run are passed over)
 
@@ -34,17 +36,9 @@ def report_request_sensor(context: dg.SensorEvaluationContext, platform_db: Plat
         return dg.SkipReason(request_processing.off_reason)  # the cursor stays where it was
     platform_db.check_access()  # a role RLS blinds sees no pending row: fail the tick, saying why
     after_id = int(context.cursor or 0)
-    pending, cursor, passed = launchable(context.instance, platform_db.engine, after_id)
-    runs = [
-        dg.RunRequest(
-            run_key=p.run_key,
-            run_config={"ops": {"render_report": {"config": {"generated_report_id": p.generated_report_id}}}},
-            tags={REQUEST_TAG: "requests", "generated_report_id": str(p.generated_report_id),
-                  "organization_id": str(p.organization_id), "report_type": p.report_type,
-                  "generation_source": p.generation_source, request_queue.RUN_KEY_TAG: p.run_key},
-        )
-        for p in pending
-    ]
+    size = batch.batch_size()
+    pending, cursor, passed = launchable(context.instance, platform_db.engine, after_id, limit=RUNS * size)
+    runs = [run_request(group) for group in batch.groups(pending, size)]
     if not runs:
         return dg.SensorResult(skip_reason=f"no pending report without a run (cursor {after_id}; "
                                            f"{passed} pending rows whose run is launched already)",
@@ -52,9 +46,30 @@ def report_request_sensor(context: dg.SensorEvaluationContext, platform_db: Plat
     return dg.SensorResult(run_requests=runs, cursor=str(cursor))
 
 
-def launchable(instance: dg.DagsterInstance, engine: Engine,
-               after_id: int) -> tuple[list[request_queue.PendingRequest], int, int]:
-    """Up to BATCH pending rows whose run key has no run yet: new rows (above the cursor) first,
+def run_request(rows: list[request_queue.PendingRequest]) -> dg.RunRequest:
+    """The run of one row (tagged and keyed by it, as always), or of a batch: its rows' ids and
+    each row's run key in tags of their own; the tags all its rows share."""
+    first = rows[0]
+    tags = {REQUEST_TAG: "requests", **batch.run_key_tags([p.run_key for p in rows])}
+    for name, value in (("organization_id", lambda p: str(p.organization_id)),
+                        ("report_type", lambda p: p.report_type),
+                        ("generation_source", lambda p: p.generation_source)):
+        if len({value(p) for p in rows}) == 1:
+            tags[name] = value(first)
+    if len(rows) == 1:
+        return dg.RunRequest(
+            run_key=first.run_key, tags={**tags, "generated_report_id": str(first.generated_report_id)},
+            run_config={"ops": {"render_report": {"config": {"generated_report_id": first.generated_report_id}}}})
+    ids = [p.generated_report_id for p in rows]
+    return dg.RunRequest(
+        run_key=batch.batch_run_key([p.run_key for p in rows]),
+        tags={**tags, batch.REPORT_IDS_TAG: ",".join(map(str, ids))},
+        run_config={"ops": {"render_report": {"config": {"generated_report_ids": ids}}}})
+
+
+def launchable(instance: dg.DagsterInstance, engine: Engine, after_id: int,
+               limit: int = RUNS) -> tuple[list[request_queue.PendingRequest], int, int]:
+    """Up to `limit` pending rows whose run key has no run yet: new rows (above the cursor) first,
     then every pending row below it (set back to pending, or committed after a higher id).
     Rows whose key has a run (launched, queued, running, or finished without taking the row —
     the reaper's) are passed over, never a wall in front of the others. Returns the rows, the
@@ -63,7 +78,7 @@ def launchable(instance: dg.DagsterInstance, engine: Engine,
     cursor, scanned, passed = after_id, 0, 0
     for low, high in ((after_id, None), (0, after_id)):
         position = low
-        while len(chosen) < BATCH and scanned < MAX_SCAN:
+        while len(chosen) < limit and scanned < MAX_SCAN:
             page = request_queue.pending_requests(engine, after_id=position, up_to=high, limit=PAGE)
             launched = runs_by_key(instance, [p.run_key for p in page])
             for p in page:
@@ -74,7 +89,7 @@ def launchable(instance: dg.DagsterInstance, engine: Engine,
                     passed += 1
                     continue
                 chosen.append(p)
-                if len(chosen) == BATCH:
+                if len(chosen) == limit:
                     break
             if len(page) < PAGE:
                 break
