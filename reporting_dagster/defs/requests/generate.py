@@ -152,9 +152,10 @@ def deliver_report(context: dg.OpExecutionContext, config: DeliverConfig, render
     of the batch was not completed; the retry sensor tries failed deliveries again."""
     report_ids = list(rendered["completed"])
     failures: list[str] = []
+    s3 = _LazyS3(delivery_s3)
     for report_id in report_ids:
         try:
-            run_delivery(context, platform_db, report_store, report_mailer, delivery_s3, report_id=report_id,
+            run_delivery(context, platform_db, report_store, report_mailer, s3, report_id=report_id,
                          recipients=list(config.recipients) or None)
         except dg.Failure as exc:
             if len(report_ids) == 1:
@@ -167,6 +168,23 @@ def deliver_report(context: dg.OpExecutionContext, config: DeliverConfig, render
     failures.extend(f"generated_report {rid}: {why}" for rid, why in rendered["problems"].items())
     if failures:
         raise dg.Failure(description="; ".join(failures), allow_retries=False)
+
+
+class _LazyS3:
+    """The delivery S3 resource, whose client is made on first use and then shared by the rows of
+    the run: botocore takes ~0.3 s (more on a busy machine) to make one, and most rows are
+    e-mailed or not delivered at all (bench/requests.py: it was most of the delivery step)."""
+
+    def __init__(self, resource: S3Resource) -> None:
+        self._resource, self._client = resource, None
+
+    def get_client(self) -> "_LazyS3":
+        return self
+
+    def __getattr__(self, name: str):  # a client call: the real client, made once
+        if self._client is None:
+            self._client = self._resource.get_client()
+        return getattr(self._client, name)
 
 
 def _record_schedule(engine, outcome: RunOutcome) -> bool:
