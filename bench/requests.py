@@ -51,6 +51,12 @@ def pending_requests(database_url: str, count: int = 30, batch: int | None = Non
                      code_root: str | None = None):
     """Start the daemon, insert `count` pending rows, wait for the first run; return the timed wait."""
     engine = sa.create_engine(_sqlalchemy_url(database_url), pool_pre_ping=True)
+    with engine.connect() as conn:  # another bench's daemon (or its leftovers) would take rows of this one
+        busy = conn.execute(sa.text(
+            "SELECT count(*) FROM generated_report WHERE report_status IN ('pending', 'processing')")).scalar_one()
+    if busy:
+        raise RuntimeError(f"{busy} generated_report rows are pending or processing in the bench database: "
+                           "is another requests bench running?")
     home = Path(tempfile.mkdtemp(prefix="bench-requests-"))
     _write_instance(home, Path(code_root) if code_root else ROOT)
     _instance(home).get_runs_count()  # create the sqlite storage before the daemon and its code server race to

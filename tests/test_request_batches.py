@@ -212,3 +212,40 @@ def test_the_reaper_fails_the_rows_a_finished_batch_run_never_took(world):
     for rid in ids:
         row = p.row("generated_report", rid)
         assert row["report_status"] == "failed" and "ended CANCELED before taking it" in row["processing_error"]
+
+
+def test_a_batch_copies_each_row_to_its_s3_destination_with_one_client(world, s3_endpoint, s3_bucket, monkeypatch):
+    import boto3
+
+    p, resources = world["p"], world["resources"]
+    monkeypatch.setenv("REPORTS_S3_DELIVERY_BUCKETS", s3_bucket)
+    template = p.template(world["helios"], "timesheet", file_format="csv")
+    sid = p.schedule(world["helios"], template, day_of_month=1, delivery_method="s3",
+                     s3_destination=f"s3://{s3_bucket}/hours/")
+    ids = [p.request(world["helios"], "timesheet", generation_source="scheduled", scheduled_report_id=sid,
+                     report_template_id=template, parameters=OCTOBER) for _ in range(3)]
+    made = []
+
+    class CountingS3(S3Resource):
+        def get_client(self):
+            made.append(1)
+            return super().get_client()
+
+    with dg.instance_for_test() as instance:
+        result = generate_report.execute_in_process(
+            run_config={"ops": {"render_report": {"config": {"generated_report_ids": ids}}}}, instance=instance,
+            resources={**resources, "delivery_s3": CountingS3(endpoint_url=s3_endpoint, region_name="us-east-1")})
+        assert result.success
+    # one client Dagster makes for the step's context (S3Resource.get_object_to_set_on_execution_context),
+    # and one shared by the run's three copies (not one per row)
+    assert len(made) == 2
+    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
+    keys = [o["Key"] for o in client.list_objects_v2(Bucket=s3_bucket)["Contents"]]
+    assert len(keys) == 3
+    store = LocalStore(world["store"])
+    for rid in ids:  # each row's own file, under the schedule's prefix, the org and the period
+        row = p.row("generated_report", rid)
+        [key] = [k for k in keys if k.startswith(f"hours/{world['helios']}/2026/10/timesheet-{rid}-")]
+        data = store.get(row["file_path"])
+        assert client.get_object(Bucket=s3_bucket, Key=key)["Body"].read() == data
+        assert b"Bea Rossi,2.75,2.00,0.75,3" in data
