@@ -70,7 +70,7 @@ def seeded_database(name: str, options: SeedOptions) -> str:
         counts = seed(engine, options)
         engine.dispose()
         print(f"  seeded {database} in {time.perf_counter() - started:.0f}s "
-              f"({counts.get('time_entry', 0):,d} time entries, {counts.get('invoice_line', 0):,d} invoice lines)",
+              f"({sum(counts.values()):,d} rows, {counts.get('time_entry', 0):,d} of them time entries)",
               flush=True)
         with admin.connect() as conn:
             conn.exec_driver_sql(f"COMMENT ON DATABASE \"{database}\" IS '{wanted}'")
