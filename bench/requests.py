@@ -4,8 +4,9 @@ N pending generated_report rows (30; 100 with --heavy) of every report type and 
 inserted into a seeded database; a real `dagster-daemon` (its own code server, the request
 sensor, the QueuedRunCoordinator with 3 runs at once, DefaultRunLauncher: every run a
 subprocess) turns them into generate_report runs. Timed: from the first run the sensor
-launched until every row is completed or failed (the sensor's polling interval before that
-first tick is latency, not throughput). Units: requests.
+launched until every row is completed or failed and every run has ended, delivery included
+(the sensor's polling interval before that first tick is latency, not throughput).
+Units: requests.
 
 Everything lives in a temporary DAGSTER_HOME; the daemon runs in its own process group and is
 killed at exit. Variants: ours (requests batched per run when the queue is backed up) and one
@@ -69,7 +70,8 @@ def pending_requests(database_url: str, count: int = 30, batch: int | None = Non
     _wait(lambda: _runs(home) > 0, daemon, "the request sensor launched no run")
 
     def run() -> dict:
-        _wait(lambda: _finished(engine, ids) == len(ids), daemon, f"not all {len(ids)} requests finished")
+        _wait(lambda: _finished(engine, ids) == len(ids) and not _running(home), daemon,
+              f"not all {len(ids)} requests finished and delivered")
         with engine.connect() as conn:
             failed = conn.execute(sa.text(
                 "SELECT count(*) FROM generated_report WHERE id = ANY(:ids) AND report_status = 'failed'"),
@@ -139,6 +141,15 @@ def _runs(home: Path) -> int:
     import dagster as dg
 
     return _instance(home).get_runs_count(dg.RunsFilter(job_name="generate_report"))
+
+
+def _running(home: Path) -> int:
+    """generate_report runs not finished yet (a row is completed before its delivery step runs)."""
+    import dagster as dg
+
+    return _instance(home).get_runs_count(dg.RunsFilter(job_name="generate_report", statuses=[
+        dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
+        dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]))
 
 
 def _wait(done, daemon: subprocess.Popen, what: str) -> None:
