@@ -152,17 +152,18 @@ def deliver_report(context: dg.OpExecutionContext, config: DeliverConfig, render
     of the batch was not completed; the retry sensor tries failed deliveries again."""
     report_ids = list(rendered["completed"])
     failures: list[str] = []
+    alone = len(report_ids) == 1 and not rendered["problems"]  # a run of one fails as it always did
     s3 = _LazyS3(delivery_s3)
     for report_id in report_ids:
         try:
             run_delivery(context, platform_db, report_store, report_mailer, s3, report_id=report_id,
                          recipients=list(config.recipients) or None)
         except dg.Failure as exc:
-            if len(report_ids) == 1:
+            if alone:
                 raise
             failures.append(exc.description or f"generated_report {report_id}: delivery failed")
         except Exception as exc:  # noqa: BLE001 - one row's delivery must not stop the next
-            if len(report_ids) == 1:
+            if alone:
                 raise
             failures.append(f"generated_report {report_id}: delivery failed: {short_error(exc)}")
     failures.extend(f"generated_report {rid}: {why}" for rid, why in rendered["problems"].items())
