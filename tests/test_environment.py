@@ -13,8 +13,11 @@ NUMBER_VARIABLES = [
     "REPORTS_PRESIGNED_URL_EXPIRY", "REPORTS_RENDER_TIMEOUT_SECONDS", "REPORTS_MAX_FILE_BYTES",
     "REPORTS_RENDER_WORKERS", "REPORTS_RENDER_MAX_CELL_CHARS", "REPORTS_DELIVERY_LEASE_SECONDS",
     "REPORTS_DELIVERY_MAX_ATTEMPTS", "REPORTS_DELIVERY_RETRY_BASE_SECONDS", "REPORTS_DELIVERY_MAX_RECIPIENTS",
-    "REPORTS_RENDER_WORKER_MEMORY_MB",
+    "REPORTS_RENDER_WORKER_MEMORY_MB", "REPORTS_REQUEST_BATCH",
 ]
+
+
+GOOD_VALUES = {"REPORTS_REQUEST_BATCH": "10"}  # at most 10 rows per run
 
 
 @pytest.fixture
@@ -35,5 +38,11 @@ def test_a_bad_number_stops_the_load_naming_the_variable(clean_environment, name
 
 def test_good_values_pass(clean_environment):
     for name in NUMBER_VARIABLES:
-        clean_environment.setenv(name, "200")
+        clean_environment.setenv(name, GOOD_VALUES.get(name, "200"))
     check_environment()
+
+
+def test_too_many_rows_per_request_run_stops_the_load(clean_environment):
+    clean_environment.setenv("REPORTS_REQUEST_BATCH", "11")
+    with pytest.raises(ValueError, match="^REPORTS_REQUEST_BATCH=11: at most 10 rows per run"):
+        check_environment()

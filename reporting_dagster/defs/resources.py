@@ -182,6 +182,13 @@ def check_environment() -> None:
     presigned_url_expiry()
     settings.check_environment()  # README "Rendering limits"
     delivery_policy_from_env()  # README "Delivery guarantees"
+    request_batch_size()  # README "Requests and schedules"
+
+
+def request_batch_size() -> int:
+    from reporting_dagster.lib.requests.batch import batch_size
+
+    return batch_size()
 
 
 def resources_from_env() -> dict[str, object]:
