@@ -293,6 +293,14 @@ def test_two_workers_render_side_by_side_and_a_slow_file_holds_only_its_own(monk
         slow.result(timeout=30)
 
 
+def test_files_one_after_another_stay_on_the_running_worker():
+    """A request run renders its files one by one: a second worker would only cost its start."""
+    with workers.RenderPool(3) as pool:
+        pids = {pool.submit(_aging_doc(f"note {i}"), fmt, workers.Budget(60, 10**9)).result(timeout=60) and
+                len(pool.worker_pids()) for i, fmt in enumerate(("csv", "json", "xlsx", "csv", "html"))}
+        assert pids == {1} and len(pool.worker_pids()) == 1
+
+
 def test_a_renderer_error_comes_back_as_itself():
     doc = _aging_doc("fine")
     doc.template = "../../etc/passwd"

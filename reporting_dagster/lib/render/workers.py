@@ -12,7 +12,9 @@ fraction of a second), and hands each one file at a time:
   rendering (`RenderWorkerLost`) and is replaced; the next file renders normally;
 - an error raised by a renderer is raised again here, as it would be in-process.
 
-With more than one worker, files submitted together render concurrently. The budget counts
+With more than one worker, files submitted together render concurrently; a file goes to an idle
+worker that is already running before a new one is started, so files rendered one after another
+(a request run) never pay for a second worker's start. The budget counts
 from the moment the file is handed to a worker, so time spent waiting for a free worker is not
 charged to it. `render_within_budget(doc, fmt)` renders through this process's shared pool with the
 budget from the environment (README "Rendering limits").
@@ -21,9 +23,9 @@ budget from the environment (README "Rendering limits").
 from __future__ import annotations
 
 import atexit
+import collections
 import multiprocessing
 import os
-import queue
 import select
 import signal
 import socket
@@ -198,6 +200,7 @@ class _Slot:
         self.process: Any = None
         self.conn: Connection | None = None
         self.thread = threading.Thread(target=self._loop, name=f"render-slot-{index}", daemon=True)
+        self.busy = False  # has a file (guarded by the pool's condition)
 
     # process lifecycle
 
@@ -254,13 +257,13 @@ class _Slot:
 
     def _loop(self) -> None:
         while True:
-            job = self.pool._jobs.get()
+            job = self.pool._take(self)
             if job is None:
                 self.stop(polite=True)
                 return
-            if not job.future.set_running_or_notify_cancel():
-                continue
             try:
+                if not job.future.set_running_or_notify_cancel():
+                    continue
                 self._run(job)
             except RenderFailed as exc:  # not handed over (not picklable, no worker started)
                 job.future.set_exception(exc)
@@ -268,6 +271,8 @@ class _Slot:
                 if not job.future.done():
                     job.future.set_exception(exc)
                 self.stop()
+            finally:
+                self.pool._done(self)
 
     def _run(self, job: RenderJob) -> None:
         label = describe(job.doc, job.fmt)
@@ -374,7 +379,9 @@ class RenderPool:
         self.workers = workers
         self.ctx = _context()
         self.closed = False
-        self._jobs: queue.Queue[RenderJob | None] = queue.Queue()
+        self._jobs: collections.deque[RenderJob] = collections.deque()
+        self._stopping = False  # set by close(): idle slots end
+        self._ready = threading.Condition()
         self._slots = [_Slot(self, i) for i in range(workers)]
         for slot in self._slots:
             slot.thread.start()
@@ -384,8 +391,28 @@ class RenderPool:
             raise RuntimeError("this render pool is closed")
         render.renderer(fmt)  # an unknown format fails here, as it would in-process
         job = RenderJob(doc, fmt.strip().lower(), budget or Budget.from_settings())
-        self._jobs.put(job)
+        with self._ready:
+            self._jobs.append(job)
+            self._ready.notify_all()
         return job
+
+    def _take(self, slot: _Slot) -> RenderJob | None:
+        """The next file for `slot`, or None when the pool closes. A slot without a running worker
+        waits while another slot with a running worker is idle: that one takes the file."""
+        with self._ready:
+            while True:
+                if self._jobs and (slot.alive() or not any(
+                        s is not slot and not s.busy and s.alive() for s in self._slots)):
+                    slot.busy = True
+                    return self._jobs.popleft()
+                if self._stopping and not self._jobs:
+                    return None
+                self._ready.wait(0.5)  # also notices a warm slot's worker that died while idle
+
+    def _done(self, slot: _Slot) -> None:
+        with self._ready:
+            slot.busy = False
+            self._ready.notify_all()
 
     def render(self, doc: ReportDocument, fmt: str, budget: Budget | None = None) -> bytes:
         return self.submit(doc, fmt, budget).result()
@@ -400,15 +427,11 @@ class RenderPool:
         if self.closed:
             return
         self.closed = True
-        while True:
-            try:
-                job = self._jobs.get_nowait()
-            except queue.Empty:
-                break
-            if job is not None:
-                job.future.cancel()
-        for _ in self._slots:
-            self._jobs.put(None)
+        with self._ready:
+            while self._jobs:
+                self._jobs.popleft().future.cancel()
+            self._stopping = True
+            self._ready.notify_all()
         for slot in self._slots:
             if wait:
                 slot.thread.join()
