@@ -39,14 +39,19 @@ def executor_name() -> str:
 
 def celery_config() -> dict:
     """The celery_executor config, also what `dagster-celery worker start -y` reads (under
-    `execution: config:`), so the run and its workers agree on broker, backend and queue."""
+    `execution: config:`), so the run and its workers agree on broker, backend and queue. The URLs
+    stay `{env: …}` references, resolved where they are used: a password in them is never shown."""
     broker = _env("REPORTS_CELERY_BROKER_URL")
     if not broker:
         raise ValueError(f"{EXECUTOR_VARIABLE}=celery needs REPORTS_CELERY_BROKER_URL (redis://host:6379/0 or "
                          "amqp://user:password@host:5672//)")
-    backend = _env("REPORTS_CELERY_BACKEND_URL") or (broker if broker.startswith(("redis://", "rediss://")) else "rpc://")
+    if _env("REPORTS_CELERY_BACKEND_URL"):
+        backend: dict | str = {"env": "REPORTS_CELERY_BACKEND_URL"}
+    else:  # Redis is its own result backend; an AMQP broker returns results over rpc://
+        backend = {"env": "REPORTS_CELERY_BROKER_URL"} if broker.startswith(("redis://", "rediss://")) else "rpc://"
     queue = _env("REPORTS_CELERY_QUEUE") or DEFAULT_QUEUE
-    return {"broker": broker, "backend": backend, "config_source": {"task_default_queue": queue}}
+    return {"broker": {"env": "REPORTS_CELERY_BROKER_URL"}, "backend": backend,
+            "config_source": {"task_default_queue": queue}}
 
 
 def executor_from_env() -> dg.ExecutorDefinition:
