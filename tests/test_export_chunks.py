@@ -12,11 +12,28 @@ import datetime as dt
 import dagster as dg
 import sqlalchemy as sa
 
+from reporting_dagster.defs.resources import PlatformDatabase
 from tests.builders import Platform
-from tests.test_assets import PARTITION, two_orgs  # noqa: F401 - two_orgs is a fixture
-from tests.test_pack_retries import comparison_pack_job
+from tests.test_assets import PARTITION, slice_assets, two_orgs  # noqa: F401 - two_orgs is a fixture
+from tests.test_pack_retries import FlakyReportStore
 
 PLAN, CHUNK, COLLECT = (f"invoice_comparison_report.invoice_comparison_{op}" for op in ("chunks", "chunk", "files"))
+
+
+def chunked_pack_job():
+    """test_pack_retries's job, under a name of its own: a reconstructed job is cached per
+    function for the process, and this one's resources come from this test's environment."""
+    import os
+
+    defs = dg.Definitions(
+        assets=slice_assets(),
+        jobs=[dg.define_asset_job("chunked_pack", selection=dg.AssetSelection.all(),
+                                  executor_def=dg.in_process_executor)],
+        resources={"platform_db": PlatformDatabase(url=os.environ["PACK_TEST_DB_URL"]),
+                   "report_store": FlakyReportStore(directory=os.environ["PACK_TEST_STORE"],
+                                                    marker=os.environ["PACK_TEST_MARKER"])},
+    )
+    return defs.resolve_job_def("chunked_pack")
 
 
 def _rows(engine):
@@ -35,7 +52,7 @@ def test_a_failed_chunk_is_re_executed_alone(fresh_engine, fresh_url, two_orgs, 
     monkeypatch.setenv("PACK_TEST_STORE", str(tmp_path / "store"))
     monkeypatch.setenv("PACK_TEST_MARKER", str(marker))
     monkeypatch.setenv("REPORTS_EXPORT_CHUNK_ORGANIZATIONS", "2")
-    job = dg.reconstructable(comparison_pack_job)
+    job = dg.reconstructable(chunked_pack_job)
     first_chunk, second_chunk = f"{CHUNK}[orgs_{helios}_to_{canary}]", f"{CHUNK}[orgs_{quiet}_to_{quiet}]"
     (tmp_path / "instance").mkdir()
     with dg.instance_for_test(temp_dir=str(tmp_path / "instance")) as instance:
