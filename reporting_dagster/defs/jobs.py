@@ -8,16 +8,22 @@
 
 import dagster as dg
 
+from reporting_dagster.defs.executors import executor_from_env
+from reporting_dagster.defs.exports.common import chunk_organizations
+
 MAINTENANCE = dg.AssetSelection.groups("maintenance")
 
-# In one process: a step in its own process pays ~4 s of imports, and the 25 steps of a month run
-# mostly one after another. Measured on 2 cores: 53 s in process vs 107 s multiprocess for one
-# month; backfills get their parallelism from concurrent runs (dagster.yaml run queue) instead.
+# The executor is chosen here, from REPORTS_EXECUTOR (defs/executors.py): in process by default,
+# since a step in its own process pays ~4 s of imports (measured on 2 cores: 53 s in process vs
+# 107 s multiprocess for one month, before the exports were chunked); `multiprocess` or `celery`
+# spread each export's chunks of organizations over processes or machines (README "Production:
+# across machines"). Backfills also get parallelism from concurrent runs (dagster.yaml run queue).
+chunk_organizations()  # a bad REPORTS_EXPORT_CHUNK_ORGANIZATIONS stops the load, not a run
 monthly_reports = dg.define_asset_job(
     name="monthly_reports",
     selection=dg.AssetSelection.all().materializable() - MAINTENANCE,
     description="Extracts, report data and every report file for one billing period.",
-    executor_def=dg.in_process_executor,
+    executor_def=executor_from_env(),
 )
 
 monthly_reports_schedule = dg.build_schedule_from_partitioned_job(

@@ -1,9 +1,19 @@
 """`export_asset`: the one shape of every `<report_type>_report` asset.
 
-Each export takes its report data asset (a result of every organization of the month), writes
-every organization's files through `export_organizations` and returns the files' metadata plus
-the report's own. Only three things differ per report type, and a declaration module gives them:
-the per-organization document builder, the report's metadata, and its description.
+Each export takes its report data asset (a result of every organization of the month) and is a
+graph of three ops, so an executor can place the organizations' work on other processes or
+machines:
+
+    <rt>_chunks  ─ DynamicOut: the month's organizations cut into chunks (REPORTS_EXPORT_CHUNK_ORGANIZATIONS)
+      └ <rt>_chunk[orgs_a_to_b] … (mapped, pool "report_exports") each writes its organizations' files
+          └ <rt>_files (collect): the asset's materialization, files' metadata plus the report's own
+
+A chunk with a failed file fails its own step; re-executing the run from failure runs that chunk
+again (its completed files kept) and the collect step, nothing else. Run config stays where it
+was: `ops: {<rt>_report: {config: ExportConfig}}`, mapped onto the planning op.
+
+Only three things differ per report type, and a declaration module gives them: the
+per-organization document builder, the report's metadata, and its description.
 """
 
 from collections.abc import Callable
@@ -11,7 +21,9 @@ from typing import Any
 
 import dagster as dg
 
-from reporting_dagster.defs.exports.common import ExportConfig, export_organizations, files_metadata
+from reporting_dagster.defs.exports.common import (
+    Chunk, ChunkFiles, ExportConfig, export_chunk, files_metadata, plan_chunks,
+)
 from reporting_dagster.defs.partitions import billing_period
 from reporting_dagster.defs.platform_tables import table_key
 from reporting_dagster.defs.resources import PlatformDatabase, ReportStore
@@ -19,6 +31,7 @@ from reporting_dagster.lib.render.document import ReportDocument
 from reporting_dagster.lib.documents.reports.common import ReportContext
 
 Builder = Callable[[int, ReportContext], ReportDocument]
+POOL = "report_exports"
 
 
 def export_asset(
@@ -30,26 +43,52 @@ def export_asset(
     description: str,
 ) -> dg.AssetsDefinition:
     """The `<report_type>_report` asset reading `source`; `builder(result)` makes each
-    organization's document (it may prepare what every organization shares, once)."""
+    organization's document (it may prepare what every organization shares, once per chunk)."""
+    plan_name = f"{report_type}_chunks"
 
-    @dg.asset(
+    @dg.op(name=plan_name, ins={"after": dg.In(dg.Nothing)},
+           out={"chunks": dg.DynamicOut(Chunk), "report_metadata": dg.Out(dict)})
+    def _plan(context: dg.OpExecutionContext, config: ExportConfig, platform_db: PlatformDatabase, result: Any):
+        """Cut the month into chunks; the report's own metadata is taken here, from the one copy
+        of the result this op loads, so the collect step need not load it again."""
+        yield dg.Output(metadata(result), output_name="report_metadata")
+        for chunk in plan_chunks(context, config, platform_db, report_type=report_type,
+                                 organization_ids=result.organization_ids()):
+            yield dg.DynamicOutput(chunk, mapping_key=chunk.key, output_name="chunks")
+
+    @dg.op(name=f"{report_type}_chunk", pool=POOL)
+    def _chunk(context: dg.OpExecutionContext, platform_db: PlatformDatabase, report_store: ReportStore,
+               chunk: Chunk, result: Any) -> ChunkFiles:
+        with platform_db.beating(context.run.run_id):  # its file rows are `processing` meanwhile
+            return export_chunk(context, platform_db, report_store, report_type=report_type, chunk=chunk,
+                                build=builder(result))
+
+    @dg.op(name=f"{report_type}_files", out=dg.Out(dg.Nothing))
+    def _collect(written: list[ChunkFiles], report_metadata: dict):
+        return dg.Output(None, metadata={**files_metadata(written), **report_metadata})
+
+    @dg.graph_asset(
         name=f"{report_type}_report",
         partitions_def=billing_period,
         group_name="exports",
         kinds={"pdf", "csv", "json", "html", "s3"},
-        ins={"result": dg.AssetIn(key=source)},
-        deps=[table_key("organization"), table_key("report_template"), dg.AssetKey("standard_report_templates")],
-        pool="report_exports",
+        ins={"result": dg.AssetIn(key=source),
+             **{name: dg.AssetIn(key=key, dagster_type=dg.Nothing) for name, key in _DEPS.items()}},
+        config=dg.ConfigMapping(config_fn=lambda cfg: {plan_name: {"config": cfg}},
+                                config_schema=ExportConfig.to_config_schema()),
         description=description,
     )
-    def _export(context: dg.AssetExecutionContext, config: ExportConfig, platform_db: PlatformDatabase,
-                report_store: ReportStore, result: Any) -> dg.MaterializeResult:
-        period = platform_db.billing_period(context.partition_key)
-        with platform_db.beating(context.run.run_id):  # its file rows are `processing` meanwhile
-            files, docs = export_organizations(
-                context, config, platform_db, report_store, report_type=report_type, period=period,
-                organization_ids=result.organization_ids(), build=builder(result),
-            )
-        return dg.MaterializeResult(metadata={**files_metadata(files, docs), **metadata(result)})
+    def _export(result, organization_table, report_template_table, standard_report_templates):
+        chunks, report_metadata = _plan(
+            result=result, after=[organization_table, report_template_table, standard_report_templates])
+        written = chunks.map(lambda chunk: _chunk(chunk=chunk, result=result))
+        return _collect(written=written.collect(), report_metadata=report_metadata)
 
     return _export
+
+
+_DEPS = {  # upstream assets the export reads outside its input (organization names, templates)
+    "organization_table": table_key("organization"),
+    "report_template_table": table_key("report_template"),
+    "standard_report_templates": dg.AssetKey("standard_report_templates"),
+}
