@@ -313,3 +313,42 @@ def group_value(value: Any) -> Any:
 
 def parameter_pairs(doc_parameters: dict[str, Any]) -> list[tuple[str, str]]:
     return [(str(k), "" if v is None else text(v)) for k, v in doc_parameters.items()]
+
+
+# ---------------------------------------------------------------------------------------------
+# per-column converters (XLSX/CSV of large tables): the functions above, with the column's
+# format looked up once instead of once per cell; same results value for value
+
+
+def column_scaler(column: Column | None):
+    """`lambda value: scaled(value, column)` with the column's decimals resolved once."""
+    fewest, most = decimal_places(column)
+    most_q = Decimal(1).scaleb(-most)
+    fewest_q = Decimal(1).scaleb(-fewest)
+
+    def scale(value: Any) -> Decimal | None:
+        d = value if type(value) is Decimal else to_decimal(value)
+        if d is None:
+            return None
+        d = d.quantize(most_q, rounding=ROUND_HALF_UP)
+        if fewest < most:
+            trimmed = d.normalize()
+            d = d.quantize(fewest_q) if trimmed.as_tuple().exponent > -fewest else trimmed
+        return d
+
+    return scale
+
+
+def fast_normalize(value: Any) -> Any:
+    """`normalize`, with the common exact types (str, int, Decimal, date) returned at once."""
+    kind = type(value)
+    if kind is str or kind is int or kind is dt.date:
+        return value
+    if kind is Decimal:
+        return None if value.is_nan() else value
+    return normalize(value)
+
+
+def column_values(frame: pd.DataFrame, key: str) -> list[Any]:
+    """A frame column as plain values (`normalize` on each, as `table_records` does)."""
+    return [fast_normalize(v) for v in frame[key].tolist()]
