@@ -352,3 +352,12 @@ def fast_normalize(value: Any) -> Any:
 def column_values(frame: pd.DataFrame, key: str) -> list[Any]:
     """A frame column as plain values (`normalize` on each, as `table_records` does)."""
     return [fast_normalize(v) for v in frame[key].tolist()]
+
+
+# characters without which `csv_guard` returns its text unchanged
+_CSV_GUARD_CHARS = re.compile("[=+\\-@\uff1d\uff0b\uff0d\uff20\t\r]")
+
+
+def csv_guard_text(value: str) -> str:
+    """`csv_guard`, returning at once the (most common) text it would leave as it is."""
+    return csv_guard(value) if _CSV_GUARD_CHARS.search(value) else value
