@@ -10,10 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import io
 import random
+from collections.abc import Callable
 from decimal import Decimal
 
 import pandas as pd
 
+from bench.harness import Case, Size, Target, Variant
 from reporting_dagster.lib.documents import catalog
 from reporting_dagster.lib.render.document import ReportDocument, TableData
 
@@ -93,3 +95,123 @@ def document(line_rows: int, seed: int = 11) -> ReportDocument:
 
 def cell_count(doc: ReportDocument, tables: list[str] | None = None) -> int:
     return sum(len(t.rows) * len(t.table.columns) for t in doc.tables if tables is None or t.key in tables)
+
+
+# --- variants (each returns the callable the harness times; the document is built untimed) ---
+
+XLSX_LINES, XLSX_LINES_HEAVY = 17_000, 70_000  # ~245k cells (issue 11's 242k) / ~1M cells
+CSV_LINES, CSV_LINES_HEAVY = 123_000, 500_000  # ~1.6M cells (issue 11's 1.6M) / ~6.5M cells
+
+
+def _plain_rows(doc: ReportDocument):
+    """Per table: its columns and rows of plain values (what a baseline writes, prepared untimed)."""
+    from reporting_dagster.lib.render.values import normalize
+
+    out = []
+    for data in doc.tables:
+        columns = data.table.columns
+        rows = [[normalize(v) for v in values] for values in
+                zip(*(data.rows[c.key].tolist() for c in columns))]
+        out.append((data.table.title, columns, rows))
+    return out
+
+
+def xlsx_ours(lines: int) -> Callable[[], dict]:
+    from reporting_dagster.lib.render import xlsx
+
+    doc = document(lines)
+
+    def timed() -> dict:
+        return {"units": cell_count(doc), "bytes": len(xlsx.render(doc))}
+
+    return timed
+
+
+def _openpyxl(lines: int, write_only: bool) -> Callable[[], dict]:
+    from openpyxl import Workbook
+    from openpyxl.cell.cell import WriteOnlyCell
+
+    from reporting_dagster.lib.render.values import MONEY_TYPES
+
+    doc = document(lines)
+    tables = _plain_rows(doc)
+    formats = {"date": "yyyy-mm-dd", **{t: "#,##0.00" for t in MONEY_TYPES}}
+
+    def timed() -> dict:
+        wb = Workbook(write_only=write_only)
+        if not write_only:
+            wb.remove(wb.active)
+        for title, columns, rows in tables:
+            ws = wb.create_sheet(title[:31])
+            fmts = [formats.get(c.type) for c in columns]
+            if write_only:
+                ws.append([c.label for c in columns])
+                for row in rows:
+                    cells = []
+                    for value, fmt in zip(row, fmts):
+                        cell = WriteOnlyCell(ws, value)
+                        if fmt and value is not None:
+                            cell.number_format = fmt
+                        cells.append(cell)
+                    ws.append(cells)
+            else:
+                for col, c in enumerate(columns, 1):
+                    ws.cell(1, col, c.label)
+                for r, row in enumerate(rows, 2):
+                    for col, (value, fmt) in enumerate(zip(row, fmts), 1):
+                        cell = ws.cell(r, col, value)
+                        if fmt and value is not None:
+                            cell.number_format = fmt
+        buf = io.BytesIO()
+        wb.save(buf)
+        return {"units": cell_count(doc), "bytes": len(buf.getvalue())}
+
+    return timed
+
+
+def xlsx_openpyxl_normal(lines: int) -> Callable[[], dict]:
+    return _openpyxl(lines, write_only=False)
+
+
+def xlsx_openpyxl_write_only(lines: int) -> Callable[[], dict]:
+    return _openpyxl(lines, write_only=True)
+
+
+def csv_ours(lines: int) -> Callable[[], dict]:
+    from reporting_dagster.lib.render import csv
+
+    doc = document(lines)
+
+    def timed() -> dict:
+        return {"units": cell_count(doc, ["lines"]), "bytes": len(csv.render(doc))}
+
+    return timed
+
+
+def csv_pandas(lines: int) -> Callable[[], dict]:
+    doc = document(lines)
+    data = doc.table("lines")
+    frame = data.rows[[c.key for c in data.table.columns]]
+
+    def timed() -> dict:
+        return {"units": cell_count(doc, ["lines"]), "bytes": len(frame.to_csv(index=False).encode("utf-8"))}
+
+    return timed
+
+
+def cases(size: Size) -> list[Case]:
+    xlsx_args = {"lines": XLSX_LINES_HEAVY if size.heavy else XLSX_LINES}
+    csv_args = {"lines": CSV_LINES_HEAVY if size.heavy else CSV_LINES}
+    return [
+        Case("xlsx", "cells", (
+            Variant("ours", "bench.formats:xlsx_ours", xlsx_args),
+            Variant("openpyxl_normal", "bench.formats:xlsx_openpyxl_normal", xlsx_args),
+            Variant("openpyxl_write_only", "bench.formats:xlsx_openpyxl_write_only", xlsx_args),
+        ), (Target("speed_ratio", ">=", 1.0, baseline="openpyxl_normal"),),
+            note="invoice_to_client document: typed, formatted, guarded cells vs the same values plainly"),
+        Case("csv", "cells", (
+            Variant("ours", "bench.formats:csv_ours", csv_args),
+            Variant("pandas_to_csv", "bench.formats:csv_pandas", csv_args),
+        ), (Target("time_ratio", "<=", 3.0, baseline="pandas_to_csv"),),
+            note="the invoice_to_client lines table: guarded, 2-decimal money vs pandas to_csv of the frame"),
+    ]
