@@ -203,13 +203,13 @@ def cases(size: Size) -> list[Case]:
     xlsx_args = {"lines": XLSX_LINES_HEAVY if size.heavy else XLSX_LINES}
     csv_args = {"lines": CSV_LINES_HEAVY if size.heavy else CSV_LINES}
     return [
-        Case("xlsx", "cells", (
+        Case("formats_xlsx", "cells", (
             Variant("ours", "bench.formats:xlsx_ours", xlsx_args),
             Variant("openpyxl_normal", "bench.formats:xlsx_openpyxl_normal", xlsx_args),
             Variant("openpyxl_write_only", "bench.formats:xlsx_openpyxl_write_only", xlsx_args),
         ), (Target("speed_ratio", ">=", 1.0, baseline="openpyxl_normal"),),
             note="invoice_to_client document: typed, formatted, guarded cells vs the same values plainly"),
-        Case("csv", "cells", (
+        Case("formats_csv", "cells", (
             Variant("ours", "bench.formats:csv_ours", csv_args),
             Variant("pandas_to_csv", "bench.formats:csv_pandas", csv_args),
         ), (Target("time_ratio", "<=", 3.0, baseline="pandas_to_csv"),),

@@ -341,8 +341,10 @@ def column_scaler(column: Column | None):
 
 def fast_normalize(value: Any) -> Any:
     """`normalize`, with the common exact types (str, int, Decimal, date) returned at once."""
+    if value is None:
+        return None
     kind = type(value)
-    if kind is str or kind is int or kind is dt.date:
+    if kind is str or kind is int or kind is dt.date or kind is bool:
         return value
     if kind is Decimal:
         return None if value.is_nan() else value

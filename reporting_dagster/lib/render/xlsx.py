@@ -383,13 +383,20 @@ class _CellMaker:
         if value is None:
             if not marked:
                 return None
-            cell = WriteOnlyCell(self.ws)
+            cell = Cell(self.ws)
             cell._style = self.styles[("General", False, True)]  # noqa: SLF001
+            return cell
+        cell = Cell(self.ws)
+        if self.money:  # the common cases first: money, then text
+            cell._value = _excel_decimal(self.scale(value))  # noqa: SLF001 - the type is known: no _bind_value
+            cell.data_type = "n"
+            cell._style = self.styles[(self.money_format, False, marked)]  # noqa: SLF001
             return cell
         kind = self.column.type
         fmt, quote = "General", False
-        if self.money:
-            value, data_type, fmt = _excel_decimal(self.scale(value)), "n", self.money_format
+        if type(value) is str and kind not in ("integer", "date"):
+            value, data_type = _clean_text(value), "s"
+            quote = value.startswith(_FORMULA_START)
         elif isinstance(value, bool):
             data_type = "b"
         elif kind == "integer" and isinstance(value, (int, Decimal)):
@@ -401,8 +408,7 @@ class _CellMaker:
         else:
             value, data_type = _clean_text(text(value)), "s"
             quote = value.startswith(_FORMULA_START)
-        cell = WriteOnlyCell(self.ws)
-        cell._value = value  # noqa: SLF001 - the type is known: openpyxl's _bind_value is skipped
+        cell._value = value  # noqa: SLF001
         cell.data_type = data_type
         cell._style = self.styles[(fmt, quote, marked)]  # noqa: SLF001
         return cell
