@@ -350,7 +350,10 @@ def _display_length(column: Column):
         return money_length
     if column.type == "integer":
         return lambda value: len(display_integer(value))
-    return lambda value: len(display_cell(value, column))
+    if column.type == "date":
+        return lambda value: len(display_cell(value, column))
+    # text: a str is shown as it is
+    return lambda value: len(value) if type(value) is str else len(display_cell(value, column))
 
 
 class _CellMaker:
