@@ -233,11 +233,16 @@ _BOOL_OID = 16
 
 
 def _frame(columns: list[str], values: list[list[Any]], count: int, oids: list[Any] | None = None) -> pd.DataFrame:
-    """One DataFrame from one list per column, typed as `pd.read_sql` types a whole result."""
+    """One DataFrame from one list per column (emptied as it goes), typed as `pd.read_sql` types a
+    whole result."""
     if count == 0:
         return pd.DataFrame(columns=columns)
     oids = oids or [None] * len(columns)
-    frame = pd.DataFrame({i: _series(column, oid) for i, (column, oid) in enumerate(zip(values, oids))}, copy=False)
+    series = {}
+    for i, oid in enumerate(oids):
+        series[i] = _series(values[i], oid)
+        values[i] = None  # the list (and an integer column's int objects) freed as soon as it is converted
+    frame = pd.DataFrame(series, copy=False)
     frame.columns = columns
     for i, dtype in enumerate(frame.dtypes):
         if isinstance(dtype, pd.DatetimeTZDtype):  # as pandas.read_sql: timestamps with a zone in UTC
