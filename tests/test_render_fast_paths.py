@@ -23,10 +23,12 @@ from reporting_dagster.lib.render import csv as csv_render
 from reporting_dagster.lib.render import xlsx as xlsx_render
 from reporting_dagster.lib.render.document import TableData
 from reporting_dagster.lib.render.values import (
+    column_money,
     column_scaler,
     csv_guard,
     csv_guard_text,
     fast_normalize,
+    money,
     normalize,
     plain_cell,
     scaled,
@@ -40,16 +42,26 @@ PAYLOADS = ["x;=cmd|' /C calc'!A0;", "a,=1+1", "a\t=1", "a\r\n=1", "@SUM(1)", "-
 
 def test_the_guard_fast_path_equals_the_guard():
     rnd = random.Random(3)
-    alphabet = "ab =+-@;,\t\r\n\"' \uff1d\uff0b\uff0d\uff201"
-    fuzz = ["".join(rnd.choice(alphabet) for _ in range(rnd.randrange(0, 8))) for _ in range(5000)]
+    alphabet = "ab =+-@;,\t\r\n\"' \uff1d\uff0b\uff0d\uff201\u00a0\x0b\x0c\u2028\u3000\x85\x1f"
+    fuzz = ["".join(rnd.choice(alphabet) for _ in range(rnd.randrange(0, 8))) for _ in range(20000)]
     for value in PAYLOADS + fuzz:
         assert csv_guard_text(value) == csv_guard(value), repr(value)
     assert csv_guard_text("a,=1") == "a,'=1"  # and it does guard
 
 
+def test_the_column_money_equals_money():
+    values = [D("0.005"), D("-0.005"), D("-0.004"), D("2500.005"), D("12500"), D("1E+3"), D("-0"), D("NaN"), 3,
+              2.675, "1.005", None, D("0.08254999")]
+    for fmt in (None, "0.00", "0.00###", "0.00####"):
+        column = Column("x", "X", "currency", fmt)
+        convert = column_money(column)
+        assert [convert(v) for v in values] == [money(v, column) for v in values]
+    assert column_money(None)(D("-0.004")) == "0.00"
+
+
 def test_the_column_scaler_equals_scaled():
     values = [D("0.005"), D("-0.005"), D("2500.005"), D("12500"), D("0.0825"), D("0.08254999"), D("1E+3"),
-              D("-0"), 3, 2.675, "1.005", None, D("123.4567891")]
+              D("-0"), D("NaN"), 3, 2.675, "1.005", None, D("123.4567891")]
     for fmt in (None, "0.00", "0.00###", "0.00####", "0.0000", "#,##0.00"):
         column = Column("x", "X", "decimal", fmt)
         scale = column_scaler(column)

@@ -22,8 +22,7 @@ from reporting_dagster.lib.documents.catalog import Column
 from reporting_dagster.lib.render.document import NO_DATA_NOTE, ReportDocument
 from reporting_dagster.lib.render.values import (
     MONEY_TYPES,
-    column_scaler,
-    column_values,
+    column_money,
     csv_guard,
     csv_guard_text,
     iso_timestamp,
@@ -61,14 +60,10 @@ def _cell(value: Any, column: Column) -> str:
 def _column_cells(values: list[Any], column: Column) -> list[str]:
     """`_cell` of each value of one column, by the column's type: a money value is always a plain
     number (format 'f' of a quantized Decimal), an int's text is one, a date's ISO text has no
-    place a formula could start; only other text goes through the guard (`csv_guard_text`)."""
+    place a formula could start; only other text goes through the guard (`csv_guard_text`).
+    Anything else (NaN, numpy or pandas scalars, a bad value) takes `_cell`, which normalizes."""
     if column.type in MONEY_TYPES:
-        scale = column_scaler(column)
-        cells = []
-        for value in values:
-            d = scale(value)
-            cells.append("" if d is None else format(abs(d) if d == 0 else d, "f"))
-        return cells
+        return list(map(column_money(column), values))
     if column.type == "integer":
         return [str(v) if type(v) is int else "" if v is None else _cell(v, column) for v in values]
     if column.type == "date":
@@ -90,7 +85,7 @@ def render(doc: ReportDocument) -> bytes:
     writer.writerow([csv_guard(c.label) for c in columns])
     for start in range(0, len(frame), CHUNK_ROWS):
         chunk = frame.iloc[start:start + CHUNK_ROWS]
-        writer.writerows(zip(*(_column_cells(column_values(chunk, c.key), c) for c in columns)))
+        writer.writerows(zip(*(_column_cells(chunk[c.key].tolist(), c) for c in columns)))
     if doc.no_data:
         buf.write(f"# {NO_DATA_NOTE}\r\n")
     return buf.getvalue().encode("utf-8")
