@@ -22,6 +22,7 @@ from reporting_dagster.lib.documents.catalog import Column
 from reporting_dagster.lib.render.document import NO_DATA_NOTE, ReportDocument
 from reporting_dagster.lib.render.values import (
     MONEY_TYPES,
+    CSV_GUARD_CHARS,
     column_money,
     csv_guard,
     csv_guard_text,
@@ -68,7 +69,10 @@ def _column_cells(values: list[Any], column: Column) -> list[str]:
         return [str(v) if type(v) is int else "" if v is None else _cell(v, column) for v in values]
     if column.type == "date":
         return [v.isoformat() if type(v) is dt.date else "" if v is None else _cell(v, column) for v in values]
-    return [csv_guard_text(v) if type(v) is str else "" if v is None else _cell(v, column) for v in values]
+    needs_guard = CSV_GUARD_CHARS.search  # most text has no character the guard acts on: kept as it is
+    return [(csv_guard_text(v) if needs_guard(v) else v) if type(v) is str
+            else "" if v is None or (type(v) is float and v != v)  # NULL in a `str` column reads as NaN
+            else _cell(v, column) for v in values]
 
 
 def render(doc: ReportDocument) -> bytes:

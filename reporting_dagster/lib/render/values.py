@@ -357,7 +357,7 @@ def column_values(frame: pd.DataFrame, key: str) -> list[Any]:
 
 
 # characters without which `csv_guard` returns its text unchanged
-_CSV_GUARD_CHARS = re.compile("[=+\\-@\uff1d\uff0b\uff0d\uff20\t\r]")
+CSV_GUARD_CHARS = _CSV_GUARD_CHARS = re.compile("[=+\\-@\uff1d\uff0b\uff0d\uff20\t\r]")
 
 
 _CSV_SPLITS = re.compile("[;,\t\r\n]")
