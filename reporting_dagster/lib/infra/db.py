@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import gc
 import math
+from contextlib import contextmanager
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
+from pandas.errors import DatabaseError
 from sqlalchemy.engine import URL, Engine, make_url
 
 from reporting_dagster.lib.infra.limits import DatabaseLimits, milliseconds
@@ -128,15 +132,15 @@ def read_frames(
     params: Mapping[str, Any] | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
 ) -> Iterator[pd.DataFrame]:
-    """Stream a query as DataFrames of at most `chunk_rows` rows (server-side cursor).
-
-    NUMERIC columns stay `decimal.Decimal` (coerce_float=False): money is never a float.
-    """
-    with engine.connect() as conn:
-        conn = conn.execution_options(stream_results=True, max_row_buffer=chunk_rows)
-        yield from pd.read_sql_query(
-            sa.text(sql), conn, params=dict(params or {}), chunksize=chunk_rows, coerce_float=False
-        )
+    """Stream a query as DataFrames of at most `chunk_rows` rows (server-side cursor), each typed
+    like `read_frame`'s whole result. NUMERIC columns stay `decimal.Decimal`: money is never a float."""
+    with _streamed_rows(engine, sql, params, chunk_rows) as (columns, oids, chunks):
+        empty = True
+        for rows in chunks:
+            empty = False
+            yield _frame(columns, [list(values) for values in zip(*rows)], len(rows), oids)
+        if empty:  # as pandas' chunked read_sql: one empty frame that has the columns
+            yield _frame(columns, [], 0, oids)
 
 
 def read_frame(
@@ -145,12 +149,114 @@ def read_frame(
     params: Mapping[str, Any] | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
 ) -> pd.DataFrame:
-    """The whole result of a streamed query as one DataFrame (columns kept when empty)."""
-    chunks = list(read_frames(engine, sql, params, chunk_rows))
-    if len(chunks) == 1:
-        return chunks[0]
-    if not chunks:
-        with engine.connect() as conn:
-            cols = list(conn.execute(sa.text(f"SELECT * FROM ({sql}) AS q LIMIT 0"), dict(params or {})).keys())
-        return pd.DataFrame(columns=cols)
-    return pd.concat(chunks, ignore_index=True)
+    """The whole result of a query as one DataFrame (columns kept, all `object`, when empty).
+
+    Rows are fetched `chunk_rows` at a time and appended to one list per column; the frame is built
+    once at the end with pandas' own type inference over each whole column — the types of reading
+    the result in one go (`pd.read_sql`): int64 (float64 when a NULL is present), bool, `str`,
+    Decimal/date objects, datetime64 in UTC. No chunk frames and no concatenated copy: the peak is
+    the frame plus one pointer per cell.
+    """
+    with _streamed_rows(engine, sql, params, chunk_rows) as (columns, oids, chunks), _no_cyclic_gc():
+        values: list[list[Any]] = [[] for _ in columns]
+        count = 0
+        for rows in chunks:
+            count += len(rows)
+            for column, chunk in zip(values, zip(*rows)):
+                column.extend(chunk)
+            del rows
+    return _frame(columns, values, count, oids)
+
+
+@contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """The cyclic garbage collector paused while a result is read: a million row tuples make it
+    run again and again over every value read so far (half the CPU time of a 1M-row extract),
+    and rows have no cycles to collect. Reference counting frees everything as usual."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+@contextmanager
+def _streamed_rows(
+    engine: Engine, sql: str, params: Mapping[str, Any] | None, chunk_rows: int
+) -> Iterator[tuple[list[str], list[Any], Iterator[list[tuple[Any, ...]]]]]:
+    """(column names, column type oids, chunks of row tuples) of a query on a server-side cursor.
+
+    `cursor_tuple_fraction = 1` for this transaction: PostgreSQL plans a cursor for its first 10 %
+    of rows by default (nested loops), 3.4x slower to read the whole time_entries extract than the
+    plan of a plain query. The statement runs through SQLAlchemy, so statement timeouts and lost
+    connections fail as they always did: an error of the statement (or of its first row) as
+    pandas' `DatabaseError` quoting the SQL, an error while fetching as SQLAlchemy's
+    `OperationalError` naming no statement. The chunks are read from the DB-API cursor directly
+    (plain tuples, no SQLAlchemy Row per row); its errors go through SQLAlchemy's own handler.
+    """
+    with engine.connect() as conn:
+        conn.exec_driver_sql("SET LOCAL cursor_tuple_fraction = 1")
+        stream = conn.execution_options(stream_results=True, max_row_buffer=chunk_rows)
+        try:
+            result = stream.execute(sa.text(sql), dict(params or {}))
+        except Exception as exc:  # the message pandas.read_sql gave: db_errors reads it
+            raise DatabaseError(f"Execution failed on sql '{sql}': {exc}") from exc
+        columns = list(result.keys())
+        description = result.cursor.description if result.cursor is not None else None
+        oids = [d[1] for d in description] if description else [None] * len(columns)
+
+        def chunks() -> Iterator[list[tuple[Any, ...]]]:
+            if not result.returns_rows:
+                return
+            first = [tuple(row) for row in result.fetchmany(1)]  # the row SQLAlchemy already holds
+            cursor = result.cursor
+            while True:
+                try:
+                    rows = cursor.fetchmany(chunk_rows - len(first)) if cursor is not None else []
+                except Exception as exc:  # noqa: BLE001 - re-raised by SQLAlchemy, as a fetch of its own would be
+                    conn._handle_dbapi_exception(exc, None, None, cursor, result.context)  # noqa: SLF001
+                rows = first + rows if first else rows
+                first = []
+                if not rows:
+                    return
+                yield rows
+
+        yield columns, oids, chunks()
+        result.close()
+
+
+# PostgreSQL type oids of the columns built without pandas' per-value inference (the same result)
+_INTEGER_OIDS = frozenset({20, 21, 23})  # int8, int2, int4
+_BOOL_OID = 16
+
+
+def _frame(columns: list[str], values: list[list[Any]], count: int, oids: list[Any] | None = None) -> pd.DataFrame:
+    """One DataFrame from one list per column (emptied as it goes), typed as `pd.read_sql` types a
+    whole result."""
+    if count == 0:
+        return pd.DataFrame(columns=columns)
+    oids = oids or [None] * len(columns)
+    series = {}
+    for i, oid in enumerate(oids):
+        series[i] = _series(values[i], oid)
+        values[i] = None  # the list (and an integer column's int objects) freed as soon as it is converted
+    frame = pd.DataFrame(series, copy=False)
+    frame.columns = columns
+    for i, dtype in enumerate(frame.dtypes):
+        if isinstance(dtype, pd.DatetimeTZDtype):  # as pandas.read_sql: timestamps with a zone in UTC
+            frame.isetitem(i, pd.to_datetime(frame.iloc[:, i], utc=True))
+    return frame
+
+
+def _series(values: list[Any], oid: Any) -> pd.Series:
+    """A column as pandas infers it from its values; integer and boolean columns straight to numpy
+    (what the inference gives them: int64, float64 when a NULL is present, bool), ~10x faster."""
+    if oid in _INTEGER_OIDS or oid == _BOOL_OID:
+        nulls = values.count(None)
+        if nulls == 0:
+            return pd.Series(np.array(values, dtype=np.int64 if oid != _BOOL_OID else np.bool_), copy=False)
+        if nulls < len(values) and oid != _BOOL_OID:
+            return pd.Series(np.array(values, dtype=np.float64), copy=False)
+    return pd.Series(values, dtype=None)

@@ -313,3 +313,86 @@ def group_value(value: Any) -> Any:
 
 def parameter_pairs(doc_parameters: dict[str, Any]) -> list[tuple[str, str]]:
     return [(str(k), "" if v is None else text(v)) for k, v in doc_parameters.items()]
+
+
+# ---------------------------------------------------------------------------------------------
+# per-column converters (XLSX/CSV of large tables): the functions above, with the column's
+# format looked up once instead of once per cell; same results value for value
+
+
+def column_scaler(column: Column | None):
+    """`lambda value: scaled(value, column)` with the column's decimals resolved once."""
+    fewest, most = decimal_places(column)
+    most_q = Decimal(1).scaleb(-most)
+    fewest_q = Decimal(1).scaleb(-fewest)
+
+    def scale(value: Any) -> Decimal | None:
+        d = value if type(value) is Decimal and value.is_finite() else to_decimal(value)
+        if d is None:
+            return None
+        d = d.quantize(most_q, rounding=ROUND_HALF_UP)
+        if fewest < most:
+            trimmed = d.normalize()
+            d = d.quantize(fewest_q) if trimmed.as_tuple().exponent > -fewest else trimmed
+        return d
+
+    return scale
+
+
+def fast_normalize(value: Any) -> Any:
+    """`normalize`, with the common exact types (str, int, Decimal, date) returned at once."""
+    if value is None:
+        return None
+    kind = type(value)
+    if kind is str or kind is int or kind is dt.date or kind is bool:
+        return value
+    if kind is Decimal:
+        return None if value.is_nan() else value
+    return normalize(value)
+
+
+def column_values(frame: pd.DataFrame, key: str) -> list[Any]:
+    """A frame column as plain values (`normalize` on each, as `table_records` does)."""
+    return [fast_normalize(v) for v in frame[key].tolist()]
+
+
+# characters without which `csv_guard` returns its text unchanged
+CSV_GUARD_CHARS = _CSV_GUARD_CHARS = re.compile("[=+\\-@\uff1d\uff0b\uff0d\uff20\t\r]")
+
+
+_CSV_SPLITS = re.compile("[;,\t\r\n]")
+_CSV_STARTERS = frozenset("=+-@\uff1d\uff0b\uff0d\uff20")
+
+
+def csv_guard_text(value: str) -> str:
+    """`csv_guard`, returning at once the (most common) text it would leave as it is: text without
+    a formula starter or a tab, or text without a split character whose start (past spaces and
+    quotes) is no formula starter ('INV-1001', 'a@b.example')."""
+    if not _CSV_GUARD_CHARS.search(value):
+        return value
+    if not _CSV_SPLITS.search(value):
+        i = 0
+        while i < len(value) and (value[i] == '"' or value[i].isspace()):
+            i += 1
+        if i == len(value) or value[i] not in _CSV_STARTERS:
+            return value
+    return csv_guard(value)
+
+
+def column_money(column: Column | None):
+    """`lambda value: money(value, column)` with the column's decimals resolved once, and a
+    Decimal of a 2-decimal column quantized directly."""
+    scale = column_scaler(column)
+    fewest, most = decimal_places(column)
+    step = Decimal(1).scaleb(-most)
+
+    def money_text(value: Any) -> str:
+        if fewest == most and type(value) is Decimal and value.is_finite():
+            d = value.quantize(step, rounding=ROUND_HALF_UP)
+        else:
+            d = scale(value)
+            if d is None:
+                return ""
+        return format(abs(d) if d == 0 else d, "f")
+
+    return money_text
