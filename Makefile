@@ -6,11 +6,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.reporting/dagster
 
-.PHONY: help install check-system demo dev test db-upgrade seed stop clean
+.PHONY: help install check-system demo dev test bench db-upgrade seed stop clean
 
 help:
 	@echo "make demo   - set up, start the embedded PostgreSQL, migrate, seed, build last month's reports"
 	@echo "make test   - set up and run the test suite"
+	@echo "make bench  - the benchmarks against their baselines (BENCH_ARGS=--heavy for the heavy month)"
 	@echo "make dev    - open the Dagster UI (http://127.0.0.1:3000) on the demo data"
 	@echo "make stop   - stop the embedded PostgreSQL"
 	@echo "make clean  - remove .venv and .reporting (demo database, files, Dagster instance)"
@@ -46,6 +47,10 @@ dev: seed
 
 test: install
 	$(BIN)/pytest
+
+# not part of `make test`: seeds its own bench_* databases (README "Benchmarks")
+bench: install
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 stop:
 	@[ -x $(BIN)/reporting-dagster ] && $(BIN)/reporting-dagster db stop || true

@@ -338,7 +338,7 @@ def test_render_settings_refuse_nonsense_with_the_variable_name(monkeypatch):
                  "REPORTS_RENDER_MAX_CELL_CHARS"):
         monkeypatch.delenv(name, raising=False)
     assert (settings.render_timeout_seconds(), settings.max_file_bytes(), settings.render_workers(),
-            settings.max_cell_chars()) == (300.0, 200 * 1024 * 1024, min(os.cpu_count(), 4), 2000)  # a worker per core
+            settings.max_cell_chars()) == (300.0, 200 * 1024 * 1024, settings.default_render_workers(), 2000)
     for name, value in (("REPORTS_RENDER_TIMEOUT_SECONDS", "0"), ("REPORTS_RENDER_TIMEOUT_SECONDS", "nan"),
                         ("REPORTS_MAX_FILE_BYTES", "1e9"), ("REPORTS_RENDER_WORKERS", "0"),
                         ("REPORTS_RENDER_MAX_CELL_CHARS", "10")):

@@ -43,9 +43,10 @@ def first_billing_period() -> str:
 
 DEFAULT_RENDER_TIMEOUT_SECONDS = 300.0  # ~100x the slowest legitimate PDF measured (see README)
 DEFAULT_MAX_FILE_BYTES = 200 * 1024 * 1024
-# one renderer per core, at most 4: a large PDF's layout peaks near 1.5 GB (5,000 rows measured),
-# so 4 workers stay inside 6 GB; set REPORTS_RENDER_WORKERS for a bigger or smaller machine
-DEFAULT_RENDER_WORKERS = max(1, min(os.cpu_count() or 1, 4))
+# one renderer per usable core, as many as the memory holds at REPORTS_RENDER_WORKER_MEMORY_MB each
+# (README "Rendering limits" has the measured peaks the default comes from)
+DEFAULT_RENDER_WORKER_MEMORY_MB = 1024
+MEMORY_HEADROOM = 0.75  # of the machine's (or container's) memory: the rest is the step's own and the OS's
 DEFAULT_MAX_CELL_CHARS = 2000
 MIN_MAX_CELL_CHARS = 100
 
@@ -60,10 +61,25 @@ def max_file_bytes() -> int:
     return int(env_number("REPORTS_MAX_FILE_BYTES", DEFAULT_MAX_FILE_BYTES, integer=True, minimum=1))
 
 
+def render_worker_memory_mb() -> int:
+    """`REPORTS_RENDER_WORKER_MEMORY_MB`: the memory budgeted per renderer process (default 1024)."""
+    return int(env_number("REPORTS_RENDER_WORKER_MEMORY_MB", DEFAULT_RENDER_WORKER_MEMORY_MB, integer=True,
+                          minimum=64))
+
+
+def default_render_workers() -> int:
+    """One per usable core, at most as many as 75 % of the memory holds at the per-worker budget."""
+    from reporting_dagster.lib.infra import capacity
+
+    fits = int(capacity.memory_bytes() * MEMORY_HEADROOM // (render_worker_memory_mb() * 2**20))
+    return max(1, min(capacity.cores(), fits))
+
+
 def render_workers() -> int:
-    """`REPORTS_RENDER_WORKERS`: renderer processes per Dagster process (default: the cores, at most 4),
-    so organizations render side by side and one slow tenant holds one worker, never all."""
-    return int(env_number("REPORTS_RENDER_WORKERS", DEFAULT_RENDER_WORKERS, integer=True, minimum=1))
+    """`REPORTS_RENDER_WORKERS`: renderer processes per Dagster process (default
+    `default_render_workers()`), so organizations render side by side and one slow tenant holds
+    one worker, never all."""
+    return int(env_number("REPORTS_RENDER_WORKERS", default_render_workers(), integer=True, minimum=1))
 
 
 def max_cell_chars() -> int:
@@ -76,5 +92,6 @@ def check_environment() -> None:
     """Read every rendering limit once, so a bad value stops the code location from loading."""
     render_timeout_seconds()
     max_file_bytes()
+    render_worker_memory_mb()
     render_workers()
     max_cell_chars()
