@@ -13,15 +13,12 @@ import dataclasses
 from pathlib import Path
 from typing import Any, Callable
 
+from bench.harness import Case, Size, Target, Variant
 from bench.timesheet_rows import document
 
 TEMPLATES = Path(__file__).parent / "templates"
 DEFAULT_ROWS = 2_000
 HEAVY_ROWS = (10_000, 20_000)
-
-
-def _pages(data: bytes) -> int:
-    return data.count(b"/Type /Page\n") or data.count(b"/Type /Page")
 
 
 def ours(rows: int) -> Callable[[], dict[str, Any]]:
@@ -72,14 +69,23 @@ def seed_style(rows: int) -> Callable[[], dict[str, Any]]:
     return run
 
 
-def cases(size) -> list:
-    from bench.harness import Case, Variant
+MIN_ROWS_PER_S = 500
+MIN_SPEED_RATIO = 5.0  # ours ÷ the seed-style template's rows/s
+MAX_PEAK_RSS_MB_10K = 700
 
+
+def cases(size: Size) -> list[Case]:
     sizes = (DEFAULT_ROWS, *HEAVY_ROWS) if size.heavy else (DEFAULT_ROWS,)
-    return [
-        Case(f"pdf timesheet {rows:,d} detail rows", unit="rows", variants=[
-            Variant("ours", target="bench.pdf:ours", args={"rows": rows}),
-            Variant("seed-style template", target="bench.pdf:seed_style", args={"rows": rows}),
-        ])
-        for rows in sizes
-    ]
+    out = []
+    for rows in sizes:
+        targets = [Target("units_per_s", ">=", MIN_ROWS_PER_S),
+                   Target("speed_ratio", ">=", MIN_SPEED_RATIO, baseline="seed-style template")]
+        if rows == 10_000:
+            targets.append(Target("peak_rss_mb", "<=", MAX_PEAK_RSS_MB_10K))
+        out.append(Case(
+            f"pdf_timesheet_{rows}", "rows",
+            (Variant("ours", "bench.pdf:ours", {"rows": rows}),
+             Variant("seed-style template", "bench.pdf:seed_style", {"rows": rows})),
+            tuple(targets), repeat=1 if rows > DEFAULT_ROWS else None,
+            note=f"{rows:,d} detail rows, one month, in memory (bench/timesheet_rows.py)"))
+    return out
