@@ -9,7 +9,10 @@ Layout time is bounded (README "Rendering limits"): a cell longer than
 `REPORTS_RENDER_MAX_CELL_CHARS` is cut with a note pointing to the CSV/XLSX/JSON, which keep every
 character, and for the PDF a long unbroken run gets invisible break opportunities (WeasyPrint
 otherwise lays out the whole rest of the run again for every line it breaks inside it; the breaks
-make that much cheaper, the cut is what bounds it).
+make that much cheaper, the cut is what bounds it). A table shows at most
+`Sections.max_table_rows` rows (template_config "pdf_max_rows", default 2,000) with a note that
+the CSV/XLSX/JSON hold every row; the totals are the document's, over every row. For the PDF, runs
+of plain rows are stacked into bands (`bands.py`), which WeasyPrint lays out at a third of the cost.
 """
 
 from __future__ import annotations
