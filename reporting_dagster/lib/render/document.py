@@ -20,6 +20,7 @@ from reporting_dagster.lib.documents.catalog import ReportDefinition, Table
 # What every format says when the organization has no rows in the period (one wording everywhere).
 NO_DATA_NOTE = "No data for this period"
 LOGO_CHECK = "logo_from_own_branding"  # the WARN finding of a logo left out (documents/reports/logos.py)
+MAX_ROWS_CHECK = "pdf_max_rows_setting"  # the WARN finding of an unusable template_config pdf_max_rows
 
 
 @dataclass(frozen=True)
@@ -33,13 +34,22 @@ class Branding:
     logo_warning: str | None = None  # why the template's logo was left out, and what to fix
 
 
+# PDF/HTML show at most this many rows of a table (report_template.template_config "pdf_max_rows"
+# overrides it, within 1..MAX_TABLE_ROWS_LIMIT); CSV, XLSX and JSON always hold every row. 2,000
+# rows are ~70 landscape pages, more than anyone reads, and render in a few seconds (README)
+DEFAULT_MAX_TABLE_ROWS = 2_000
+MAX_TABLE_ROWS_LIMIT = 50_000  # ~100 s of layout: well inside the render budget
+
+
 @dataclass(frozen=True)
 class Sections:
-    """Template switches (report_template.include_*)."""
+    """Template switches (report_template.include_*, template_config "pdf_max_rows")."""
 
     summary: bool = True
     line_items: bool = True
     charts: bool = True
+    max_table_rows: int = DEFAULT_MAX_TABLE_ROWS
+    warning: str | None = None  # why the template's pdf_max_rows was not used (a WARN finding)
 
 
 @dataclass(frozen=True)
@@ -132,6 +142,8 @@ class ReportDocument:
         # a logo left out is a WARN finding of this file, recorded in its summary like the checks'
         if self.branding.logo_warning:
             self.add_warning({"check": LOGO_CHECK, "severity": "WARN", "message": self.branding.logo_warning})
+        if self.sections.warning:
+            self.add_warning({"check": MAX_ROWS_CHECK, "severity": "WARN", "message": self.sections.warning})
 
     def add_warning(self, finding: dict[str, Any]) -> None:
         """A WARN finding of this file: kept in check_warnings and the summary (summary_data)."""

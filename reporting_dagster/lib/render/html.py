@@ -9,7 +9,10 @@ Layout time is bounded (README "Rendering limits"): a cell longer than
 `REPORTS_RENDER_MAX_CELL_CHARS` is cut with a note pointing to the CSV/XLSX/JSON, which keep every
 character, and for the PDF a long unbroken run gets invisible break opportunities (WeasyPrint
 otherwise lays out the whole rest of the run again for every line it breaks inside it; the breaks
-make that much cheaper, the cut is what bounds it).
+make that much cheaper, the cut is what bounds it). A table shows at most
+`Sections.max_table_rows` rows (template_config "pdf_max_rows", default 2,000) with a note that
+the CSV/XLSX/JSON hold every row; the totals are the document's, over every row. For the PDF, runs
+of plain rows are stacked into bands (`bands.py`), which WeasyPrint lays out at a third of the cost.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from markupsafe import Markup
 from reporting_dagster.lib.documents.catalog import Column
 from reporting_dagster.lib.infra import settings
 from reporting_dagster.lib.infra.paths import TEMPLATES_DIR
+from reporting_dagster.lib.render import bands as band_rules
 from reporting_dagster.lib.render.charts import series_svgs
 from reporting_dagster.lib.render.document import NO_DATA_NOTE, ReportDocument, TableData
 from reporting_dagster.lib.render.values import (
@@ -97,6 +101,7 @@ class ColumnView:
 class RowView:
     cells: list[tuple[str, str]]  # (display text, css class)
     css: str = ""
+    band: bool = False  # PDF only: several plain rows stacked line by line in one table row (bands.py)
 
 
 @dataclass
@@ -115,6 +120,7 @@ class TableView:
     totals: list[RowView] = field(default_factory=list)
     is_child: bool = False
     count: int = 0
+    cut_note: str = ""  # the table has more rows than the PDF/HTML show (Sections.max_table_rows)
 
 
 def _cell_css(column: Column) -> str:
@@ -208,7 +214,7 @@ def _group_title(data: TableData, record: dict[str, Any], limits: TextLimits) ->
     return " · ".join([f"#{key}" if key else "", *parts]).strip(" ·") or "—"
 
 
-def _table_view(doc: ReportDocument, data: TableData, limits: TextLimits) -> TableView:
+def _table_view(doc: ReportDocument, data: TableData, limits: TextLimits, bands: bool = False) -> TableView:
     grouped = bool(data.parent and data.group_key)
     # the section heading names the section: its column would only repeat it on every row
     columns = tuple(c for c in data.table.columns
@@ -221,31 +227,44 @@ def _table_view(doc: ReportDocument, data: TableData, limits: TextLimits) -> Tab
         return " ".join(c for c in ("alt" if index % 2 else "", "hl" if marked else "") if c)
 
     view = TableView(data.key, data.table.title, [], is_child=bool(data.parent), count=len(records))
+    limit = doc.sections.max_table_rows
     if data.parent and data.group_key:
         parent = doc.table(data.parent)
         by_group: dict[Any, list[dict[str, Any]]] = {}
         for record in records:
             by_group.setdefault(group_value(record.get(data.group_key)), []).append(record)
         parent_records = table_records(parent, [parent.row_key or ""]) if parent.row_key else []
-        for parent_record in parent_records:
-            members = by_group.pop(group_value(parent_record.get(parent.row_key)), None)
-            if members:
-                view.groups.append(GroupView(_group_title(parent, parent_record, limits),
-                                             [_row(r, columns, css_for(r, i), limits) for i, r in enumerate(members)]))
+        ordered = [(_group_title(parent, p, limits), members) for p in parent_records
+                   if (members := by_group.pop(group_value(p.get(parent.row_key)), None))]
         leftovers = [r for members in by_group.values() for r in members]
         if leftovers:
-            view.groups.append(GroupView("Other", [_row(r, columns, css_for(r, i), limits)
-                                                  for i, r in enumerate(leftovers)]))
+            ordered.append(("Other", leftovers))
+        left = limit
+        for title, members in ordered:  # the first `limit` rows in the order shown
+            if left <= 0:
+                break
+            view.groups.append(GroupView(title, [_row(r, columns, css_for(r, i), limits)
+                                                 for i, r in enumerate(members[:left])]))
+            left -= len(members)
         all_rows = [row for g in view.groups for row in g.rows]
     else:
-        view.rows = [_row(r, columns, css_for(r, i), limits) for i, r in enumerate(records)]
+        view.rows = [_row(r, columns, css_for(r, i), limits) for i, r in enumerate(records[:limit])]
         all_rows = view.rows
+    if len(records) > limit:
+        where = "CSV, XLSX and JSON" if data.key == (doc.definition.csv_table or doc.tables[0].key) else "XLSX and JSON"
+        view.cut_note = (f"Showing the first {limit:,d} of {len(records):,d} rows; every row is in the {where} "
+                         f"of this report.")
     view.totals = [_row(total, columns, "total", limits) for total in data.totals]
     texts = [[cell for cell, _ in row.cells] for row in (*all_rows, *view.totals)]
     view.columns = [
         ColumnView(c.key, c.label, c.type, _cell_css(c), width)
         for c, width in zip(columns, _widths(columns, texts))
     ]
+    if bands:  # PDF: plain rows stacked (bands.py); the HTML keeps one <tr> per row
+        widths = band_rules.cell_widths([c.width for c in view.columns])
+        view.rows = band_rules.banded(view.rows, widths, RowView)
+        for group in view.groups:
+            group.rows = band_rules.banded(group.rows, widths, RowView)
     return view
 
 
@@ -276,8 +295,9 @@ def _logo(uri: str | None) -> str | None:
     return None
 
 
-def context(doc: ReportDocument, limits: TextLimits | None = None) -> dict[str, Any]:
-    """Everything the templates use, as display-ready values (`limits`: from the environment)."""
+def context(doc: ReportDocument, limits: TextLimits | None = None, for_print: bool = False) -> dict[str, Any]:
+    """Everything the templates use, as display-ready values (`limits`: from the environment;
+    `for_print`: the PDF's page, with bands and their stylesheet)."""
     limits = limits or TextLimits(settings.max_cell_chars())
     brand = safe_color(doc.branding.brand_color)
     sections = doc.sections
@@ -285,7 +305,7 @@ def context(doc: ReportDocument, limits: TextLimits | None = None) -> dict[str, 
     parameters = [(labels.get(k, k.replace("_", " ").capitalize()), limits.field(text(v)))
                   for k, v in doc.parameters.items() if text(v) != ""]
     tables = [] if doc.no_data else [
-        _table_view(doc, t, limits) for t in _sectioned(doc.tables) if not t.parent or sections.line_items
+        _table_view(doc, t, limits, bands=for_print) for t in _sectioned(doc.tables) if not t.parent or sections.line_items
     ]
     charts = []
     if sections.charts and not doc.no_data:
@@ -336,6 +356,7 @@ def context(doc: ReportDocument, limits: TextLimits | None = None) -> dict[str, 
         "charts": charts,
         "tables": tables,
         "no_data": NO_DATA_NOTE if doc.no_data else "",  # shown in place of the charts and tables
+        "for_print": for_print,
     }
 
 
@@ -349,7 +370,7 @@ def template_name(doc: ReportDocument) -> str:
 def render_text(doc: ReportDocument, *, for_print: bool = False) -> str:
     """The page; `for_print` (the PDF) adds the layout breaks to long unbroken runs."""
     limits = TextLimits(settings.max_cell_chars(), breaks=for_print)
-    return environment().get_template(template_name(doc)).render(context(doc, limits))
+    return environment().get_template(template_name(doc)).render(context(doc, limits, for_print=for_print))
 
 
 def render(doc: ReportDocument) -> bytes:

@@ -2,7 +2,7 @@
 
 The fetcher allows `data:` URLs only (the embedded logo); http(s), file and relative URLs are
 refused, and WeasyPrint leaves the resource out. The HTML is the one `html.render_text` makes, with
-the layout breaks for long unbroken runs (`for_print`).
+the layout breaks for long unbroken runs and the row bands (`for_print`, see bands.py).
 """
 
 from __future__ import annotations

@@ -13,7 +13,13 @@ from reporting_dagster.lib.documents.catalog import ReportDefinition
 from reporting_dagster.lib.infra.periods import BillingPeriod
 from reporting_dagster.lib.rules import boundaries
 from reporting_dagster.lib.operations.records import Template
-from reporting_dagster.lib.render.document import Branding, ReportDocument, Sections
+from reporting_dagster.lib.render.document import (
+    DEFAULT_MAX_TABLE_ROWS,
+    MAX_TABLE_ROWS_LIMIT,
+    Branding,
+    ReportDocument,
+    Sections,
+)
 from reporting_dagster.lib.infra.store import Store
 from reporting_dagster.lib.documents.reports.logos import read_logo
 
@@ -63,11 +69,30 @@ def branding_from(template: Template | None, store: Store | None, organization_i
     )
 
 
+MAX_ROWS_KEY = "pdf_max_rows"
+
+
+def max_table_rows(config: Any) -> tuple[int, str | None]:
+    """template_config's "pdf_max_rows": (rows, None) when it is a whole number from 1 to
+    MAX_TABLE_ROWS_LIMIT (or absent: the default), else (the default, why it was not used): a
+    bad setting keeps the report and is reported as a WARN finding in its summary."""
+    if not isinstance(config, dict) or MAX_ROWS_KEY not in config:
+        return DEFAULT_MAX_TABLE_ROWS, None
+    value = config[MAX_ROWS_KEY]
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_TABLE_ROWS_LIMIT:
+        return value, None
+    shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:40] + "…"
+    return DEFAULT_MAX_TABLE_ROWS, (
+        f"template_config {MAX_ROWS_KEY} must be a whole number from 1 to {MAX_TABLE_ROWS_LIMIT:,d}, got {shown}; "
+        f"PDF and HTML show up to {DEFAULT_MAX_TABLE_ROWS:,d} rows per table (the default)")
+
+
 def sections_from(template: Template | None) -> Sections:
     if template is None:
         return Sections()
+    rows, warning = max_table_rows(template.template_config)
     return Sections(summary=template.include_summary, line_items=template.include_line_items,
-                    charts=template.include_charts)
+                    charts=template.include_charts, max_table_rows=rows, warning=warning)
 
 
 def with_left_out(doc: ReportDocument, left_out: pd.DataFrame | None, id_column: str, noun: str) -> ReportDocument:

@@ -1,0 +1,163 @@
+"""PDF/HTML table rows: the cut at template_config pdf_max_rows (CSV keeps every row) and the
+PDF's bands (plain rows stacked into one table row), on a hand-built timesheet.
+
+Fixture (organization 1, October 2026): Bea Rossi (7) logs 60 billable minutes on North Farm (10)
+and 30 non-billable minutes on Alpha Wind (11) on each of 1..15 October: 30 entries, 30 detail rows
+(member × project × date), 15 by-date rows, 2 by-project rows. Totals: 15 × 1.00 + 15 × 0.50 =
+22.50 hours, of which 15.00 billable and 7.50 not. Detail order: date, then project name (Alpha
+Wind before North Farm), so the first 12 detail rows are 1..6 October, both projects.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+
+import pandas as pd
+import pytest
+from pypdf import PdfReader
+
+from reporting_dagster.lib import render
+from reporting_dagster.lib.documents.reports import timesheet as report
+from reporting_dagster.lib.documents.reports.common import ReportContext, max_table_rows, sections_from
+from reporting_dagster.lib.infra.periods import BillingPeriod
+from reporting_dagster.lib.operations.records import Template
+from reporting_dagster.lib.render import bands, html
+from reporting_dagster.lib.render.document import DEFAULT_MAX_TABLE_ROWS, MAX_ROWS_CHECK, Branding
+from reporting_dagster.lib.rules.timesheet import timesheet
+
+OCT1, OCT31 = dt.date(2026, 10, 1), dt.date(2026, 10, 31)
+
+
+def entries() -> pd.DataFrame:
+    rows = []
+    for day in range(1, 16):
+        for project_id, name, minutes, billable in ((10, "North Farm", 60, True), (11, "Alpha Wind", 30, False)):
+            rows.append({"entry_id": len(rows) + 1, "organization_id": 1, "member_id": 7, "member_name": "Bea Rossi",
+                         "member_email": "bea@x.io", "project_id": project_id, "project_name": name,
+                         "entry_date": dt.date(2026, 10, day), "duration_minutes": minutes, "billable": billable})
+    return pd.DataFrame(rows)
+
+
+def template(config) -> Template:
+    return Template(id=1, name="Timesheet", file_format="pdf", template_config=config, include_charts=False,
+                    include_summary=True, include_line_items=True, logo_path=None, header_text=None,
+                    footer_text=None, brand_color="#0B6E4F")
+
+
+def document(config):
+    ctx = ReportContext(1, "Helios Energy", BillingPeriod(7, "October 2026", OCT1, OCT31),
+                        dt.datetime(2026, 11, 1, 6, 0, tzinfo=dt.timezone.utc), Branding(),
+                        sections_from(template(config)))
+    return report.build_document(timesheet(entries(), OCT1, OCT31, "all").for_organization(1), ctx)
+
+
+def pdf_text(doc) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(render.render(doc, "pdf"))).pages)
+
+
+def html_rows(page: str, table: str) -> list[str]:
+    """The data rows (not the heading, group titles or totals) of one table section of the HTML."""
+    section = page.split(f'class="table-block table-{table}')[1].split("</section>")[0]
+    body = section.split("</thead>")[1].split('<tbody class="totals">')[0]
+    return [r for r in re.findall(r"<tr[^>]*>.*?</tr>", body) if "group-title" not in r]
+
+
+DETAIL_NOTE = "Showing the first 12 of 30 rows; every row is in the CSV, XLSX and JSON of this report."
+BY_DATE_NOTE = "Showing the first 12 of 15 rows; every row is in the XLSX and JSON of this report."
+
+
+def test_a_table_over_the_limit_shows_the_first_rows_and_a_note_and_the_csv_every_row():
+    doc = document({"pdf_max_rows": 12})
+    page = render.render(doc, "html").decode("utf-8")
+    detail = html_rows(page, "detail")
+    assert len(detail) == 12
+    assert "2026-10-06" in detail[-1] and "North Farm" in detail[-1]  # 6 days × 2 projects
+    assert not any("2026-10-07" in r for r in detail)
+    assert page.count(DETAIL_NOTE) == 2  # under the heading and under the table
+    assert len(html_rows(page, "by_date")) == 12 and page.count(BY_DATE_NOTE) == 2
+    assert len(html_rows(page, "by_project")) == 2 and page.count("Showing the first") == 4
+    assert "30 rows" in page  # the heading counts every row
+    # totals over all 30 entries, not the rows shown
+    totals = page.split('class="table-block table-detail')[1].split('<tbody class="totals">')[1].split("</tbody>")[0]
+    assert ">22.50<" in totals and ">15.00<" in totals and ">7.50<" in totals and ">30<" in totals
+
+    text = pdf_text(doc)
+    squeezed = " ".join(text.split())
+    assert " ".join(DETAIL_NOTE.split()) in squeezed and " ".join(BY_DATE_NOTE.split()) in squeezed
+    # Alpha Wind: once in by_project, then once per shown detail day (1..6 October)
+    assert text.count("Alpha Wind") == 1 + 6 and text.count("North Farm") == 1 + 6
+    assert "2026-10-12" in text and "2026-10-13" not in text  # by_date: its first 12 days
+    assert "22.50" in text
+
+    csv_lines = render.render(doc, "csv").decode("utf-8").split("\r\n")
+    body = [r for r in csv.reader(io.StringIO("\r\n".join(csv_lines[3:]))) if r][1:]
+    assert len(body) == 30 and body[-1][:4] == ["Bea Rossi", "2026-10-15", "Thu", "North Farm"]
+
+
+def test_the_template_config_sets_the_limit_and_without_it_every_row_up_to_the_default_shows():
+    page = render.render(document({"pdf_max_rows": 20}), "html").decode("utf-8")
+    assert len(html_rows(page, "detail")) == 20
+    assert "Showing the first 20 of 30 rows" in page and "by_date" in page
+    assert len(html_rows(page, "by_date")) == 15
+    for config in ({}, {"other": 1}, {"pdf_max_rows": 30}):
+        page = render.render(document(config), "html").decode("utf-8")
+        assert len(html_rows(page, "detail")) == 30 and "Showing the first" not in page
+    assert pdf_text(document({})).count("Alpha Wind") == 1 + 15
+
+
+@pytest.mark.parametrize("value", [0, -5, 50_001, 2.5, "200", True, None, [12]])
+def test_a_bad_pdf_max_rows_falls_back_to_the_default_with_a_warning_in_the_summary(value):
+    rows, warning = max_table_rows({"pdf_max_rows": value})
+    assert rows == DEFAULT_MAX_TABLE_ROWS == 2000
+    assert "pdf_max_rows must be a whole number from 1 to 50,000" in warning and "up to 2,000 rows" in warning
+    doc = document({"pdf_max_rows": value})
+    assert doc.sections.max_table_rows == 2000
+    assert [w["check"] for w in doc.summary["check_warnings"]] == [MAX_ROWS_CHECK]
+    assert len(html_rows(render.render(doc, "html").decode("utf-8"), "detail")) == 30
+
+
+def test_limits_at_the_bounds_are_taken():
+    assert max_table_rows({"pdf_max_rows": 1}) == (1, None)
+    assert max_table_rows({"pdf_max_rows": 50_000}) == (50_000, None)
+    assert max_table_rows("(unreadable JSON: nested more than 64 levels)") == (2000, None)
+    page = render.render(document({"pdf_max_rows": 1}), "html").decode("utf-8")
+    assert len(html_rows(page, "detail")) == 1 and "Showing the first 1 of 30 rows" in page
+
+
+def test_the_pdf_stacks_plain_rows_into_bands_and_the_html_does_not():
+    doc = document({})
+    printed = html.render_text(doc, for_print=True)
+    bands_found = re.findall(r'<tr class="band( odd)?">(.*?)</tr>', printed, re.S)
+    # by_member has 1 row (no band); by_project 2 rows; by_date 15; the detail's one group 30 rows
+    assert len(bands_found) == 3
+    detail_band = bands_found[-1][1]
+    cells = re.findall(r'<td class="[a-z]+">(.*?)</td>', detail_band, re.S)
+    assert cells[0].split("\n") == [f"2026-10-{d:02d}" for d in range(1, 16) for _ in (0, 1)]
+    assert cells[2].split("\n")[:2] == ["Alpha Wind", "North Farm"]
+    assert "report_print.css" not in printed and "tr.band" in printed
+    page = render.render(doc, "html").decode("utf-8")
+    assert 'class="band' not in page and "tr.band" not in page
+    text = pdf_text(doc)
+    for day in range(1, 16):
+        assert f"2026-10-{day:02d}" in text
+
+
+def test_only_rows_that_surely_fit_on_one_line_join_a_band():
+    assert bands.fits("Nordsee Cluster Wind Park", 200.0)
+    assert not bands.fits("Nordsee Cluster Wind Park", 100.0)
+    # 4 × the widest ASCII advance (W, 2025/2048 em) + 10% at 7.5pt is 32.6pt
+    assert bands.fits("WWWW", 33.0) and not bands.fits("WWWW", 32.0)
+    assert not bands.fits("東京", 500.0) and not bands.fits("a\u200bb", 500.0) and not bands.fits("a\nb", 500.0)
+    assert bands.fits("Jürgen Müller", 120.0)
+
+    class Row:
+        def __init__(self, text, css=""):
+            self.cells, self.css, self.band = [(text, "text")], css, False
+
+    rows = [Row("a"), Row("b", "alt"), Row("x" * 80), Row("c"), Row("d", "alt"), Row("e"), Row("f", "alt hl")]
+    out = bands.banded(rows, [100.0], lambda cells, css, band: Row(cells[0][0], css), size=2)
+    assert [(r.cells[0][0], r.css) for r in out] == [
+        ("a\nb", "band"), ("x" * 80, ""), ("c\nd", "band"), ("e", ""), ("f", "alt hl")]
