@@ -69,11 +69,16 @@ def run_pack(database_url: str, partition: str, env: dict[str, str] | None = Non
     return timed
 
 
+EXECUTORS = ("in_process", "multiprocess")  # REPORTS_EXECUTOR (defs/executors.py); celery needs workers
+
+
 def _case(name: str, size: Size, options: SeedOptions, targets: tuple[Target, ...] = (), note: str = "",
           repeat: int | None = None) -> Case:
     url = size.database_url(name, options)
-    variant = Variant("monthly_reports", "bench.pack:run_pack", {"database_url": url, "partition": last_month()})
-    return Case(f"pack_{name}", "files", (variant,), targets, repeat=repeat, note=note)
+    args = {"database_url": url, "partition": last_month()}
+    variants = tuple(Variant(executor, "bench.pack:run_pack", args, env={"REPORTS_EXECUTOR": executor})
+                     for executor in EXECUTORS)
+    return Case(f"pack_{name}", "files", variants, targets, repeat=repeat, note=note)
 
 
 def cases(size: Size) -> list[Case]:

@@ -31,7 +31,8 @@ def test_a_memory_limit_below_the_physical_memory_counts(tmp_path):
 
 
 def test_the_default_worker_count_is_the_cores_bounded_by_the_memory_budget(monkeypatch):
-    monkeypatch.delenv("REPORTS_RENDER_WORKERS", raising=False)
+    for name in ("REPORTS_RENDER_WORKERS", "REPORTS_EXECUTOR", "REPORTS_EXECUTOR_MAX_CONCURRENT"):
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(capacity, "cores", lambda: 8)
     monkeypatch.setattr(capacity, "memory_bytes", lambda: 4 * 2**30)  # 3 GiB usable at 75 %
     monkeypatch.setenv("REPORTS_RENDER_WORKER_MEMORY_MB", "1024")
@@ -42,5 +43,11 @@ def test_the_default_worker_count_is_the_cores_bounded_by_the_memory_budget(monk
     assert settings.render_workers() == 8  # the cores bound it
     monkeypatch.setattr(capacity, "memory_bytes", lambda: 2**29)
     assert settings.render_workers() == 1  # never fewer than one
+    monkeypatch.setattr(capacity, "memory_bytes", lambda: 4 * 2**30)
+    monkeypatch.setenv("REPORTS_RENDER_WORKER_MEMORY_MB", "512")
+    monkeypatch.setenv("REPORTS_EXECUTOR", "multiprocess")  # 8 steps at once (the cores) share the memory
+    assert settings.render_workers() == 1
+    monkeypatch.setenv("REPORTS_EXECUTOR_MAX_CONCURRENT", "2")  # 2 steps: 1.5 GiB each
+    assert settings.render_workers() == 3
     monkeypatch.setenv("REPORTS_RENDER_WORKERS", "5")
     assert settings.render_workers() == 5  # an explicit count wins

@@ -27,6 +27,7 @@ from reporting_dagster.lib.operations.records import Template
 from reporting_dagster.lib.render import bands, html
 from reporting_dagster.lib.render.document import DEFAULT_MAX_TABLE_ROWS, MAX_ROWS_CHECK, Branding
 from reporting_dagster.lib.rules.timesheet import timesheet
+from tests.test_aging import context as aging_context, invoice as aging_invoice, run as aging_run, world  # noqa: F401
 
 OCT1, OCT31 = dt.date(2026, 10, 1), dt.date(2026, 10, 31)
 
@@ -161,3 +162,20 @@ def test_only_rows_that_surely_fit_on_one_line_join_a_band():
     out = bands.banded(rows, [100.0], lambda cells, css, band: Row(cells[0][0], css), size=2)
     assert [(r.cells[0][0], r.css) for r in out] == [
         ("a\nb", "band"), ("x" * 80, ""), ("c\nd", "band"), ("e", ""), ("f", "alt hl")]
+
+
+
+def test_a_table_whose_template_sets_its_own_widths_keeps_one_row_per_invoice_in_the_pdf(world):
+    """invoice_aging.html fixes its invoice list's column widths and keeps invoice numbers on one
+    line: bands would stack six numbers into one cell line by line, against widths they never saw."""
+    from reporting_dagster.lib.documents.reports import invoice_aging
+
+    for i in range(6):  # 11 days overdue at the as-of date: plain rows, none highlighted
+        aging_invoice(world, f"INV-{1000 + i}", "100.00", dt.date(2025, 3, 20))
+    doc = invoice_aging.build_document(aging_run(world.engine).for_organization(world.org_id),
+                                       aging_context(world.org_id))
+    printed = html.render_text(doc, for_print=True)
+    assert "<tr class=\"band" not in printed.split("table-block table-invoices")[1].split("</section>")[0]
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(render.render(doc, "pdf"))).pages)
+    lines = [line for line in text.splitlines() if "INV-100" in line]
+    assert [re.findall(r"INV-100\d", line) for line in lines] == [[f"INV-{1000 + i}"] for i in range(6)]

@@ -5,7 +5,9 @@
 - `in_process` (default; the demo): every step in the run's process. A step in its own process
   pays Dagster's imports again, and on one small machine that costs more than it saves.
 - `multiprocess`: each step in a child process on the run's machine (`REPORTS_EXECUTOR_MAX_CONCURRENT`
-  at a time, default the cores), so the export chunks of a month render side by side.
+  at a time, default the cores), so the export chunks of a month render side by side. The children
+  are forked from a forkserver that has imported the code location once (`PRELOAD`), so a step
+  does not pay Dagster's and the project's imports again.
 - `celery`: each step is a Celery task (dagster-celery) that any worker listening on the queue
   runs: `REPORTS_CELERY_BROKER_URL` (redis://… or amqp://…, required), `REPORTS_CELERY_BACKEND_URL`
   (default: the broker when it is Redis, else `rpc://`), `REPORTS_CELERY_QUEUE` (default `dagster`).
@@ -23,6 +25,7 @@ from reporting_dagster.lib.infra.env import env_number
 EXECUTOR_VARIABLE = "REPORTS_EXECUTOR"
 EXECUTORS = ("in_process", "multiprocess", "celery")
 DEFAULT_QUEUE = "dagster"
+PRELOAD = ["reporting_dagster.definitions"]  # what a multiprocess step would otherwise import itself
 
 
 def _env(name: str) -> str | None:
@@ -58,7 +61,9 @@ def executor_from_env() -> dg.ExecutorDefinition:
     name = executor_name()
     if name == "multiprocess":
         workers = int(env_number("REPORTS_EXECUTOR_MAX_CONCURRENT", 0, integer=True, minimum=0))
-        return dg.multiprocess_executor.configured({"max_concurrent": workers}, name="multiprocess")
+        return dg.multiprocess_executor.configured(
+            {"max_concurrent": workers, "start_method": {"forkserver": {"preload_modules": PRELOAD}}},
+            name="multiprocess")
     if name == "celery":
         from dagster_celery import celery_executor  # only a celery deployment imports celery
 

@@ -67,11 +67,25 @@ def render_worker_memory_mb() -> int:
                           minimum=64))
 
 
-def default_render_workers() -> int:
-    """One per usable core, at most as many as 75 % of the memory holds at the per-worker budget."""
+def steps_sharing_the_machine() -> int:
+    """Dagster processes that render on this machine at once: the multiprocess executor's steps
+    (`REPORTS_EXECUTOR_MAX_CONCURRENT`, 0 = the cores), else this one. Celery workers on one host
+    each count as one: set `REPORTS_RENDER_WORKERS` there (README "Production: across machines")."""
     from reporting_dagster.lib.infra import capacity
 
-    fits = int(capacity.memory_bytes() * MEMORY_HEADROOM // (render_worker_memory_mb() * 2**20))
+    if os.environ.get("REPORTS_EXECUTOR", "").strip().lower() != "multiprocess":
+        return 1
+    steps = int(env_number("REPORTS_EXECUTOR_MAX_CONCURRENT", 0, integer=True, minimum=0))
+    return steps or capacity.cores()
+
+
+def default_render_workers() -> int:
+    """One per usable core, at most as many as this process's share of 75 % of the memory holds at
+    the per-worker budget (the share: the memory divided by the steps rendering at once)."""
+    from reporting_dagster.lib.infra import capacity
+
+    budget = render_worker_memory_mb() * 2**20
+    fits = int(capacity.memory_bytes() * MEMORY_HEADROOM // steps_sharing_the_machine() // budget)
     return max(1, min(capacity.cores(), fits))
 
 

@@ -68,7 +68,7 @@ def _band(rows: list[Row], make) -> Row:
     columns = len(rows[0].cells)
     cells = [("\n".join(row.cells[i][0] or NO_BREAK_SPACE for row in rows), rows[0].cells[i][1])
              for i in range(columns)]
-    return make(cells, "band odd" if rows[0].css == "alt" else "band", True)
+    return make(cells, "band", True)
 
 
 def banded(rows: list[Row], widths_pt: list[float], make, size: int = BAND_ROWS) -> list[Row]:

@@ -72,6 +72,11 @@ ZERO_WIDTH_SPACE = "\u200b"
 _LONG_RUN = re.compile(r"[^\s\u200b]{%d,}" % (LONG_RUN_CHARS + 1))
 
 
+# tables whose page template sets its own column widths and wrapping (invoice_aging.html's invoice
+# list): bands.fits() measures against the widths computed here, so their rows stay ordinary rows
+OWN_LAYOUT_TABLES = frozenset({("invoice_aging", "invoices")})
+
+
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     return Environment(
@@ -260,7 +265,7 @@ def _table_view(doc: ReportDocument, data: TableData, limits: TextLimits, bands:
         ColumnView(c.key, c.label, c.type, _cell_css(c), width)
         for c, width in zip(columns, _widths(columns, texts))
     ]
-    if bands:  # PDF: plain rows stacked (bands.py); the HTML keeps one <tr> per row
+    if bands and (doc.report_type, data.key) not in OWN_LAYOUT_TABLES:  # PDF: plain rows stacked (bands.py)
         widths = band_rules.cell_widths([c.width for c in view.columns])
         view.rows = band_rules.banded(view.rows, widths, RowView)
         for group in view.groups:

@@ -404,7 +404,10 @@ class RenderPool:
                 if self._jobs and (slot.alive() or not any(
                         s is not slot and not s.busy and s.alive() for s in self._slots)):
                     slot.busy = True
-                    return self._jobs.popleft()
+                    job = self._jobs.popleft()
+                    if self._jobs:  # the slots that deferred to this one may take the rest now
+                        self._ready.notify_all()
+                    return job
                 if self._stopping and not self._jobs:
                     return None
                 self._ready.wait(0.5)  # also notices a warm slot's worker that died while idle
