@@ -386,13 +386,23 @@ def column_money(column: Column | None):
     fewest, most = decimal_places(column)
     step = Decimal(1).scaleb(-most)
 
+    seen: dict[Decimal, str] = {}  # a column of 2-4 decimals repeats its values (quantities, rates)
+
     def money_text(value: Any) -> str:
-        if fewest == most and type(value) is Decimal and value.is_finite():
-            d = value.quantize(step, rounding=ROUND_HALF_UP)
-        else:
-            d = scale(value)
-            if d is None:
-                return ""
+        if type(value) is Decimal and value.is_finite():
+            if fewest == most:
+                d = value.quantize(step, rounding=ROUND_HALF_UP)
+                return format(abs(d) if d == 0 else d, "f")
+            text = seen.get(value)  # equal values scale alike (1.5 and 1.50 alike), so one text serves
+            if text is None:
+                d = scale(value)
+                text = seen[value] = format(abs(d) if d == 0 else d, "f")
+                if len(seen) > 65536:
+                    seen.clear()
+            return text
+        d = scale(value)
+        if d is None:
+            return ""
         return format(abs(d) if d == 0 else d, "f")
 
     return money_text
