@@ -225,9 +225,9 @@ def _release(platform_db: PlatformDatabase, report_mailer: ReportMailer, row: di
     count = request_queue.releases(seen)
     if count >= request_queue.RELEASE_LIMIT:
         return _fail(platform_db, report_mailer, row, run_id,
-              f"never processed: {why}, after {count} earlier batch runs ended the same way; "
-              "set it back to pending to try again", log, pending=True, pending_run_id=seen)
-    elif request_queue.release_request(platform_db.engine, int(row["id"]), seen_run_id=seen, run_id=run_id):
+                     f"never processed: {why}, after {count} earlier batch runs ended the same way; "
+                     "set it back to pending to try again", log, pending=True, pending_run_id=seen)
+    if request_queue.release_request(platform_db.engine, int(row["id"]), seen_run_id=seen, run_id=run_id):
         log.warning(f"generated_report {row['id']}: {why}; offered again in a run of its own")
     return False
 
