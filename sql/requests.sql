@@ -171,3 +171,13 @@ WHERE id = :id
 -- name: report_of_run
 -- The row a launchpad run created and claimed (for its re-execution to continue).
 SELECT id FROM generated_report WHERE dagster_run_id IN :run_ids ORDER BY id DESC LIMIT 1
+
+-- name: release_request
+-- A pending row a dead batch run never claimed, offered again: only while it still names the run
+-- the caller judged (:seen_run_id, the one its run key was made from), and it then names :marker
+-- ('released-<n>:<run id>'), so its run key changes and the request sensor launches it anew.
+UPDATE generated_report
+SET dagster_run_id = CAST(:marker AS text)
+WHERE id = :id AND report_status = 'pending'
+  AND dagster_run_id IS NOT DISTINCT FROM CAST(:seen_run_id AS text)
+RETURNING id

@@ -157,9 +157,10 @@ def test_a_bad_row_fails_alone_and_the_others_in_its_batch_complete(world):
     assert [r[0] for r in failed] == [bad]
 
 
-def test_a_dead_batch_run_fails_its_held_row_and_the_rows_it_never_took(world, monkeypatch):
-    """The run died while making its second row: the row it held and the one it never reached end
-    failed; the row it completed stays completed; a row set back to pending since (a new key) waits."""
+def test_a_dead_batch_run_fails_its_held_row_and_releases_the_rows_it_never_took(world, monkeypatch):
+    """The run died while making its second row: the row it held ends failed; the row it never
+    reached stays pending under a new key and is offered again in a run of its own; the row it
+    completed stays completed; a row set back to pending since (a new key) waits."""
     p, resources = world["p"], world["resources"]
     ids = [p.request(world["helios"], "timesheet", parameters=OCTOBER) for _ in range(4)]
     long_ago = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)
@@ -184,34 +185,104 @@ def test_a_dead_batch_run_fails_its_held_row_and_the_rows_it_never_took(world, m
                 "processing_started_at = :t, processing_completed_at = :t WHERE id = :id"),
                 {"run": dead.run_id, "t": long_ago, "id": ids[3]})
         _fail_sensor(instance, resources, dead)
+        _fail_sensor(instance, resources, dead)  # a second delivery of the event changes nothing
         status = {i: p.row("generated_report", i) for i in ids}
         assert status[ids[0]]["report_status"] == "completed"
         assert status[ids[1]]["report_status"] == "failed" and status[ids[1]]["processing_error"].startswith(
             "run failed: ")
-        assert status[ids[2]]["report_status"] == "failed" and status[ids[2]]["processing_error"].startswith(
-            "run failed before taking it: ")
-        assert status[ids[3]]["report_status"] == "pending"
-        # the reaper on the same rows: nothing left for it, and the pending one waits for its own run
+        assert (status[ids[2]]["report_status"], status[ids[2]]["dagster_run_id"]) == (
+            "pending", f"released-1:{dead.run_id}")
+        assert status[ids[2]]["processing_error"] is None
+        assert (status[ids[3]]["report_status"], status[ids[3]]["dagster_run_id"]) == ("pending", dead.run_id)
+        # the reaper on the same rows: nothing left for it, and the pending ones wait for their own runs
         monkeypatch.setattr(failures, "STUCK_AFTER", dt.timedelta(0))
         assert failures.stuck_report_reaper(dg.build_sensor_context(instance=instance, resources={
             k: resources[k] for k in ("platform_db", "report_mailer", "request_processing")})).skip_message == \
             "0 stuck reports marked failed"
-        assert p.row("generated_report", ids[3])["report_status"] == "pending"
+        assert [p.row("generated_report", i)["report_status"] for i in ids[2:]] == ["pending", "pending"]
+        # the sensor offers the released row again, alone, although a queue of 6 would batch the rest
+        more = [p.request(world["helios"], "timesheet", parameters=OCTOBER) for _ in range(4)]
+        tick = _tick(instance, resources)
+        released_key = f"generated_report-{ids[2]}-after-released-1:{dead.run_id}"
+        assert [batch.keys_of(r.tags) for r in tick.run_requests][0] == [released_key]
+        assert tick.run_requests[0].run_key == released_key
+        assert tick.run_requests[0].run_config == {
+            "ops": {"render_report": {"config": {"generated_report_id": ids[2]}}}}
+        assert [batch.report_ids_of(r.tags) for r in tick.run_requests[1:]] == [
+            [ids[3], more[0]], [more[1]], [more[2]], [more[3]]]
+    with p.engine.connect() as conn:
+        failed = conn.execute(sa.text("SELECT entity_id FROM audit_event WHERE event_type = 'REPORT_FAILED'")).all()
+    assert [r[0] for r in failed] == [ids[1]]
 
 
-def test_the_reaper_fails_the_rows_a_finished_batch_run_never_took(world):
+def _reap(instance, resources):
+    return failures.stuck_report_reaper(dg.build_sensor_context(instance=instance, resources={
+        k: resources[k] for k in ("platform_db", "report_mailer", "request_processing")})).skip_message
+
+
+def test_the_reaper_releases_the_rows_a_finished_batch_run_never_took_and_a_run_of_one_fails_them(world):
     p, resources = world["p"], world["resources"]
     ids = [p.request(world["helios"], "timesheet", parameters=OCTOBER) for _ in range(3)]
     with dg.instance_for_test() as instance:
         # canceled while queued: a batch run that finished without taking any of its rows
-        instance.create_run_for_job(generate_report, status=dg.DagsterRunStatus.CANCELED, tags={
+        canceled = instance.create_run_for_job(generate_report, status=dg.DagsterRunStatus.CANCELED, tags={
             batch.REPORT_IDS_TAG: ",".join(map(str, ids)), **batch.run_key_tags([_key(i) for i in ids])})
-        result = failures.stuck_report_reaper(dg.build_sensor_context(instance=instance, resources={
-            k: resources[k] for k in ("platform_db", "report_mailer", "request_processing")}))
-        assert result.skip_message == "3 stuck reports marked failed"
-    for rid in ids:
-        row = p.row("generated_report", rid)
-        assert row["report_status"] == "failed" and "ended CANCELED before taking it" in row["processing_error"]
+        assert _reap(instance, resources) == "0 stuck reports marked failed"
+        for rid in ids:
+            row = p.row("generated_report", rid)
+            assert (row["report_status"], row["dagster_run_id"]) == ("pending", f"released-1:{canceled.run_id}")
+        assert _reap(instance, resources) == "0 stuck reports marked failed"  # new keys: no run yet
+        # the released row's run of one, canceled too: that row fails as any run of one's would
+        key = f"generated_report-{ids[0]}-after-released-1:{canceled.run_id}"
+        alone = instance.create_run_for_job(generate_report, status=dg.DagsterRunStatus.CANCELED, tags={
+            "generated_report_id": str(ids[0]), **batch.run_key_tags([key])})
+        assert _reap(instance, resources) == "1 stuck reports marked failed"
+    row = p.row("generated_report", ids[0])
+    assert row["report_status"] == "failed" and f"its run {alone.run_id} ended CANCELED before taking it" in \
+        row["processing_error"]
+    assert [p.row("generated_report", i)["report_status"] for i in ids[1:]] == ["pending", "pending"]
+
+
+def test_a_row_released_twice_fails_when_a_third_batch_dies_without_it(world):
+    """The loop guard: the count is in the row's marker; a row released twice in a row is failed
+    the next time a batch dies without taking it, the other rows of that batch are released."""
+    p, resources = world["p"], world["resources"]
+    twice, once = (p.request(world["helios"], "timesheet", parameters=OCTOBER) for _ in range(2))
+    with p.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE generated_report SET dagster_run_id = :m WHERE id = :id"),
+                     [{"m": "released-2:run-b", "id": twice}, {"m": "released-1:run-a", "id": once}])
+    keys = [f"generated_report-{twice}-after-released-2:run-b", f"generated_report-{once}-after-released-1:run-a"]
+    with dg.instance_for_test() as instance:
+        third = instance.create_run_for_job(generate_report, status=dg.DagsterRunStatus.CANCELED, tags={
+            batch.REPORT_IDS_TAG: f"{twice},{once}", **batch.run_key_tags(keys)})
+        assert _reap(instance, resources) == "1 stuck reports marked failed"
+    row = p.row("generated_report", twice)
+    assert row["report_status"] == "failed"
+    assert row["processing_error"] == (
+        f"never processed: its batch run {third.run_id} ended CANCELED before taking it, after 2 earlier batch "
+        "runs ended the same way; set it back to pending to try again")
+    row = p.row("generated_report", once)
+    assert (row["report_status"], row["dagster_run_id"]) == ("pending", f"released-2:{third.run_id}")
+    assert request_queue.releases(row["dagster_run_id"]) == 2 and request_queue.releases("reaped:x") == 0 == \
+        request_queue.releases(None)
+
+
+def test_launchpad_recipients_with_a_batch_of_rows_are_refused_before_any_row_is_taken(world, tmp_path):
+    p, resources = world["p"], world["resources"]
+    helios = p.request(world["helios"], "timesheet", parameters=OCTOBER)
+    canary = p.request(world["canary"], "timesheet", parameters=OCTOBER)
+    with dg.instance_for_test() as instance:
+        result = generate_report.execute_in_process(run_config={"ops": {
+            "render_report": {"config": {"generated_report_ids": [helios, canary]}},
+            "deliver_report": {"config": {"recipients": ["finance@helios.example"]}}}},
+            resources=resources, instance=instance, raise_on_error=False)
+    assert not result.success
+    [failure] = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
+    assert failure.step_key == "render_report"
+    assert "deliver_report recipients apply to one report" in str(failure.event_specific_data)
+    assert [p.row("generated_report", i)["report_status"] for i in (helios, canary)] == ["pending", "pending"]
+    outbox = tmp_path / "outbox"
+    assert not outbox.exists() or list(outbox.iterdir()) == []
 
 
 def test_a_batch_copies_each_row_to_its_s3_destination_with_one_client(world, s3_endpoint, s3_bucket, monkeypatch):

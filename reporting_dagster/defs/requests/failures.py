@@ -14,6 +14,10 @@
 - `report_run_failure_sensor`: a failed generate_report run's rows (one, or a batch's: each
   judged on its own), each when the run holds it, or when it is still pending under that
   run's key for it.
+- A batch run's (more than one row) pending rows it never claimed are not failed with it: they
+  are released (`_release`: a new run key, so the request sensor offers each again in a run
+  of its own); a row released RELEASE_LIMIT times in a row is failed. A run of one's
+  never-taken row is failed as above, so a row that kills its own run cannot loop.
 
 Every failure is conditional on what was judged: the row's status, the run it names and (for
 processing rows) when it was claimed; a row that moved on meanwhile is left alone. Only rows
@@ -79,9 +83,13 @@ def _fail_for_run(platform_db: PlatformDatabase, report_mailer: ReportMailer, re
           and request_queue.run_key(report_id, row["dagster_run_id"], started_at=row["processing_started_at"],
                                     completed_at=row["processing_completed_at"]) in keys):
         # never claimed, and still waiting under this run's key (not a user's later retry);
-        # ours to fail only while we process requests
-        _fail(platform_db, report_mailer, row, run_id, f"run failed before taking it: {error}", log,
-              pending=True, pending_run_id=row["dagster_run_id"])
+        # ours to fail (a run of one) or release (a batch's) only while we process requests
+        if len(keys) > 1:
+            _release(platform_db, report_mailer, row, run_id, f"its batch run {run_id} failed before taking it",
+                     log)
+        else:
+            _fail(platform_db, report_mailer, row, run_id, f"run failed before taking it: {error}", log,
+                  pending=True, pending_run_id=row["dagster_run_id"])
 
 
 @dg.sensor(minimum_interval_seconds=REAPER_INTERVAL, default_status=dg.DefaultSensorStatus.RUNNING,
@@ -173,7 +181,11 @@ def _reap_pending(context: dg.SensorEvaluationContext, platform_db: PlatformData
         row = {"id": p.generated_report_id, "organization_id": p.organization_id, "report_type": p.report_type,
                "file_format": p.file_format, "scheduled_report_id": p.scheduled_report_id}
         try:
-            if _fail(platform_db, report_mailer, row, last.run_id,
+            if len(batch.keys_of(last.tags)) > 1:  # a batch's row: offered again, not failed for the batch
+                if _release(platform_db, report_mailer, {**row, "dagster_run_id": p.last_run_id}, last.run_id,
+                            f"its batch run {last.run_id} ended {last.status.value} before taking it", context.log):
+                    reaped += 1
+            elif _fail(platform_db, report_mailer, row, last.run_id,
                      f"never processed: its run {last.run_id} ended {last.status.value} before taking it; "
                      "set it back to pending to try again", context.log, pending=True, pending_run_id=p.last_run_id):
                 reaped += 1
@@ -200,6 +212,24 @@ def _why_stuck(instance: dg.DagsterInstance, row: dict, beat: heartbeat.RunLiven
     if record.end_time is not None and started is not None and started.timestamp() > record.end_time:
         return None  # claimed again after that run ended: by another processor, which keeps our run id
     return f"its run ended {run.status.value} without finishing it"
+
+
+def _release(platform_db: PlatformDatabase, report_mailer: ReportMailer, row: dict, run_id: str, why: str,
+             log) -> bool:
+    """A pending row a dead batch run never claimed: offered again under a new run key (the
+    request sensor gives it a run of its own), so one dying batch never fails the other rows
+    with it. A row already released RELEASE_LIMIT times in a row is failed instead: a row that
+    kills every run it is in must not go round for ever (in a run of its own it fails anyway).
+    True when this call failed the row."""
+    seen = row["dagster_run_id"]
+    count = request_queue.releases(seen)
+    if count >= request_queue.RELEASE_LIMIT:
+        return _fail(platform_db, report_mailer, row, run_id,
+                     f"never processed: {why}, after {count} earlier batch runs ended the same way; "
+                     "set it back to pending to try again", log, pending=True, pending_run_id=seen)
+    if request_queue.release_request(platform_db.engine, int(row["id"]), seen_run_id=seen, run_id=run_id):
+        log.warning(f"generated_report {row['id']}: {why}; offered again in a run of its own")
+    return False
 
 
 def _fail(platform_db: PlatformDatabase, report_mailer: ReportMailer, row: dict, run_id: str | None, message: str,

@@ -46,6 +46,11 @@ def render_report(context: dg.OpExecutionContext, config: GenerateReportConfig, 
     if config.generated_report_ids and (config.generated_report_id is not None or config.template_id is not None):
         raise dg.Failure("give generated_report_ids alone, not with generated_report_id or template_id",
                          allow_retries=False)
+    if len(config.generated_report_ids) > 1 and _recipients(context):
+        # refused before any row is claimed: the override would e-mail every row's report (every
+        # tenant's, in a batch of several organizations) to the same addresses
+        raise dg.Failure("deliver_report recipients apply to one report: give them with one generated_report_id, "
+                         "not a batch of several generated_report_ids", allow_retries=False)
     platform_db.check_access()
     with platform_db.beating(context.run.run_id):  # the reaper's sign that the claimed rows are still worked on
         if config.generated_report_ids:
@@ -53,6 +58,12 @@ def render_report(context: dg.OpExecutionContext, config: GenerateReportConfig, 
                                  report_mailer)
         done = _render_report(context, config, platform_db, report_store, report_mailer)
         return {"completed": [] if done is None else [done], "problems": {}}
+
+
+def _recipients(context: dg.OpExecutionContext) -> list:
+    """The run's deliver_report `recipients` override (launchpad), if any."""
+    ops = (context.run_config or {}).get("ops") or {}
+    return list(((ops.get("deliver_report") or {}).get("config") or {}).get("recipients") or [])
 
 
 def _render_batch(context: dg.OpExecutionContext, report_ids: list[int], platform_db: PlatformDatabase,
@@ -153,6 +164,8 @@ def deliver_report(context: dg.OpExecutionContext, config: DeliverConfig, render
     report_ids = list(rendered["completed"])
     failures: list[str] = []
     alone = len(report_ids) == 1 and not rendered["problems"]  # a run of one fails as it always did
+    if config.recipients and len(report_ids) + len(rendered["problems"]) > 1:  # render_report refuses it first
+        raise dg.Failure("deliver_report recipients apply to one report, not a batch", allow_retries=False)
     s3 = _LazyS3(delivery_s3)
     for report_id in report_ids:
         try:

@@ -38,7 +38,12 @@ def report_request_sensor(context: dg.SensorEvaluationContext, platform_db: Plat
     after_id = int(context.cursor or 0)
     size = batch.batch_size()
     pending, cursor, passed = launchable(context.instance, platform_db.engine, after_id, limit=RUNS * size)
-    runs = [run_request(group) for group in batch.groups(pending, size)]
+    # a row a dying batch released gets a run of its own (failures._release): it cannot take a
+    # second batch down with it, and its own run failing before it fails it (no loop)
+    alone = [p for p in pending if request_queue.releases(p.last_run_id)]
+    rest = [p for p in pending if not request_queue.releases(p.last_run_id)]
+    runs = [run_request([p]) for p in alone] + [run_request(group) for group in batch.groups(rest, size)]
+    runs = runs[:RUNS]  # the rows left over have no run yet: the next tick's scan below the cursor finds them
     if not runs:
         return dg.SensorResult(skip_reason=f"no pending report without a run (cursor {after_id}; "
                                            f"{passed} pending rows whose run is launched already)",

@@ -8,6 +8,7 @@ caller saw it, so two sensor ticks or two daemons can never claim the same reque
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -250,3 +251,25 @@ def schedule_for_notice(engine: Engine, scheduled_report_id: int) -> dict[str, A
     with engine.connect() as conn:
         row = conn.execute(sa.text(_SQL["schedule_for_notice"]), {"id": scheduled_report_id}).mappings().first()
     return dict(row) if row else None
+
+
+RELEASE_LIMIT = 2  # times a row may be released by dying batch runs; the next such death fails it
+_RELEASED = re.compile(r"^released-(\d+):")
+
+
+def releases(last_run_id: str | None) -> int:
+    """How many dying batch runs have released this pending row in a row (its 'released-<n>:<run>'
+    marker; 0 for any other run id: a claim or a failure starts the count again)."""
+    found = _RELEASED.match(last_run_id or "")
+    return int(found.group(1)) if found else 0
+
+
+def release_request(engine: Engine, report_id: int, *, seen_run_id: str | None, run_id: str) -> bool:
+    """Offer a pending row a dead batch run never claimed again: it names 'released-<n>:<run id>'
+    (fits VARCHAR(64)), a new run key, so the request sensor launches it in a run of its own.
+    Only while it still names `seen_run_id` (the key the caller judged); True when this call did it."""
+    marker = f"released-{releases(seen_run_id) + 1}:{run_id}"
+    with engine.begin() as conn:
+        done = conn.execute(sa.text(_SQL["release_request"]), {
+            "id": report_id, "seen_run_id": seen_run_id, "marker": marker}).first()
+    return done is not None
