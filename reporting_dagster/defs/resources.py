@@ -27,6 +27,7 @@ from reporting_dagster.lib.infra.paths import state_dir
 from reporting_dagster.lib.infra.limits import AwsLimits, s3_limits
 from reporting_dagster.lib.infra.limits import check_environment as check_limit_variables
 from reporting_dagster.lib.infra.store import LocalStore, S3Store, Store, s3_client
+from reporting_dagster.lib.requests.batch import batch_size
 
 
 @functools.cache
@@ -182,13 +183,7 @@ def check_environment() -> None:
     presigned_url_expiry()
     settings.check_environment()  # README "Rendering limits"
     delivery_policy_from_env()  # README "Delivery guarantees"
-    request_batch_size()  # README "Requests and schedules"
-
-
-def request_batch_size() -> int:
-    from reporting_dagster.lib.requests.batch import batch_size
-
-    return batch_size()
+    batch_size()  # README "Requests and schedules"
 
 
 def resources_from_env() -> dict[str, object]:

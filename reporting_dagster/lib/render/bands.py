@@ -4,7 +4,7 @@ WeasyPrint's cost is per box: a table cell costs ~0.7 ms whatever its style (mea
 7-column table of 1,000 rows takes as long as the styled one). A band holds up to BAND_ROWS rows
 as one <tr> whose cells hold one line per row (`white-space: pre-line`, line height = the row
 pitch), and `report_print.css` paints the row rules as a repeating gradient (no zebra stripes in the PDF)
-at the same pitch, so the page looks as before at about a third of the cost. A band may break
+at the same pitch, so text sits where ordinary rows put it, at about a third of the cost. A band may break
 across pages between its lines, as rows do.
 
 Only a row whose every cell surely fits on one line joins a band (its characters counted at an

@@ -357,7 +357,7 @@ def column_values(frame: pd.DataFrame, key: str) -> list[Any]:
 
 
 # characters without which `csv_guard` returns its text unchanged
-CSV_GUARD_CHARS = _CSV_GUARD_CHARS = re.compile("[=+\\-@\uff1d\uff0b\uff0d\uff20\t\r]")
+CSV_GUARD_CHARS = re.compile("[=+\\-@\uff1d\uff0b\uff0d\uff20\t\r]")
 
 
 _CSV_SPLITS = re.compile("[;,\t\r\n]")
@@ -368,7 +368,7 @@ def csv_guard_text(value: str) -> str:
     """`csv_guard`, returning at once the (most common) text it would leave as it is: text without
     a formula starter or a tab, or text without a split character whose start (past spaces and
     quotes) is no formula starter ('INV-1001', 'a@b.example')."""
-    if not _CSV_GUARD_CHARS.search(value):
+    if not CSV_GUARD_CHARS.search(value):
         return value
     if not _CSV_SPLITS.search(value):
         i = 0
