@@ -17,6 +17,7 @@ import re
 
 import pandas as pd
 import pytest
+import pdfplumber
 from pypdf import PdfReader
 
 from reporting_dagster.lib import render
@@ -27,6 +28,7 @@ from reporting_dagster.lib.operations.records import Template
 from reporting_dagster.lib.render import bands, html
 from reporting_dagster.lib.render.document import DEFAULT_MAX_TABLE_ROWS, MAX_ROWS_CHECK, Branding
 from reporting_dagster.lib.rules.timesheet import timesheet
+from bench.timesheet_rows import document as timesheet_document
 from tests.test_aging import context as aging_context, invoice as aging_invoice, run as aging_run, world  # noqa: F401
 
 OCT1, OCT31 = dt.date(2026, 10, 1), dt.date(2026, 10, 31)
@@ -128,16 +130,24 @@ def test_limits_at_the_bounds_are_taken():
     assert len(html_rows(page, "detail")) == 1 and "Showing the first 1 of 30 rows" in page
 
 
+PAD = re.compile(r"[ \u2000-\u200a]*[\u2000-\u200a][ \u2000-\u200a]*|  +")  # a run of padding, not a word space
+
+
+def band_lines(printed: str) -> list[list[str]]:
+    """Each band of the print HTML as its lines, every line split into its values."""
+    found = re.findall(r'<tr class="band"><td class="lines" colspan="\d+">(.*?)</td></tr>', printed, re.S)
+    return [[[value for value in PAD.split(line) if value] for line in band.split("\n")] for band in found]
+
+
 def test_the_pdf_stacks_plain_rows_into_bands_and_the_html_does_not():
     doc = document({})
     printed = html.render_text(doc, for_print=True)
-    bands_found = re.findall(r'<tr class="band( odd)?">(.*?)</tr>', printed, re.S)
+    found = band_lines(printed)
     # by_member has 1 row (no band); by_project 2 rows; by_date 15; the detail's one group 30 rows
-    assert len(bands_found) == 3
-    detail_band = bands_found[-1][1]
-    cells = re.findall(r'<td class="[a-z]+">(.*?)</td>', detail_band, re.S)
-    assert cells[0].split("\n") == [f"2026-10-{d:02d}" for d in range(1, 16) for _ in (0, 1)]
-    assert cells[2].split("\n")[:2] == ["Alpha Wind", "North Farm"]
+    assert [len(band) for band in found] == [2, 15, 30]
+    detail = found[-1]
+    assert [line[0] for line in detail] == [f"2026-10-{d:02d}" for d in range(1, 16) for _ in (0, 1)]
+    assert [line[2] for line in detail[:2]] == ["Alpha Wind", "North Farm"]
     assert "report_print.css" not in printed and "tr.band" in printed
     page = render.render(doc, "html").decode("utf-8")
     assert 'class="band' not in page and "tr.band" not in page
@@ -146,28 +156,106 @@ def test_the_pdf_stacks_plain_rows_into_bands_and_the_html_does_not():
         assert f"2026-10-{day:02d}" in text
 
 
-def test_only_rows_that_surely_fit_on_one_line_join_a_band():
-    assert bands.fits("Nordsee Cluster Wind Park", 200.0)
-    assert not bands.fits("Nordsee Cluster Wind Park", 100.0)
-    # 4 × the widest ASCII advance (W, 2025/2048 em) + 10% at 7.5pt is 32.6pt
-    assert bands.fits("WWWW", 33.0) and not bands.fits("WWWW", 32.0)
-    assert not bands.fits("東京", 500.0) and not bands.fits("a\u200bb", 500.0) and not bands.fits("a\nb", 500.0)
-    assert bands.fits("Jürgen Müller", 120.0)
+def unbanded(monkeypatch):
+    """No body-font metrics, so nothing is banded (the PDF as ordinary rows)."""
+    monkeypatch.setattr(bands.font_metrics, "face", lambda family: None)
+
+
+def words(pdf: bytes) -> list[tuple[int, str, float, float, float]]:
+    with pdfplumber.open(io.BytesIO(pdf)) as opened:
+        return [(number, w["text"], w["x0"], w["x1"], w["top"])
+                for number, page in enumerate(opened.pages) for w in page.extract_words()]
+
+
+def test_a_banded_pdf_puts_every_word_where_ordinary_rows_put_it(monkeypatch):
+    """The bands' spaces place each value within a fraction of a point of where its own cell would;
+    a right-aligned number ends at its column's edge. Read back from the PDF's text positions."""
+    doc = timesheet_document(300)
+    assert html.render_text(doc, for_print=True).count('class="band"') >= 8
+    banded_pdf = render.render(doc, "pdf")
+    unbanded(monkeypatch)
+    ordinary_pdf = render.render(doc, "pdf")
+    banded_words, ordinary_words = words(banded_pdf), words(ordinary_pdf)
+    assert len(banded_words) == len(ordinary_words) > 3000
+    assert [w[:2] for w in banded_words] == [w[:2] for w in ordinary_words]
+    assert max(max(abs(a[2] - b[2]), abs(a[3] - b[3])) for a, b in zip(banded_words, ordinary_words)) < 0.25
+    assert max(abs(a[4] - b[4]) for a, b in zip(banded_words, ordinary_words)) <= 1.5  # rows are 15.6pt apart
+
+
+def rule_rows(pdf: bytes, page: int, x_pt: float, scale: int = 4) -> list[int]:
+    """The pixel rows (at `scale` px/pt) where a horizontal line starts, crossing x_pt on a page."""
+    import pypdfium2
+
+    image = pypdfium2.PdfDocument(pdf)[page].render(scale=scale).to_pil().convert("L")
+    column = [image.getpixel((int(x_pt * scale), y)) for y in range(image.height)]
+    return [y for y in range(1, image.height) if column[y] < 250 <= column[y - 1]]
+
+
+def test_bands_draw_the_same_row_rules_as_ordinary_rows(monkeypatch):
+    """A band draws its rows' rules itself (each line's underline, padded to the table's width): on
+    a page of detail rows the rules fall on the same pixel rows (at 4 px/pt), 2pt into the table
+    where no text is, and reach its right edge."""
+    doc = timesheet_document(300)
+    banded_pdf = render.render(doc, "pdf")
+    unbanded(monkeypatch)
+    ordinary_pdf = render.render(doc, "pdf")
+    left = 12 / 25.4 * 72  # the page's side margin
+    for page in (3, 5):
+        for x in (left + 2, left + bands.TABLE_WIDTH_PT - 2):
+            ordinary, banded_rules = rule_rows(ordinary_pdf, page, x), rule_rows(banded_pdf, page, x)
+            assert len(ordinary) > 25
+            assert len(banded_rules) == len(ordinary)
+            assert max(abs(a - b) for a, b in zip(banded_rules, ordinary)) <= 1
+
+
+def test_only_rows_whose_every_value_is_measured_and_fits_its_column_join_a_band():
+    face = bands.font_metrics.face(bands.BODY_FONT)
+    assert face is not None and face.family == "DejaVu Sans"
+    # DejaVu Sans: W advances 2025 of 2048 units; at 7.5pt, WWWW is 4 × 2025 / 2048 × 7.5 = 29.66pt
+    assert face.units("WWWW") == 8100 and face.units("") == 0
+    assert face.units("東京") is None and face.units("a\u200bb") is None and face.units("a\nb") is None
+    assert face.units("Jürgen Müller") is not None
+    # two 100pt-wide columns: content boxes 4..96pt and 104..196pt from the table's left edge
+    share = f"{100 / bands.TABLE_WIDTH_PT * 100:.6f}%"
+    cols = bands.columns([share, share], ["text", "num"])
+    assert [(round(c.left, 4), round(c.right, 4), c.align_right) for c in cols] == [(4, 96, False), (104, 196, True)]
+    maker = bands.LineMaker(face, cols)
+    line = maker.line(["WWWW", "1.00"])
+    lead, rest = line.split("WWWW")
+    gap, trail = rest.split("1.00")
+    units_per_pt = 2048 / 7.5
+    # WWWW starts at 4pt; "1.00" is 3 × 1303 + 651 = 4560 units (16.70pt) and ends at 196pt; the
+    # line ends at the table's right edge. Each run of spaces within a few units of its gap.
+    assert abs(face.units(lead) - 4 * units_per_pt) <= 12
+    assert abs(face.units(gap) - (196 * units_per_pt - 4560 - 4 * units_per_pt - 8100)) <= 12
+    assert abs(face.units(line) - bands.TABLE_WIDTH_PT * units_per_pt) <= 36
+    assert maker.line(["W" * 13, "1.00"]) is None  # 13 × 7.42pt = 96.4pt > 92pt - 0.5pt
+    assert maker.line(["東京", "1.00"]) is None
 
     class Row:
         def __init__(self, text, css=""):
             self.cells, self.css, self.band = [(text, "text")], css, False
 
-    rows = [Row("a"), Row("b", "alt"), Row("x" * 80), Row("c"), Row("d", "alt"), Row("e"), Row("f", "alt hl")]
-    out = bands.banded(rows, [100.0], lambda cells, css, band: Row(cells[0][0], css), size=2)
-    assert [(r.cells[0][0], r.css) for r in out] == [
-        ("a\nb", "band"), ("x" * 80, ""), ("c\nd", "band"), ("e", ""), ("f", "alt hl")]
+    rows = [Row("a"), Row("b", "alt"), Row("x" * 200), Row("c"), Row("d", "alt"), Row("e"), Row("f", "alt hl")]
+    out = bands.banded(rows, ["100%"], lambda cells, css, band: Row(cells[0][0], css), size=2, face=face)
+    shown = [([[v for v in PAD.split(line) if v] for line in r.cells[0][0].split("\n")], r.css) for r in out]
+    assert shown == [([["a"], ["b"]], "band"), ([["x" * 200]], ""), ([["c"], ["d"]], "band"), ([["e"]], ""),
+                     ([["f"]], "alt hl")]
+    assert bands.banded(rows, ["100%"], lambda *a: None, face=None) is rows
 
 
+def test_padding_lands_within_a_few_font_units_of_any_gap():
+    face = bands.font_metrics.face(bands.BODY_FONT)
+    padder = bands.Padder(face)
+    for gap in range(1_000, 60_000, 97):  # cells are 8pt (2,185 units) apart at least
+        run, width = padder.run(gap)
+        assert face.units(run) == width
+        assert abs(width - gap) <= 12, gap  # 12 of 2048 units at 7.5pt: 0.04pt
 
-def test_a_table_whose_template_sets_its_own_widths_keeps_one_row_per_invoice_in_the_pdf(world):
-    """invoice_aging.html fixes its invoice list's column widths and keeps invoice numbers on one
-    line: bands would stack six numbers into one cell line by line, against widths they never saw."""
+
+def test_a_table_of_fixed_widths_keeps_one_line_per_invoice_in_the_pdf(world):
+    """The aging invoice list has fixed column widths (html.FIXED_WIDTHS): its bands place values
+    against those, so each invoice number stays on its own line, whole."""
     from reporting_dagster.lib.documents.reports import invoice_aging
 
     for i in range(6):  # 11 days overdue at the as-of date: plain rows, none highlighted
@@ -175,7 +263,8 @@ def test_a_table_whose_template_sets_its_own_widths_keeps_one_row_per_invoice_in
     doc = invoice_aging.build_document(aging_run(world.engine).for_organization(world.org_id),
                                        aging_context(world.org_id))
     printed = html.render_text(doc, for_print=True)
-    assert "<tr class=\"band" not in printed.split("table-block table-invoices")[1].split("</section>")[0]
+    invoices = printed.split("table-block table-invoices")[1].split("</section>")[0]
+    assert len(band_lines(invoices)) == 1 and len(band_lines(invoices)[0]) == 6
     text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(render.render(doc, "pdf"))).pages)
     lines = [line for line in text.splitlines() if "INV-100" in line]
     assert [re.findall(r"INV-100\d", line) for line in lines] == [[f"INV-{1000 + i}"] for i in range(6)]

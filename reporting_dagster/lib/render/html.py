@@ -12,7 +12,8 @@ otherwise lays out the whole rest of the run again for every line it breaks insi
 make that much cheaper, the cut is what bounds it). A table shows at most
 `Sections.max_table_rows` rows (template_config "pdf_max_rows", default 2,000) with a note that
 the CSV/XLSX/JSON hold every row; the totals are the document's, over every row. For the PDF, runs
-of plain rows are stacked into bands (`bands.py`), which WeasyPrint lays out at a third of the cost.
+of plain rows are stacked into bands (`bands.py`): one line per row, which WeasyPrint lays out at a
+sixth of the cost of a row of cells.
 """
 
 from __future__ import annotations
@@ -72,9 +73,13 @@ ZERO_WIDTH_SPACE = "\u200b"
 _LONG_RUN = re.compile(r"[^\s\u200b]{%d,}" % (LONG_RUN_CHARS + 1))
 
 
-# tables whose page template sets its own column widths and wrapping (invoice_aging.html's invoice
-# list): bands.fits() measures against the widths computed here, so their rows stay ordinary rows
-OWN_LAYOUT_TABLES = frozenset({("invoice_aging", "invoices")})
+# tables whose columns have fixed widths: invoice_aging's 13-column invoice list, so invoice
+# numbers and buckets stay on one line (the PDF's bands place values against these widths too)
+FIXED_WIDTHS = {
+    ("invoice_aging", "invoices"): (
+        "10.50%", "10.50%", "9.40%", "7.00%", "7.00%", "6.80%", "8.60%", "8.40%", "8.80%", "6.00%", "6.60%",
+        "5.40%", "5.00%"),
+}
 
 
 @lru_cache(maxsize=1)
@@ -106,7 +111,7 @@ class ColumnView:
 class RowView:
     cells: list[tuple[str, str]]  # (display text, css class)
     css: str = ""
-    band: bool = False  # PDF only: several plain rows stacked line by line in one table row (bands.py)
+    band: bool = False  # PDF only: several plain rows as the lines of one cell spanning the row (bands.py)
 
 
 @dataclass
@@ -261,12 +266,13 @@ def _table_view(doc: ReportDocument, data: TableData, limits: TextLimits, bands:
                          f"of this report.")
     view.totals = [_row(total, columns, "total", limits) for total in data.totals]
     texts = [[cell for cell, _ in row.cells] for row in (*all_rows, *view.totals)]
+    fixed = FIXED_WIDTHS.get((doc.report_type, data.key))
     view.columns = [
         ColumnView(c.key, c.label, c.type, _cell_css(c), width)
-        for c, width in zip(columns, _widths(columns, texts))
+        for c, width in zip(columns, fixed if fixed and len(fixed) == len(columns) else _widths(columns, texts))
     ]
-    if bands and (doc.report_type, data.key) not in OWN_LAYOUT_TABLES:  # PDF: plain rows stacked (bands.py)
-        widths = band_rules.cell_widths([c.width for c in view.columns])
+    if bands:  # PDF: plain rows stacked (bands.py)
+        widths = [c.width for c in view.columns]
         view.rows = band_rules.banded(view.rows, widths, RowView)
         for group in view.groups:
             group.rows = band_rules.banded(group.rows, widths, RowView)
