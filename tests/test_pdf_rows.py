@@ -232,15 +232,23 @@ def test_only_rows_whose_every_value_is_measured_and_fits_its_column_join_a_band
     assert maker.line(["W" * 13, "1.00"]) is None  # 13 × 7.42pt = 96.4pt > 92pt - 0.5pt
     assert maker.line(["東京", "1.00"]) is None
 
+    # a value that wraps: WWWW is 29.66pt and a space 651 units = 2.38pt, so in 92pt of room
+    # "WWWW WWWW" (61.70pt) fits and a third WWWW (93.75pt) does not: two lines of two words
+    assert [[v for v in PAD.split(line) if v] for line in maker.lines(["WWWW WWWW WWWW WWWW", "1.00"], [True, False])] \
+        == [["WWWW WWWW", "1.00"], ["WWWW WWWW"]]
+    assert maker.lines(["WWWW WWWW WWWW WWWW", "1.00"], [False, False]) is None  # numbers and dates never wrap
+
     class Row:
         def __init__(self, text, css=""):
             self.cells, self.css, self.band = [(text, "text")], css, False
 
-    rows = [Row("a"), Row("b", "alt"), Row("x" * 200), Row("c"), Row("d", "alt"), Row("e"), Row("f", "alt hl")]
+    rows = [Row("a"), Row("b", "alt"), Row("x" * 200), Row("c"), Row("d", "alt"), Row("e"), Row("f", "alt hl"),
+            Row("東京"), Row("g", "total")]
     out = bands.banded(rows, ["100%"], lambda cells, css, band: Row(cells[0][0], css), size=2, face=face)
     shown = [([[v for v in PAD.split(line) if v] for line in r.cells[0][0].split("\n")], r.css) for r in out]
-    assert shown == [([["a"], ["b"]], "band"), ([["x" * 200]], ""), ([["c"], ["d"]], "band"), ([["e"]], ""),
-                     ([["f"]], "alt hl")]
+    # 200 x of 1212 units (4.439pt each) in 773.86 - 8 = 765.86pt: 172 on the first line (763.5pt), 28 on the next
+    assert shown == [([["a"], ["b"]], "band"), ([["x" * 172], ["x" * 28]], "line-row"), ([["c"], ["d"]], "band"),
+                     ([["e"]], "line-row"), ([["f"]], "alt hl line-row"), ([["東京"]], ""), ([["g"]], "total")]
     assert bands.banded(rows, ["100%"], lambda *a: None, face=None) is rows
 
 

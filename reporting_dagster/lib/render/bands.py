@@ -31,9 +31,12 @@ BODY_FONT = "DejaVu Sans"
 FONT_SIZE_PT = 7.5
 TABLE_WIDTH_PT = (297 - 24) / 25.4 * 72
 CELL_PADDING_PT = 4.0
-FIT_RESERVE_PT = 0.5  # a value this close to its column's far edge stays an ordinary row
+FIT_RESERVE_PT = 0.0  # room kept free at a column's far edge: none, the advances are exact (as WeasyPrint fits)
 PLAIN = frozenset({"", "alt"})
+LINE_ROW_CLASSES = frozenset({"alt", "hl"})  # rows that may be drawn as one cell (`line-row`)
 RIGHT_ALIGNED = frozenset({"num"})
+WRAPPING = frozenset({"text", "ident"})  # report.css: numbers and dates never wrap
+HIGHLIGHT_BORDER_PT = 2.5  # report.css: a highlighted row's left border, half of it inside its first cell
 # spaces that pad a line, widest first; a face without one of them pads with the others
 PAD_SPACES = ("\u2003", "\u2007", "\u2002", "\u2004", "\u0020", "\u2005", "\u2009", "\u2006", "\u200a")
 
@@ -94,59 +97,127 @@ def columns(widths: list[str], css: list[str]) -> list[Column]:
 
 
 class LineMaker:
-    """One row's values as one line of text in the body font, or None when a value will not do."""
+    """A row's values as lines of text in the body font, each value at its column's edge; None when a
+    value will not do (a character the face does not draw alone, a word wider than its column)."""
 
     def __init__(self, face: font_metrics.Face, cols: list[Column]):
         self.face, self.cols, self.padder = face, cols, _padder(face)
         self.scale = face.units_per_em / FONT_SIZE_PT  # font units per pt
         self.reserve = FIT_RESERVE_PT * self.scale
         self.width = TABLE_WIDTH_PT * self.scale
+        self.space = face.advances.get(" ")
 
-    def line(self, values: list[str]) -> str | None:
-        parts, cursor = [], 0.0  # cursor: where the line ends so far, in font units
-        for value, col in zip(values, self.cols):
-            units = self.face.units(value)
-            if units is None:
+    def _wrapped(self, value: str, room: float, wraps: bool) -> list[tuple[str, int]] | None:
+        """`value` broken at spaces into lines of at most `room` units, greedily as CSS does (None:
+        unmeasured, or a word that would have to break inside)."""
+        units = self.face.units(value)
+        if units is None:
+            return None
+        if units <= room:
+            return [(value, units)]
+        if not wraps or self.space is None or "  " in value or value != value.strip(" "):
+            return None
+        lines: list[tuple[str, int]] = []
+        for word in value.split(" "):
+            word_units = self.face.units(word)
+            if lines and lines[-1][1] + self.space + word_units <= room:
+                lines[-1] = (f"{lines[-1][0]} {word}", lines[-1][1] + self.space + word_units)
+            elif word_units <= room:
+                lines.append((word, word_units))
+            else:  # overflow-wrap: break-word: a word longer than the line breaks where the line ends
+                pieces = self._broken(word, room)
+                if pieces is None:
+                    return None
+                lines.extend(pieces)
+        return lines
+
+    def _broken(self, word: str, room: float) -> list[tuple[str, int]] | None:
+        pieces, piece, units = [], "", 0
+        for ch in word:
+            advance = self.face.advances[ch]
+            if piece and units + advance > room:
+                pieces.append((piece, units))
+                piece, units = "", 0
+            piece, units = piece + ch, units + advance
+        if units > room:  # one character wider than the column
+            return None
+        pieces.append((piece, units))
+        return pieces
+
+    def lines(self, values: list[str], wraps: list[bool], border: float = 0.0) -> list[str] | None:
+        """The row as text lines (a value that wraps takes several, top-aligned as cells are).
+        `border`: the part of a left border inside the first cell, in pt (a highlighted row's): it
+        moves the cell's content start and the first column's content edge."""
+        cols = self.cols if not border else [
+            Column(self.cols[0].left + border, self.cols[0].right, self.cols[0].align_right), *self.cols[1:]]
+        cells = []
+        for value, col, wrap in zip(values, cols, wraps):
+            cell = self._wrapped(value, (col.right - col.left) * self.scale - self.reserve, wrap)
+            if cell is None:
                 return None
-            left, right = col.left * self.scale, col.right * self.scale
-            if units > right - left - self.reserve:
-                return None
-            start = right - units if col.align_right else left
-            if value:
+            cells.append(cell)
+        out = []
+        for k in range(max((len(c) for c in cells), default=1)):
+            parts, cursor = [], border * self.scale  # cursor: where the line ends so far, in font units
+            for cell, col in zip(cells, cols):
+                if k >= len(cell) or not cell[k][0]:
+                    continue
+                text, units = cell[k]
+                start = col.right * self.scale - units if col.align_right else col.left * self.scale
                 pad, width = self.padder.run(start - cursor)
                 parts.append(pad)
-                parts.append(value)
+                parts.append(text)
                 cursor += width + units
-        parts.append(self.padder.run(self.width - cursor)[0])  # to the table's right edge: the rule's length
-        return "".join(parts)
+            parts.append(self.padder.run(self.width - cursor)[0])  # to the table's right edge: the rule's length
+            out.append("".join(parts))
+        return out
+
+    def line(self, values: list[str]) -> str | None:
+        """The row as one line, or None if it needs more than one."""
+        found = self.lines(values, [False] * len(values))
+        return found[0] if found else None
 
 
 def banded(rows: list[Row], widths: list[str], make, size: int = BAND_ROWS,
            face: font_metrics.Face | None | bool = True) -> list[Row]:
-    """`rows` with every run of plain rows that fit stacked into bands of at most `size` lines;
-    `widths` are the columns' "12.50%"; `make(cells, css, band)` makes a row. `face`: the body
-    font's metrics (True: look them up)."""
+    """`rows` as few boxes as WeasyPrint can draw them the same: every run of plain one-line rows
+    stacked into bands of at most `size` lines (`band`), and any other row whose values are all
+    measured as one cell of its lines (`line-row`: a lone row, a highlighted row, a row whose text
+    wraps at spaces); the rest stay ordinary rows. `widths` are the columns' "12.50%"; `make(cells,
+    css, band)` makes a row. `face`: the body font's metrics (True: look them up)."""
     if face is True:
         face = font_metrics.face(BODY_FONT)
     if not face or not rows:
         return rows
-    maker = LineMaker(face, columns(widths, [css for _, css in rows[0].cells]))
+    css = [cell_css for _, cell_css in rows[0].cells]
+    maker = LineMaker(face, columns(widths, css))
+    wraps = [cell_css in WRAPPING for cell_css in css]
     out: list[Row] = []
     run: list[tuple[Row, str]] = []
 
     def flush() -> None:
         for start in range(0, len(run), size):
             chunk = run[start:start + size]
-            out.append(make([("\n".join(line for _, line in chunk), "lines")], "band", True)
-                       if len(chunk) > 1 else chunk[0][0])
+            if len(chunk) > 1:
+                out.append(make([("\n".join(line for _, line in chunk), "lines")], "band", True))
+            else:
+                out.append(make([(chunk[0][1], "lines")], _line_row_css(chunk[0][0].css), True))
         run.clear()
 
     for row in rows:
-        line = maker.line([value for value, _ in row.cells]) if row.css in PLAIN else None
-        if line is None:
-            flush()
-            out.append(row)
-        else:
+        values = [value for value, _ in row.cells]
+        line = maker.line(values) if row.css in PLAIN else None
+        if line is not None:
             run.append((row, line))
+            continue
+        flush()
+        marked = "hl" in row.css.split()
+        lines = maker.lines(values, wraps, HIGHLIGHT_BORDER_PT / 2 if marked else 0.0) \
+            if set(row.css.split()) <= LINE_ROW_CLASSES else None
+        out.append(row if lines is None else make([("\n".join(lines), "lines")], _line_row_css(row.css), True))
     flush()
     return out
+
+
+def _line_row_css(css: str) -> str:
+    return f"{css} line-row".strip()
