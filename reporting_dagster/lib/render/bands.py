@@ -12,7 +12,8 @@ its lines, as rows do.
 
 Only a row whose every value is measured and fits its column on one line joins a band; any other
 row (one that may wrap, a character the body font does not draw, a highlighted row) stays an
-ordinary row. Without the body font's metrics nothing is banded. The HTML file has no bands.
+ordinary row. Without the body font's metrics nothing is banded, nor is a table whose values made
+column_widths.py shrink its font (the lines are placed for FONT_SIZE_PT). The HTML file has no bands.
 """
 
 from __future__ import annotations
@@ -121,13 +122,18 @@ class LineMaker:
         return "".join(parts)
 
 
+def body_face() -> font_metrics.Face | None:
+    """The metrics bands place values with: the body font's regular face (None: no bands)."""
+    return font_metrics.face(BODY_FONT, font_metrics.REGULAR)
+
+
 def banded(rows: list[Row], widths: list[str], make, size: int = BAND_ROWS,
            face: font_metrics.Face | None | bool = True) -> list[Row]:
     """`rows` with every run of plain rows that fit stacked into bands of at most `size` lines;
-    `widths` are the columns' "12.50%"; `make(cells, css, band)` makes a row. `face`: the body
-    font's metrics (True: look them up)."""
+    `widths` are the columns' "12.50%" (a table at the body size, FONT_SIZE_PT); `make(cells, css,
+    band)` makes a row. `face`: the body font's metrics (True: look them up)."""
     if face is True:
-        face = font_metrics.face(BODY_FONT)
+        face = body_face()
     if not face or not rows:
         return rows
     maker = LineMaker(face, columns(widths, [css for _, css in rows[0].cells]))
