@@ -5,7 +5,7 @@ wide as html.py says; a value wider than its column wraps or runs into the next 
 and identifiers (css `num`, `date`, `ident`) must do neither, so they get the room they need first:
 the widest value of the column, totals included and measured in bold (font_metrics, with kerning
 off as in the PDF's cells), plus the cell's padding; an identifier column holding several codes
-("INV-1, INV-2") needs its widest code, and gets its widest whole value when there is room. The
+("INV-1, INV-2") needs its widest code, and grows toward its widest whole value with the room left. The
 header's longest word fits too (7pt bold capitals, letter-spaced). Free text gets what is left, at
 least its longest word up to a cap, and wraps at word boundaries.
 
@@ -134,8 +134,9 @@ def _allocate(needs: list[_Need], width: float) -> list[float] | None:
     room = width - sum(widths)
     if room < 0:
         return None
-    room = _grow(widths, needs, room, [i for i, n in enumerate(needs) if n.rigid])  # whole codes first
-    room = _grow(widths, needs, room, [i for i, n in enumerate(needs) if not n.rigid])
+    # then every column toward what it wants (several codes on one line, typical text on fewer
+    # lines) in proportion to what it lacks, so neither a code list nor a name takes all the room
+    room = _grow(widths, needs, room, list(range(len(needs))))
     if room > 0:  # what is left goes to free text (fewer lines), or to every column without any
         takers = [i for i, n in enumerate(needs) if not n.rigid] or list(range(len(needs)))
         base = sum(widths[i] for i in takers) or 1.0
