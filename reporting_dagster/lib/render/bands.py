@@ -6,8 +6,8 @@ column, holding up to BAND_ROWS rows as lines (`white-space: pre`, line height =
 in a line, each value starts at its column's left edge (text, dates) or ends at its right edge
 (numbers), placed by space characters whose widths come from the font file itself
 (font_metrics.py), so the text sits where ordinary cells put it, within a few hundredths of a
-point, at about a sixth of the cost. `report_print.css` paints the row rules as a repeating
-gradient at the same pitch (no zebra stripes in the PDF). A band may break across pages between
+point, at about a sixth of the cost. `report_print.css` draws each row's rule as its line's
+underline (no zebra stripes in the PDF). A band may break across pages between
 its lines, as rows do.
 
 Only a row whose every value is measured and fits its column on one line joins a band; any other
