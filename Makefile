@@ -18,7 +18,9 @@ help:
 
 check-system:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found %s)" % sys.version.split()[0])'
-	@$(PYTHON) -c 'import ctypes.util, sys; missing = [l for l in ("pango-1.0", "pangoft2-1.0", "harfbuzz", "fontconfig") if not ctypes.util.find_library(l)]; sys.exit("WeasyPrint needs system libraries that are missing: %s.\n  Debian/Ubuntu: sudo apt-get install libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b fontconfig fonts-dejavu-core\n  macOS: brew install pango" % ", ".join(missing)) if missing else None'
+	@$(PYTHON) -c 'import ctypes.util, sys; missing = [l for l in ("pango-1.0", "pangoft2-1.0", "harfbuzz", "fontconfig") if not ctypes.util.find_library(l)]; sys.exit("WeasyPrint needs system libraries that are missing: %s.\n  Debian/Ubuntu: sudo apt-get install libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b fontconfig fonts-dejavu-core fonts-droid-fallback\n  macOS: brew install pango && brew install --cask font-dejavu" % ", ".join(missing)) if missing else None'
+	@# the PDF's fonts (templates/report.css): DejaVu Sans for Latin, Greek, Cyrillic, Arabic and Hebrew, and a CJK font
+	@$(PYTHON) -c 'import subprocess, sys; import shutil; fonts = lambda q: shutil.which("fc-list") and subprocess.run(["fc-list", q, "family"], capture_output=True, text=True).stdout.strip(); missing = [name for name, q in (("DejaVu Sans (fonts-dejavu-core; macOS: brew install --cask font-dejavu)", "DejaVu Sans"), ("a CJK font (fonts-droid-fallback; macOS ships Hiragino Sans)", ":lang=ja")) if not fonts(q)]; sys.exit("PDFs would print boxes instead of text; missing fonts: %s.\n  Debian/Ubuntu: sudo apt-get install fontconfig fonts-dejavu-core fonts-droid-fallback" % "; ".join(missing)) if missing else None'
 
 $(STAMP): pyproject.toml
 	@$(MAKE) --no-print-directory check-system

@@ -158,7 +158,7 @@ def test_the_pdf_stacks_plain_rows_into_bands_and_the_html_does_not():
 
 def unbanded(monkeypatch):
     """No body-font metrics, so nothing is banded (the PDF as ordinary rows)."""
-    monkeypatch.setattr(bands.font_metrics, "face", lambda family: None)
+    monkeypatch.setattr(bands, "body_face", lambda: None)
 
 
 def words(pdf: bytes) -> list[tuple[int, str, float, float, float]]:
@@ -261,9 +261,9 @@ def test_padding_lands_within_a_few_font_units_of_any_gap():
         assert abs(width - gap) <= 12, gap  # 12 of 2048 units at 7.5pt: 0.04pt
 
 
-def test_a_table_of_fixed_widths_keeps_one_line_per_invoice_in_the_pdf(world):
-    """The aging invoice list has fixed column widths (html.FIXED_WIDTHS): its bands place values
-    against those, so each invoice number stays on its own line, whole."""
+def test_the_aging_invoice_list_keeps_one_line_per_invoice_in_the_pdf(world):
+    """The aging invoice list's 13 columns are as wide as their values (column_widths.py): its bands
+    place values against those widths, so each invoice number stays on its own line, whole."""
     from reporting_dagster.lib.documents.reports import invoice_aging
 
     for i in range(6):  # 11 days overdue at the as-of date: plain rows, none highlighted

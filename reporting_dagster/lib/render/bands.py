@@ -1,18 +1,24 @@
-"""PDF only: runs of plain table rows stacked into "bands", one table cell of one text line per row.
+"""PDF only: table rows drawn as few boxes as WeasyPrint can draw them the same.
 
-WeasyPrint's cost is per line box (~0.25 ms to lay out and draw one, whatever it holds): an
-ordinary row of eight cells is eight line boxes. A band is one <tr> with one cell spanning every
-column, holding up to BAND_ROWS rows as lines (`white-space: pre`, line height = the row pitch);
-in a line, each value starts at its column's left edge (text, dates) or ends at its right edge
-(numbers), placed by space characters whose widths come from the font file itself
-(font_metrics.py), so the text sits where ordinary cells put it, within a few hundredths of a
-point, at about a sixth of the cost. `report_print.css` paints the row rules as a repeating
-gradient at the same pitch (no zebra stripes in the PDF). A band may break across pages between
-its lines, as rows do.
+WeasyPrint's cost is per box and per line box (~0.25 ms to lay out and draw a line, whatever it
+holds; ~60 us to style an element): an ordinary row of eight cells is eight cells and eight line
+boxes. Here a row is one cell spanning every column, its text placed by space characters whose
+widths come from the font file itself (font_metrics.py): each value starts at its column's left
+edge (text, dates) or ends at its right edge (numbers), so the text sits where ordinary cells put
+it, within about a tenth of a point (tests/test_pdf_rows.py reads the words' positions back).
 
-Only a row whose every value is measured and fits its column on one line joins a band; any other
-row (one that may wrap, a character the body font does not draw, a highlighted row) stays an
-ordinary row. Without the body font's metrics nothing is banded. The HTML file has no bands.
+- A **band** stacks a run of up to BAND_ROWS plain one-line rows as the lines of one cell
+  (`white-space: pre`, line height = the row pitch); each row's rule is its line's underline
+  (report_print.css; no zebra stripes in the PDF). A band breaks across pages between lines.
+- A **line-row** is any other row whose values are all measured (a lone row, a highlighted row,
+  a row whose text wraps): one cell holding its lines, text wrapped at spaces as CSS does (and a
+  word longer than its column broken where the line ends, as `overflow-wrap: break-word` does),
+  with an ordinary row's padding, rule and background.
+
+A row with a character the body font does not draw alone (another script, a zero-width break)
+stays an ordinary row, as do totals and group headings. Without the body font's metrics nothing
+is banded, nor is a table whose values made column_widths.py shrink its font (the lines are
+placed for FONT_SIZE_PT). The HTML file has neither.
 """
 
 from __future__ import annotations
@@ -178,15 +184,20 @@ class LineMaker:
         return found[0] if found else None
 
 
+def body_face() -> font_metrics.Face | None:
+    """The metrics bands place values with: the body font's regular face (None: no bands)."""
+    return font_metrics.face(BODY_FONT, font_metrics.REGULAR)
+
+
 def banded(rows: list[Row], widths: list[str], make, size: int = BAND_ROWS,
            face: font_metrics.Face | None | bool = True) -> list[Row]:
     """`rows` as few boxes as WeasyPrint can draw them the same: every run of plain one-line rows
     stacked into bands of at most `size` lines (`band`), and any other row whose values are all
     measured as one cell of its lines (`line-row`: a lone row, a highlighted row, a row whose text
-    wraps at spaces); the rest stay ordinary rows. `widths` are the columns' "12.50%"; `make(cells,
-    css, band)` makes a row. `face`: the body font's metrics (True: look them up)."""
+    wraps at spaces); the rest stay ordinary rows. `widths` are the columns' "12.50%" (a table at the
+    body size, FONT_SIZE_PT); `make(cells, css, band)` makes a row. `face`: the body font's metrics (True: look them up)."""
     if face is True:
-        face = font_metrics.face(BODY_FONT)
+        face = body_face()
     if not face or not rows:
         return rows
     css = [cell_css for _, cell_css in rows[0].cells]

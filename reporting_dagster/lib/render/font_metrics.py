@@ -1,10 +1,12 @@
 """Advance widths of the PDF's body font, read from the file fontconfig picks for it (as Pango does).
 
-bands.py places every value of a banded row by padding with space characters, so it needs the
-exact width of a run of text: with kerning and ligatures off (report_print.css turns them off in
-table cells), a run is the sum of its characters' advances. `face()` is None when fontconfig,
-fontTools or the family itself is missing (fontconfig substituted another one): then no row is
-banded, and the PDF is the same, only slower.
+bands.py places every value of a banded row by padding with space characters, and html.py sizes
+columns from the widest value each will hold (column_widths.py), so both need the exact width of a
+run of text: with kerning and ligatures off (report_print.css turns them off in table cells), a run
+is the sum of its characters' advances. Bold totals are wider than regular rows, so a face is
+loaded by family and weight. `face()` is None when fontconfig, fontTools or the face itself is
+missing (fontconfig substituted another family, or a regular face for the bold one): then no row is
+banded and widths are estimated, and the PDF is the same, only slower and less tightly laid out.
 """
 
 from __future__ import annotations
@@ -46,9 +48,22 @@ class Face:
         self._widths[text] = total
         return total
 
+    def width(self, text: str) -> int:
+        """The advance of `text` in font units, a character this face lacks counted as one em (a
+        fallback font draws it: CJK ideographs are one em wide, most other scripts narrower)."""
+        known = self.units(text)
+        if known is not None:
+            return known
+        advances, em = self.advances, self.units_per_em
+        return sum(advances.get(ch, em) for ch in text)
 
-def _fontconfig_file(family: str) -> tuple[str, str] | None:
-    """(family, file) of fontconfig's best match for `family` at regular weight, or None."""
+
+REGULAR, BOLD = "regular", "bold"
+_BOLD_WEIGHT_CLASS = 600  # OS/2 usWeightClass from which a face is bold (CSS 600+)
+
+
+def _fontconfig_file(family: str, weight: str = REGULAR) -> tuple[str, str] | None:
+    """(family, file) of fontconfig's best match for `family` at `weight`, or None."""
     name = ctypes.util.find_library("fontconfig")
     if not name:
         return None
@@ -62,7 +77,7 @@ def _fontconfig_file(family: str) -> tuple[str, str] | None:
     lib.FcPatternGetString.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int,
                                        ctypes.POINTER(ctypes.c_char_p)]
     lib.FcPatternDestroy.argtypes = [ctypes.c_void_p]
-    pattern = lib.FcNameParse(family.encode())
+    pattern = lib.FcNameParse(f"{family}:{weight}".encode())
     if not pattern:
         return None
     try:
@@ -84,11 +99,15 @@ def _fontconfig_file(family: str) -> tuple[str, str] | None:
         lib.FcPatternDestroy(pattern)
 
 
-def load(family: str, path: str) -> Face:
-    """The advances of every character the font at `path` draws alone."""
+def load(family: str, path: str, weight: str = REGULAR) -> Face | None:
+    """The advances of every character the font at `path` draws alone; None when the file is not
+    of `weight` (a regular file for a bold face: Pango would embolden it, with other widths)."""
     from fontTools.ttLib import TTFont
 
     with TTFont(path, lazy=True, fontNumber=0) as font:
+        weight_class = font["OS/2"].usWeightClass if "OS/2" in font else 400
+        if (weight_class >= _BOLD_WEIGHT_CLASS) != (weight == BOLD):
+            return None
         metrics = font["hmtx"].metrics
         advances = {
             chr(code): metrics[glyph][0]
@@ -98,13 +117,14 @@ def load(family: str, path: str) -> Face:
         return Face(family, path, font["head"].unitsPerEm, advances)
 
 
-@functools.lru_cache(maxsize=4)
-def face(family: str) -> Face | None:
-    """The regular face of `family`, or None if it is not installed (or cannot be read)."""
+@functools.lru_cache(maxsize=8)
+def face(family: str, weight: str = REGULAR) -> Face | None:
+    """The `weight` ("regular" or "bold") face of `family`, or None if it is not installed (or
+    cannot be read)."""
     try:
-        found = _fontconfig_file(family)
+        found = _fontconfig_file(family, weight)
         if found is None or found[0].casefold() != family.casefold():
             return None
-        return load(*found)
+        return load(*found, weight)
     except Exception:  # noqa: BLE001 - no metrics only means no bands
         return None

@@ -12,7 +12,7 @@ otherwise lays out the whole rest of the run again for every line it breaks insi
 make that much cheaper, the cut is what bounds it). A table shows at most
 `Sections.max_table_rows` rows (template_config "pdf_max_rows", default 2,000) with a note that
 the CSV/XLSX/JSON hold every row; the totals are the document's, over every row. For the PDF, runs
-of plain rows are stacked into bands (`bands.py`): one line per row, which WeasyPrint lays out at a
+of rows are drawn as one cell each or stacked into bands (`bands.py`), which WeasyPrint lays out at a
 sixth of the cost of a row of cells.
 """
 
@@ -32,6 +32,7 @@ from reporting_dagster.lib.documents.catalog import Column
 from reporting_dagster.lib.infra import settings
 from reporting_dagster.lib.infra.paths import TEMPLATES_DIR
 from reporting_dagster.lib.render import bands as band_rules
+from reporting_dagster.lib.render import column_widths
 from reporting_dagster.lib.render.charts import series_svgs
 from reporting_dagster.lib.render.document import NO_DATA_NOTE, ReportDocument, TableData
 from reporting_dagster.lib.render.values import (
@@ -71,15 +72,6 @@ LONG_RUN_CHARS = 40
 BREAK_EVERY = 8
 ZERO_WIDTH_SPACE = "\u200b"
 _LONG_RUN = re.compile(r"[^\s\u200b]{%d,}" % (LONG_RUN_CHARS + 1))
-
-
-# tables whose columns have fixed widths: invoice_aging's 13-column invoice list, so invoice
-# numbers and buckets stay on one line (the PDF's bands place values against these widths too)
-FIXED_WIDTHS = {
-    ("invoice_aging", "invoices"): (
-        "10.50%", "10.50%", "9.40%", "7.00%", "7.00%", "6.80%", "8.60%", "8.40%", "8.80%", "6.00%", "6.60%",
-        "5.40%", "5.00%"),
-}
 
 
 @lru_cache(maxsize=1)
@@ -131,6 +123,7 @@ class TableView:
     is_child: bool = False
     count: int = 0
     cut_note: str = ""  # the table has more rows than the PDF/HTML show (Sections.max_table_rows)
+    size_css: str = ""  # a smaller font (report.css table.data.small / .smaller) when the values need it
 
 
 def _cell_css(column: Column) -> str:
@@ -192,24 +185,12 @@ class TextLimits:
         return layout_breaks(value) if self.breaks else value
 
 
-def _widths(columns: tuple[Column, ...], texts: list[list[str]]) -> list[str]:
-    """Relative column widths from the labels and the content (numbers never wrap, text may)."""
-    weights = []
-    for i, column in enumerate(columns):
-        # headers are small capitals-ish (uppercase, letter-spaced): a label word is wider
-        label_word = max((len(w) for w in column.label.split()), default=4) * 1.6
-        if column.type in MONEY_TYPES or column.type in ("integer", "date"):
-            content = max((len(row[i]) for row in texts), default=0) * 1.2  # widest value (bold totals), never wraps
-            floor = 6.0
-        else:
-            lengths = sorted(len(row[i]) for row in texts) or [0]
-            longest_word = max((len(w) for row in texts for w in row[i].split()), default=0)
-            typical = lengths[int(0.75 * (len(lengths) - 1))]
-            content = max(min(longest_word, 17), min(typical, 22))  # longer text wraps
-            floor = 5.0
-        weights.append(max(label_word, content, floor) + 2.0)  # + cell padding
-    total = sum(weights) or 1.0
-    return [f"{w / total * 100:.2f}%" for w in weights]
+def _widths(columns: tuple[Column, ...], rows: list[RowView], totals: list[RowView]) -> column_widths.Layout:
+    """Column widths (and the table's font size) from the widest value each column holds, bold
+    totals included, measured in the body font: numbers, dates and codes never wrap (column_widths.py)."""
+    return column_widths.layout([_cell_css(c) for c in columns], [c.label for c in columns],
+                                [[cell for cell, _ in row.cells] for row in rows],
+                                [[cell for cell, _ in row.cells] for row in totals])
 
 
 def _row(record: dict[str, Any], columns: tuple[Column, ...], css: str, limits: TextLimits) -> RowView:
@@ -265,13 +246,10 @@ def _table_view(doc: ReportDocument, data: TableData, limits: TextLimits, bands:
         view.cut_note = (f"Showing the first {limit:,d} of {len(records):,d} rows; every row is in the {where} "
                          f"of this report.")
     view.totals = [_row(total, columns, "total", limits) for total in data.totals]
-    texts = [[cell for cell, _ in row.cells] for row in (*all_rows, *view.totals)]
-    fixed = FIXED_WIDTHS.get((doc.report_type, data.key))
-    view.columns = [
-        ColumnView(c.key, c.label, c.type, _cell_css(c), width)
-        for c, width in zip(columns, fixed if fixed and len(fixed) == len(columns) else _widths(columns, texts))
-    ]
-    if bands:  # PDF: plain rows stacked (bands.py)
+    layout = _widths(columns, all_rows, view.totals)
+    view.size_css = layout.size_css
+    view.columns = [ColumnView(c.key, c.label, c.type, _cell_css(c), width) for c, width in zip(columns, layout.widths)]
+    if bands and not layout.size_css:  # PDF: plain rows stacked (bands.py), at the body size only
         widths = [c.width for c in view.columns]
         view.rows = band_rules.banded(view.rows, widths, RowView)
         for group in view.groups:
