@@ -119,6 +119,6 @@ def test_every_report_types_page_shows_words_and_no_ids(report_type):
 
 def test_the_pdf_shows_words_and_no_ids():
     doc = _document(catalog.INVOICE_COMPARISON)
-    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(render.render(doc, "pdf"))).pages)
+    text = " ".join(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(render.render(doc, "pdf"))).pages).split())
     assert str(ID) not in text and "missing_expected" not in text and "OM_FEE" not in text
     assert "Not expected" in text and "O&M Fee" in text

@@ -208,7 +208,8 @@ def test_csv_metadata_cannot_be_broken_by_newlines(doc):
     evil = make_document(parameters={"contract_id": "1\r\n=cmd|x", "note": "a\nb"},
                          organization_name="=Evil\r\nCorp; =1+1")
     lines = render.render(evil, "csv").decode("utf-8-sig").split("\r\n")
-    assert lines[1] == "# Organization: '=Evil Corp; '=1+1"
+    # one line; a field a split on ";" could start is guarded (the line itself starts with "#")
+    assert lines[1] == "# Organization: =Evil Corp; '=1+1"
     assert lines[4] == "# Parameters: contract_id=1 =cmd|x, note=a b"
     assert lines[5].startswith("Contract,")
 
@@ -250,7 +251,11 @@ def test_xlsx_sheets_types_and_formula_safety(doc):
     assert lines["E5"].value == SCRIPT_NAME
 
     summary = wb["Summary"]
-    cells = {c.value: c for row in summary.iter_rows() for c in row if c.value is not None}
+    cells: dict = {}
+    for row in summary.iter_rows():
+        for c in row:
+            if c.value is not None:
+                cells.setdefault(c.value, c)  # the first cell with the value
     assert "Acme Energy Zürich" in cells
     start = summary.cell(cells["Period start"].row, 2)
     assert start.is_date and start.value.date() == dt.date(2026, 10, 1)

@@ -176,7 +176,7 @@ def test_print_setup_on_every_sheet():
 def test_sheet_names_say_what_they_hold():
     names = _book(_aging_document()).sheetnames
     assert names == ["Summary", "Outstanding invoices", "Aging buckets", "Outstanding by customer"]
-    table = catalog.Table("t", "Invoices: [draft]/sent? * and paid, a very long title", (catalog.Column("x", "X"),))
+    table = catalog.Table("t", "Invoices: [draft]/sent? * and paid, a very long title", (catalog.Column("x", "X", "string"),))
     long = make_document(tables=[*make_document().tables, TableData(table, pd.DataFrame({"x": ["a"]})),
                                  TableData(table, pd.DataFrame({"x": ["b"]}))])
     names = _book(long).sheetnames

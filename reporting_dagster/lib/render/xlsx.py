@@ -19,7 +19,7 @@
 - Print setup on every sheet: A4, landscape when wide, fit to one page wide, the header row
   repeated on each printed page (print titles), page numbers in the footer.
 - Sheet names are the table titles ("Outstanding invoices"): at most 31 characters, unique, none
-  of []:*?/\ .
+  of []:*?/ or a backslash.
 - Reproducible: workbook properties created/modified = doc.generated_at and every zip entry
   gets the same timestamp, so the same document gives the same bytes.
 - A "no data" report says so on the Summary sheet, under the title; its table sheets keep their
@@ -45,6 +45,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell, WriteOnlyCell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
 from reporting_dagster.lib.documents import labels
@@ -387,7 +388,7 @@ def _print_setup(ws: WriteOnlyWorksheet, *, columns: int, width: int, title_rows
     page numbers in the footer. Before the sheet's first row: the fit-to-page flag is written with
     the sheet's properties, ahead of the rows (write-only mode); the rest is written after them."""
     ws.page_setup.orientation = "landscape" if columns > WIDE_COLUMNS or width > WIDE_CHARACTERS else "portrait"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.paperSize = Worksheet.PAPERSIZE_A4
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0  # as many pages down as needed
     ws.sheet_properties.pageSetUpPr.fitToPage = True
@@ -408,7 +409,8 @@ def _write_table(ws: WriteOnlyWorksheet, data: TableData, header_fill: PatternFi
     values = [_words(frame, c) if labels.is_coded(c.key) else column_values(frame, c.key) for c in columns]
     marks = (column_values(frame, data.highlight) if data.highlight and data.highlight in frame.columns
              else [None] * len(frame))
-    totals = [{c.key: normalize(total[c.key]) for c in columns if c.key in total} for total in data.totals]
+    totals = [{c.key: labels.cell_label(c.key, normalize(total[c.key])) for c in columns if c.key in total}
+              for total in data.totals]
 
     # widths first: openpyxl writes <cols> before the first row
     widths = [min(max(len(c.label), 6), 40) for c in columns]
