@@ -270,7 +270,7 @@ def test_received_report_every_format(month):
     v = next(r for r in ws.iter_rows(min_row=2, values_only=True) if r[0] == "V-100")
     assert v[header.index("Received")] == dt.datetime(2026, 11, 5) and v[header.index("Status")] == "Disputed"
     pdf = _pdf_text(files["pdf"])
-    for needle in ("Received Invoice Report", "V-100", "2026-11-05", "disputed", "1,860.00", "-160.00"):
+    for needle in ("Received Invoice Report", "V-100", "2026-11-05", "Disputed", "1,860.00", "-160.00"):  # status in words
         assert needle in pdf, needle
     assert "FixIt O&amp;M" in files["html"].decode("utf-8")
 

@@ -117,7 +117,8 @@ def test_summary_headers_are_readable_one_block_per_table():
     # parameters in words: the customer by name, never the id
     assert summary.cell(cells["Customer"].row, 2).value == "Ndlovu Mining"
     assert "4711" not in texts and not any(c.value == 4711 for row in summary.iter_rows() for c in row)
-    assert summary.cell(cells["As of"].row, 2).is_date
+    assert summary.cell(cells["As of"].row, 2).is_date  # the parameter and the summary figure alike
+    assert [summary.cell(c.row, 2).value for c in summary["A"] if c.value == "As of"] == [dt.datetime(2026, 11, 30)] * 2
 
 
 def test_comparison_summary_counts_by_status_in_words():

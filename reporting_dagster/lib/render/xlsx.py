@@ -191,6 +191,7 @@ def _outer_text(parent: str, key: Any) -> str:
 
 
 _NUMBER_TEXT = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 class _SummaryWriter:
@@ -361,8 +362,8 @@ def _write_summary(ws: WriteOnlyWorksheet, doc: ReportDocument, header_fill: Pat
     parameters = labels.parameter_items(doc.definition, doc.parameters, doc.tables)
     if parameters:
         w.section("Parameters")
-        for title, value in parameters:
-            w.line(title, value, bold=True)
+        for title, value in parameters:  # an ISO date (as of, from, to) as a date cell
+            w.line(title, dt.date.fromisoformat(value) if _ISO_DATE.fullmatch(value) else value, bold=True)
     if doc.summary:
         w.section("Summary")
         for k, v in doc.summary.items():
