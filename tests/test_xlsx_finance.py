@@ -197,3 +197,13 @@ def test_codes_are_words_and_ids_stay():
     header = [c.value for c in sheet[1]]
     assert sheet.cell(2, header.index("Line type") + 1).value == "O&M Fee"
     assert sheet.cell(2, header.index("Invoice ID") + 1).value == 101  # an id that identifies the row: kept
+
+
+def test_data_warnings_on_the_summary_in_words():
+    doc = make_document(summary={"check_warnings": [
+        {"check": "line_totals_match_headers", "severity": "WARN", "message": "2 invoices differ from their lines"}]})
+    summary = _book(doc)["Summary"]
+    cells = _cells(summary)
+    top = cells["Data warnings"].row
+    assert _row(summary, top + 1) == ["Check", "Severity", "Message"]
+    assert _row(summary, top + 2) == ["Line totals match headers", "Warning", "2 invoices differ from their lines"]

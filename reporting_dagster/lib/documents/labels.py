@@ -65,6 +65,11 @@ CSV_WORDS_COLUMNS: dict[tuple[str, str], tuple[str, ...]] = {
 }
 CSV_WORDS_SUFFIX = " (in words)"
 
+SEVERITIES = {"WARN": "Warning", "ERROR": "Error"}
+# summary values that are codes: key → vocabulary (an empty one: every value humanised, e.g. a
+# data-quality check's name `line_totals_match_headers` → "Line totals match headers")
+SUMMARY_VALUE_VOCABULARIES: dict[str, Mapping[str, str]] = {**CODED_PARAMETERS, "severity": SEVERITIES, "check": {}}
+
 # summary keys (the JSON summary's, shown on the XLSX Summary sheet) → what a person reads
 SUMMARY_KEYS = {
     "as_of_date": "As of",

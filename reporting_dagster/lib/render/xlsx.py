@@ -240,8 +240,9 @@ class _SummaryWriter:
         elif key is not None and labels.is_percent_key(key) and isinstance(value, (Decimal, int, float)) \
                 and not isinstance(value, bool):
             put_percent(cell, value)
-        elif isinstance(value, str) and str(key) in labels.CODED_PARAMETERS:
-            put_text(cell, labels.label(labels.CODED_PARAMETERS[str(key)], value))
+        elif isinstance(value, str) and str(key) in labels.SUMMARY_VALUE_VOCABULARIES:
+            value = labels.label(labels.SUMMARY_VALUE_VOCABULARIES[str(key)], value)
+            put_text(cell, value)
         else:
             put(cell, value)
         self._track(col, value)
