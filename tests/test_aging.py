@@ -339,11 +339,11 @@ def context(org_id: int, name: str = "Helios") -> ReportContext:
 
 
 def _csv_rows(data: bytes) -> list[list[str]]:
-    text = data.decode("utf-8")
-    assert text.count("\r\n") >= 4
+    text = data.decode("utf-8-sig")  # the CSV starts with a UTF-8 BOM
+    assert text.count("\r\n") >= 6
     lines = text.split("\r\n")
-    assert lines[0] == "# Invoice Aging Report" and lines[2].startswith("# Parameters: as_of_date=2025-03-31")
-    return list(csv.reader(io.StringIO("\r\n".join(lines[3:]))))
+    assert lines[0] == "# Invoice Aging Report" and lines[4].startswith("# Parameters: as_of_date=2025-03-31")
+    return list(csv.reader(io.StringIO("\r\n".join(lines[5:]))))
 
 
 def _pdf_text(data: bytes) -> str:

@@ -96,11 +96,11 @@ def test_aging_slice_writes_every_format_for_every_organization(fresh_engine, fr
     files = _files(tmp_path, rows, orgs["helios"])
 
     # CSV: metadata, labels, one row per outstanding invoice, guarded customer name
-    lines = files["csv"].decode("utf-8").split("\r\n")
+    lines = files["csv"].decode("utf-8-sig").split("\r\n")  # the CSV starts with a UTF-8 BOM
     assert lines[0] == "# Invoice Aging Report"
-    assert lines[1].startswith("# Generated: 2025-04-01T06:00:00")
-    assert lines[2] == "# Parameters: as_of_date=2025-03-31"
-    table = list(csv.reader(io.StringIO("\r\n".join(lines[3:]))))
+    assert lines[3].startswith("# Generated: 2025-04-01T06:00:00")
+    assert lines[4] == "# Parameters: as_of_date=2025-03-31"
+    table = list(csv.reader(io.StringIO("\r\n".join(lines[5:]))))
     header, body = table[0], {r[0]: r for r in table[1:] if r}
     assert header == ["Invoice #", "Customer", "Project", "Issue Date", "Due Date", "Currency", "Total",
                       "Paid to Date", "Open Amount", "Days Overdue", "Bucket", "Status", "Note"]

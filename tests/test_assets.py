@@ -94,9 +94,9 @@ def test_slice_writes_every_format_for_every_organization(fresh_engine, fresh_ur
     assert doc["parameters"]["tolerance_absolute"] == "0.01"
 
     # CSV: metadata lines, labels, the formula guard on text and none on negative numbers
-    text = helios["csv"].decode("utf-8")
+    text = helios["csv"].decode("utf-8-sig")  # the CSV starts with a UTF-8 BOM
     assert text.startswith("# Invoice Comparison Report") and "\r\n" in text
-    table = list(csv.reader(io.StringIO("\n".join(text.splitlines()[3:]))))
+    table = list(csv.reader(io.StringIO("\n".join(text.splitlines()[5:]))))
     assert table[0][:2] == ["Contract", "Vendor invoice #"]
     assert any("-160.00" in row for row in table[1:])
 

@@ -96,9 +96,9 @@ def _request(hostile, tmp_path, report_type, fmt, **values):
 
 def test_invoice_lines_csv_has_no_formula_after_any_split(hostile, tmp_path):
     text = _request(hostile, tmp_path, "invoice_to_client", "csv",
-                    parameters={"billing_period": "2026-10"}).decode("utf-8")
+                    parameters={"billing_period": "2026-10"}).decode("utf-8-sig")
     _assert_no_formula_anywhere(text)
-    rows = list(csv.reader(io.StringIO(text.split("\r\n", 3)[3], newline="")))
+    rows = list(csv.reader(io.StringIO(text.split("\r\n", 5)[5], newline="")))
     header, body = rows[0], rows[1:]
     description = {r[header.index("Description")]: r for r in body}
     # by hand: a ' before each starter at a split point; tabs become spaces; CR/LF stay
@@ -121,9 +121,9 @@ def test_invoice_lines_csv_has_no_formula_after_any_split(hostile, tmp_path):
 
 def test_a_hostile_parameter_in_the_metadata_lines_is_guarded(hostile, tmp_path):
     text = _request(hostile, tmp_path, "invoice_aging", "csv",
-                    parameters={"as_of_date": "2026-10-31", "customer_id": hostile["client"]}).decode("utf-8")
+                    parameters={"as_of_date": "2026-10-31", "customer_id": hostile["client"]}).decode("utf-8-sig")
     _assert_no_formula_anywhere(text)
-    parameters = text.split("\r\n")[2]
+    parameters = text.split("\r\n")[4]
     assert parameters.startswith("# Parameters: ") and "customer_name=x;'=cmd|' /C calc'!A0;" in parameters
 
 

@@ -104,11 +104,11 @@ def _rows(engine):
 
 
 def _csv(data: bytes) -> tuple[list[str], list[list[str]]]:
-    """(the three metadata lines, the rows after them)."""
-    text = data.decode("utf-8")
+    """(the five metadata lines, the rows after them)."""
+    text = data.decode("utf-8-sig")  # the CSV starts with a UTF-8 BOM
     assert text.endswith("\r\n") and text.count("\r\n") == len(text.splitlines())  # CRLF everywhere
     lines = text.split("\r\n")
-    return lines[:3], list(csv.reader(io.StringIO("\r\n".join(lines[3:]))))
+    return lines[:5], list(csv.reader(io.StringIO("\r\n".join(lines[5:]))))
 
 
 def _pdf_text(data: bytes) -> str:
@@ -149,7 +149,7 @@ def test_an_organization_without_rows_gets_no_data_files_of_every_report_type(fr
         assert set(files) == {"pdf", "csv", "xlsx", "json", "html"}, rt
 
         meta, table = _csv(files["csv"])
-        assert meta[0].startswith("# ") and meta[1] == "# Generated: 2026-11-01T06:00:00+00:00", rt
+        assert meta[0].startswith("# ") and meta[3] == "# Generated: 2026-11-01T06:00:00+00:00", rt
         assert len(table) == 2 and len(table[0]) > 1 and table[1] == [f"# {NOTE}"], rt  # header, then the note
 
         assert NOTE in _summary_cells(files["xlsx"]), rt

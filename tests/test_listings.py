@@ -56,9 +56,9 @@ def _doc(month, report_type):
 
 
 def _csv_rows(data: bytes) -> list[list[str]]:
-    text = data.decode("utf-8")
+    text = data.decode("utf-8-sig")  # the CSV starts with a UTF-8 BOM
     assert text.count("\r\n") == len(text.splitlines())  # CRLF everywhere
-    return list(csv.reader(io.StringIO("\n".join(text.splitlines()[3:]))))
+    return list(csv.reader(io.StringIO("\n".join(text.splitlines()[5:]))))
 
 
 def _pdf_text(data: bytes) -> str:
@@ -191,9 +191,9 @@ def test_client_report_every_format(month):
         assert CANARY.encode() not in data and b"ORPHAN" not in data and b"987654" not in data
 
     # CSV: metadata, labels, the credit as a plain negative number (no quote guard), 4-decimal unit price
-    text = files["csv"].decode("utf-8")
+    text = files["csv"].decode("utf-8-sig")
     assert text.splitlines()[0] == "# Invoice to Client Report"
-    assert text.splitlines()[2] == "# Parameters: billing_period=2026-10"
+    assert text.splitlines()[4] == "# Parameters: billing_period=2026-10"
     rows = _csv_rows(files["csv"])
     assert rows[0] == ["Invoice ID", "Invoice #", "Client", "Contract", "Project", "Currency", "Line type",
                        "Description", "Metered quantity", "Unit", "Quantity", "Unit price", "Line total"]
@@ -268,9 +268,9 @@ def test_received_report_every_format(month):
     ws = wb["Received invoices"]
     header = [c.value for c in ws[1]]
     v = next(r for r in ws.iter_rows(min_row=2, values_only=True) if r[0] == "V-100")
-    assert v[header.index("Received")] == dt.datetime(2026, 11, 5) and v[header.index("Status")] == "disputed"
+    assert v[header.index("Received")] == dt.datetime(2026, 11, 5) and v[header.index("Status")] == "Disputed"
     pdf = _pdf_text(files["pdf"])
-    for needle in ("Received Invoice Report", "V-100", "2026-11-05", "disputed", "1,860.00", "-160.00"):
+    for needle in ("Received Invoice Report", "V-100", "2026-11-05", "Disputed", "1,860.00", "-160.00"):  # status in words
         assert needle in pdf, needle
     assert "FixIt O&amp;M" in files["html"].decode("utf-8")
 

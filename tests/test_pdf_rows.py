@@ -95,8 +95,8 @@ def test_a_table_over_the_limit_shows_the_first_rows_and_a_note_and_the_csv_ever
     assert "2026-10-12" in text and "2026-10-13" not in text  # by_date: its first 12 days
     assert "22.50" in text
 
-    csv_lines = render.render(doc, "csv").decode("utf-8").split("\r\n")
-    body = [r for r in csv.reader(io.StringIO("\r\n".join(csv_lines[3:]))) if r][1:]
+    csv_lines = render.render(doc, "csv").decode("utf-8-sig").split("\r\n")
+    body = [r for r in csv.reader(io.StringIO("\r\n".join(csv_lines[5:]))) if r][1:]
     assert len(body) == 30 and body[-1][:4] == ["Bea Rossi", "2026-10-15", "Thu", "North Farm"]
 
 

@@ -139,8 +139,9 @@ def test_document_all_formats(entries, customers):
     assert body[6] == ["Solar North", "acme Energy, Zeta Power", "USD", "1.62", "161.67", "100.00", "61.67", "38.14"]
 
     ws = wb["Profitability by project"]
-    assert [c.value for c in ws[8]] == ["Solar North", "acme Energy, Zeta Power", "USD", 1.62, 161.67, 100, 61.67, 38.14]
-    assert ws["E8"].number_format == "#,##0.00" and ws["H8"].number_format == '#,##0.00"%"'
+    # the margin % a real percent cell: 38.14 % is 0.3814 shown with "0.00%"
+    assert [c.value for c in ws[8]] == ["Solar North", "acme Energy, Zeta Power", "USD", 1.62, 161.67, 100, 61.67, 0.3814]
+    assert ws["E8"].number_format == "#,##0.00" and ws["H8"].number_format == "0.00%"
     assert [ws.cell(r, 1).value for r in range(10, 13)] == ["Total EUR", "Total USD", "Total ZAR"]
     assert ws["E11"].value == 341.67 and ws["H12"].value is None
 

@@ -105,6 +105,7 @@ def _csv_cell_by_cell(doc) -> bytes:
     """The CSV as the renderer wrote it before the fast paths: each record, each cell, the rule."""
     data = doc.table(doc.definition.csv_table)
     buf = io.StringIO(newline="")
+    buf.write(csv_render.BOM)  # by default (REPORTS_CSV_BOM unset)
     for line in csv_render.metadata_lines(doc):
         buf.write(line + "\r\n")
     writer = csv_module.writer(buf, dialect="excel", lineterminator="\r\n")
@@ -124,11 +125,11 @@ def test_the_csv_is_the_cell_by_cell_csv_byte_for_byte():
     doc.table("lines").rows.loc[3, "line_total"] = D("-1.5")  # text in a money column fails, as ever
     ours = csv_render.render(doc)
     assert ours == _csv_cell_by_cell(doc)
-    rows = list(csv_module.reader(io.StringIO(ours.decode("utf-8"), newline="")))
-    assert rows[4][0] == "x;'=cmd|' /C calc'!A0;"  # text in the integer column: guarded
-    assert rows[8][0] == "7.0" and rows[9][0] == "8" and rows[10][0] == "9" and rows[11][0] == "9.5"
-    assert rows[4][-1] == "0.00" and rows[5][-1] == "-5.00" and rows[6][-1] == "2.50"  # -0.004 → 0.00, no -0.00
-    assert len(rows) == 4 + 25_000
+    rows = list(csv_module.reader(io.StringIO(ours.decode("utf-8-sig"), newline="")))
+    assert rows[6][0] == "x;'=cmd|' /C calc'!A0;"  # text in the integer column: guarded
+    assert rows[10][0] == "7.0" and rows[11][0] == "8" and rows[12][0] == "9" and rows[13][0] == "9.5"
+    assert rows[6][-1] == "0.00" and rows[7][-1] == "-5.00" and rows[8][-1] == "2.50"  # -0.004 → 0.00, no -0.00
+    assert len(rows) == 6 + 25_000  # 5 metadata lines and the header
 
 
 def test_xlsx_cells_typed_guarded_and_styled():

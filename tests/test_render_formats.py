@@ -166,40 +166,52 @@ def test_money_is_half_up_at_presentation():
 
 def test_csv_layout_guard_and_round_trip(doc):
     data = render.render(doc, "csv")
-    assert not data.startswith(b"\xef\xbb\xbf")
-    text = data.decode("utf-8")
+    assert data.startswith(b"\xef\xbb\xbf# Invoice Comparison Report\r\n")  # the UTF-8 BOM, by default
+    text = data.decode("utf-8-sig")
     assert text.endswith("\r\n")
     lines = text.split("\r\n")
     assert lines[0] == "# Invoice Comparison Report"
-    assert lines[1] == "# Generated: 2026-11-05T10:30:00+00:00"
-    assert lines[2] == "# Parameters: billing_period=2026-10, tolerance_absolute=0.01, tolerance_percent=0"
+    assert lines[1] == "# Organization: Acme Energy Zürich"
+    assert lines[2] == "# Period: October 2026 (2026-10-01 to 2026-10-31)"
+    assert lines[3] == "# Generated: 2026-11-05T10:30:00+00:00"
+    assert lines[4] == "# Parameters: billing_period=2026-10, tolerance_absolute=0.01, tolerance_percent=0"
     # every record line ends with CRLF: no bare LF outside quoted fields
-    rows = list(csv.reader(io.StringIO(text.split("\r\n", 3)[3], newline="")))
-    assert rows[0] == [c.label for c in catalog.INVOICE_COMPARISON.table("lines").columns]
+    rows = list(csv.reader(io.StringIO(text.split("\r\n", 5)[5], newline="")))
+    labels = [c.label for c in catalog.INVOICE_COMPARISON.table("lines").columns]
+    # the line type and the verdict are codes: each gets a words column right after it
+    assert rows[0] == [*labels[:4], "Line type (in words)", *labels[4:10], "Status (in words)", *labels[10:]]
+    at = {label: i for i, label in enumerate(rows[0])}
     body = rows[1:]
     assert len(body) == 5
-    by_desc = {r[4]: r for r in body}
+    by_desc = {r[at["Description"]]: r for r in body}
     first = body[0]
     assert first[0] == "'" + FORMULA_NAME  # text guarded
-    assert first[4] == 'Energy, "peak" hours'  # comma and quotes round-trip
-    assert first[5:9] == ["100.00", "100.15", "0.15", "0.15"]
+    assert first[at["Description"]] == 'Energy, "peak" hours'  # comma and quotes round-trip
+    assert first[at["Expected"]:at["Variance %"] + 1] == ["100.00", "100.15", "0.15", "0.15"]
+    assert first[at["Line type"]] == "ENERGY" and first[at["Line type (in words)"]] == "Energy"
+    assert first[at["Status"]] == "overbilled" and first[at["Status (in words)"]] == "Overbilled"
     second = body[1]
     assert second[0] == "'" + COMMA_NAME
     assert second[1] == "'-42"  # a text cell that looks negative is text
-    assert second[7] == "-160.00"  # a negative number is never altered
-    assert second[8] == "-13.79"
+    assert second[at["Variance"]] == "-160.00"  # a negative number is never altered
+    assert second[at["Variance %"]] == "-13.79"
+    assert second[at["Line type (in words)"]] == "Service"  # a code the catalogue does not know: humanised
     assert "'-Credit note\r\nline two" in by_desc  # embedded CRLF round-trips, text guarded
     usd = body[3]
     assert usd[0] == NEWLINE_NAME  # embedded newline round-trips
-    assert usd[5] == "2500.01" and usd[6] == "" and usd[8] == ""  # half-up, None empty
-    assert body[4][0] == UNICODE_NAME and body[4][5] == "1234567.89"
+    assert usd[at["Expected"]] == "2500.01" and usd[at["Received"]] == "" and usd[at["Variance %"]] == ""  # half-up, None empty
+    assert usd[at["Status (in words)"]] == "Not received"
+    assert body[4][0] == UNICODE_NAME and body[4][at["Expected"]] == "1234567.89"
 
 
 def test_csv_metadata_cannot_be_broken_by_newlines(doc):
-    evil = make_document(parameters={"contract_id": "1\r\n=cmd|x", "note": "a\nb"})
-    lines = render.render(evil, "csv").decode("utf-8").split("\r\n")
-    assert lines[2] == "# Parameters: contract_id=1 =cmd|x, note=a b"
-    assert lines[3].startswith("Contract,")
+    evil = make_document(parameters={"contract_id": "1\r\n=cmd|x", "note": "a\nb"},
+                         organization_name="=Evil\r\nCorp; =1+1")
+    lines = render.render(evil, "csv").decode("utf-8-sig").split("\r\n")
+    # one line; a field a split on ";" could start is guarded (the line itself starts with "#")
+    assert lines[1] == "# Organization: =Evil Corp; '=1+1"
+    assert lines[4] == "# Parameters: contract_id=1 =cmd|x, note=a b"
+    assert lines[5].startswith("Contract,")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -225,7 +237,10 @@ def test_xlsx_sheets_types_and_formula_safety(doc):
     assert ws["G3"].value == -160 and ws["E5"].value == 1234567.89
     assert ws["E4"].value == 2500.01  # half-up to the cent
     assert ws["F4"].value is None
-    assert ws["H3"].number_format.startswith("#,##0.00")
+    # a real percent cell: -13.79 % is the fraction -0.1379 shown with "0.00%"
+    assert ws["H3"].value == pytest.approx(-0.1379) and ws["H3"].number_format == "0.00%"
+    assert ws["I2"].value == "Overbilled" and ws["I4"].value == "Not received"  # verdicts in words
+    assert ws["J3"].value == "Underbilled"  # the stored verdict too
     assert ws["A4"].value == NEWLINE_NAME and ws["A5"].value == UNICODE_NAME
     assert ws["A6"].value == "Total EUR" and ws["A6"].font.b and ws["G6"].value == -159.85
     for row in ws.iter_rows(min_row=2):
@@ -236,7 +251,11 @@ def test_xlsx_sheets_types_and_formula_safety(doc):
     assert lines["E5"].value == SCRIPT_NAME
 
     summary = wb["Summary"]
-    cells = {c.value: c for row in summary.iter_rows() for c in row if c.value is not None}
+    cells: dict = {}
+    for row in summary.iter_rows():
+        for c in row:
+            if c.value is not None:
+                cells.setdefault(c.value, c)  # the first cell with the value
     assert "Acme Energy Zürich" in cells
     start = summary.cell(cells["Period start"].row, 2)
     assert start.is_date and start.value.date() == dt.date(2026, 10, 1)
@@ -257,7 +276,7 @@ def test_xlsx_date_columns_are_dates():
     assert ws["B2"].value == 3 and isinstance(ws["B2"].value, int)
     assert ws["C2"].data_type == "s" and ws["C2"].value == "#N/A"
     assert ws["C3"].data_type == "s" and ws["C3"].value == "=1+2"
-    assert render.render(doc, "csv").decode().split("\r\n")[4] == "2026-10-03,3,#N/A"
+    assert render.render(doc, "csv").decode("utf-8-sig").split("\r\n")[6] == "2026-10-03,3,#N/A"
 
 
 def test_xlsx_titles_are_sanitised():
@@ -275,8 +294,13 @@ def test_xlsx_titles_are_sanitised():
 
 def test_json_structure_money_strings_and_nesting(doc):
     data = json.loads(render.render(doc, "json").decode("utf-8"))
-    assert list(data)[:10] == ["report_type", "report_name", "organization", "billing_period", "generated_at",
-                               "no_data", "parameters", "columns", "summary", "rows"]
+    assert list(data)[:11] == ["report_type", "report_name", "organization", "billing_period", "generated_at",
+                               "no_data", "parameters", "columns", "labels", "summary", "rows"]
+    # codes in the rows, their words beside them (only the codes the document holds)
+    assert data["labels"]["status"] == {"matched": "Matched", "missing_received": "Not received",
+                                        "overbilled": "Overbilled", "underbilled": "Underbilled"}
+    assert data["labels"]["line_type"] == {"CREDIT": "Credit", "ENERGY": "Energy", "SERVICE": "Service"}
+    assert data["rows"][2]["status"] == "missing_received"
     assert data["no_data"] is False and "note" not in data
     assert data["report_type"] == "invoice_comparison"
     assert data["organization"] == {"id": 7, "name": "Acme Energy Zürich"}
@@ -335,7 +359,12 @@ def test_html_escapes_untrusted_text_and_uses_brand(doc):
     assert "1,234,567.89" in page and "-160.00" in page and "-13.79%" in page
     assert 'class="alt hl"' in page or 'class="hl"' in page  # discrepancies highlighted
     assert "<svg" in page and "Prepared for the board" in page and "Acme Energy · Confidential" in page
-    assert "#2 · +Solar, &#34;North&#34; Park · @Northwind" in page  # group heading of the line detail
+    # group heading of the line detail: names, vendor invoice number, currency and verdict, no id
+    assert "+Solar, &#34;North&#34; Park · @Northwind · -42 · EUR · Underbilled" in page
+    assert "#2 ·" not in page and "#1 ·" not in page
+    assert "Not received" in page and "missing_received" not in page  # words, not codes
+    assert "Absolute tolerance:</span> 0.01" in page and "Percent tolerance:</span> 0%" in page
+    assert "Billing period:</span> October 2026" in page
     assert "http://" not in page.replace('"http://www.w3.org/2000/svg"', "").replace("http://x", "")
     assert "<link" not in page  # self-contained: the stylesheet is inlined
 

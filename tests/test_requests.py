@@ -28,7 +28,7 @@ def _read(engine):
 
 
 def _csv(data: bytes) -> list[list[str]]:
-    lines = [ln for ln in data.decode("utf-8").split("\r\n") if ln and not ln.startswith("#")]
+    lines = [ln for ln in data.decode("utf-8-sig").split("\r\n") if ln and not ln.startswith("#")]
     return list(csv.reader(lines))
 
 

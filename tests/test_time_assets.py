@@ -127,8 +127,8 @@ def test_time_slice_writes_every_format_for_every_organization(world, fresh_url,
     assert ts["parameters"] == {"date_from": "2026-10-01", "date_to": "2026-10-31", "group_by": "all"}
 
     # timesheet CSV: the daily detail; formula-like project name guarded
-    text = files[(h, "timesheet", "csv")].decode("utf-8")
-    table = list(csv.reader(io.StringIO("\r\n".join(text.split("\r\n")[3:]))))
+    text = files[(h, "timesheet", "csv")].decode("utf-8-sig")
+    table = list(csv.reader(io.StringIO("\r\n".join(text.split("\r\n")[5:]))))
     assert table[0][:4] == ["Team Member", "Date", "Day", "Project"]
     assert ["Bea Rossi", "2026-10-01", "Thu", "'=North Farm", "1.50", "1.50", "0.00", "1"] in table
 

@@ -196,11 +196,11 @@ def context(org_name="Helios Energy", org_id=1):
 def read_all(doc):
     """Render every format and read each back: (csv rows after the metadata, xlsx workbook, json, pdf text, html)."""
     files = {fmt: render.render(doc, fmt) for fmt in FORMATS}
-    text = files["csv"].decode("utf-8")
+    text = files["csv"].decode("utf-8-sig")  # the CSV starts with a UTF-8 BOM
     lines = text.split("\r\n")
-    assert lines[0] == f"# {doc.definition.name}" and lines[1].startswith("# Generated: 2026-11-01T06:00:00")
-    assert lines[2].startswith("# Parameters: ")
-    csv_rows = list(csv.reader(io.StringIO("\r\n".join(lines[3:]))))
+    assert lines[0] == f"# {doc.definition.name}" and lines[3].startswith("# Generated: 2026-11-01T06:00:00")
+    assert lines[4].startswith("# Parameters: ")
+    csv_rows = list(csv.reader(io.StringIO("\r\n".join(lines[5:]))))
     workbook = load_workbook(io.BytesIO(files["xlsx"]))
     data = json.loads(files["json"])
     pdf_text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(files["pdf"])).pages)

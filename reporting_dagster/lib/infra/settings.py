@@ -102,6 +102,23 @@ def max_cell_chars() -> int:
                           minimum=MIN_MAX_CELL_CHARS))
 
 
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+
+
+def csv_bom() -> bool:
+    """`REPORTS_CSV_BOM`: CSV files start with a UTF-8 byte order mark, so Excel reads non-ASCII
+    names right (default on; `false` for consumers that cannot skip it). A report template's
+    template_config "csv_bom" overrides it for that template's reports."""
+    raw = os.environ.get("REPORTS_CSV_BOM", "").strip().lower()
+    if not raw or raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise ValueError(f"REPORTS_CSV_BOM={raw!r} is not true or false; set it like REPORTS_CSV_BOM=false "
+                     f"or leave it unset for CSV files with a byte order mark")
+
+
 def check_environment() -> None:
     """Read every rendering limit once, so a bad value stops the code location from loading."""
     render_timeout_seconds()
@@ -109,3 +126,4 @@ def check_environment() -> None:
     render_worker_memory_mb()
     render_workers()
     max_cell_chars()
+    csv_bom()

@@ -41,15 +41,37 @@ DEFAULT_MAX_TABLE_ROWS = 2_000
 MAX_TABLE_ROWS_LIMIT = 50_000  # ~100 s of layout: well inside the render budget
 
 
+CSV_BOM_KEY = "csv_bom"  # template_config: false = CSV files without the UTF-8 byte order mark
+CSV_BOM_CHECK = "csv_bom_setting"  # the WARN finding of an unusable template_config csv_bom
+
+
+def csv_bom_setting(config: Any) -> tuple[bool | None, str | None]:
+    """template_config's "csv_bom": (true/false, None) when it is a JSON boolean, (None, None) when
+    absent (the deployment's REPORTS_CSV_BOM decides, default on), else (None, why it was not
+    used): a bad setting keeps the report and is a WARN finding in its summary."""
+    if not isinstance(config, dict) or CSV_BOM_KEY not in config:
+        return None, None
+    value = config[CSV_BOM_KEY]
+    if isinstance(value, bool):
+        return value, None
+    shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:40] + "…"
+    return None, (f"template_config {CSV_BOM_KEY} must be true or false, got {shown}; "
+                  f"the CSV follows REPORTS_CSV_BOM (default: with a byte order mark)")
+
+
 @dataclass(frozen=True)
 class Sections:
-    """Template switches (report_template.include_*, template_config "pdf_max_rows")."""
+    """Template switches (report_template.include_*, template_config "pdf_max_rows", "csv_bom")."""
 
     summary: bool = True
     line_items: bool = True
     charts: bool = True
     max_table_rows: int = DEFAULT_MAX_TABLE_ROWS
     warning: str | None = None  # why the template's pdf_max_rows was not used (a WARN finding)
+    # CSV starts with a UTF-8 byte order mark (Excel then reads non-ASCII names right); None: the
+    # deployment's REPORTS_CSV_BOM (lib/infra/settings.py), on unless set to false
+    csv_bom: bool | None = None
+    csv_bom_warning: str | None = None  # why the template's csv_bom was not used (a WARN finding)
 
 
 @dataclass(frozen=True)
@@ -144,6 +166,8 @@ class ReportDocument:
             self.add_warning({"check": LOGO_CHECK, "severity": "WARN", "message": self.branding.logo_warning})
         if self.sections.warning:
             self.add_warning({"check": MAX_ROWS_CHECK, "severity": "WARN", "message": self.sections.warning})
+        if self.sections.csv_bom_warning:
+            self.add_warning({"check": CSV_BOM_CHECK, "severity": "WARN", "message": self.sections.csv_bom_warning})
 
     def add_warning(self, finding: dict[str, Any]) -> None:
         """A WARN finding of this file: kept in check_warnings and the summary (summary_data)."""

@@ -28,6 +28,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from reporting_dagster.lib.documents import labels
 from reporting_dagster.lib.documents.catalog import Column
 from reporting_dagster.lib.infra import settings
 from reporting_dagster.lib.infra.paths import TEMPLATES_DIR
@@ -193,24 +194,43 @@ def _widths(columns: tuple[Column, ...], rows: list[RowView], totals: list[RowVi
                                 [[cell for cell, _ in row.cells] for row in totals])
 
 
+def display_text(record: dict[str, Any], column: Column) -> str:
+    """A cell as people read it: a coded column's words (labels.py; a line type by the platform's
+    own name when the row has it), every other column through `display_cell`."""
+    value = record.get(column.key)
+    if labels.is_coded(column.key):
+        value = normalize(value)
+        if column.key == "line_type" and value is not None and text(record.get("line_type_name")):
+            return text(record.get("line_type_name"))
+        return labels.cell_label(column.key, value) if isinstance(value, str) else display_cell(value, column)
+    return display_cell(value, column)
+
+
 def _row(record: dict[str, Any], columns: tuple[Column, ...], css: str, limits: TextLimits) -> RowView:
-    return RowView([(limits.cell(display_cell(record.get(c.key), c)), _cell_css(c)) for c in columns], css)
+    return RowView([(limits.cell(display_text(record, c)), _cell_css(c)) for c in columns], css)
 
 
 def _group_title(data: TableData, record: dict[str, Any], limits: TextLimits) -> str:
-    """The parent row as a heading: its key and its first four text columns."""
-    parts = [text(record.get(c.key)) for c in data.table.columns if c.type == "string"]
+    """The parent row as a heading: its first four text columns (names, numbers, currency) and its
+    status in words; never its database id."""
+    parts = [text(record.get(c.key)) for c in data.table.columns
+             if c.type == "string" and not labels.is_coded(c.key) and not labels.is_internal_id(c.key)
+             and c.key != data.section and c.key != "billing_period"]
     parts = [limits.field(one_line(p)) for p in parts if p][:4]
-    key = limits.field(text(record.get(data.row_key))) if data.row_key else ""
-    return " · ".join([f"#{key}" if key else "", *parts]).strip(" ·") or "—"
+    status = labels.cell_label("status", normalize(record.get("status"))) if "status" in record else None
+    if status:
+        parts.append(limits.field(one_line(status)))
+    return " · ".join(parts) or "—"
 
 
 def _table_view(doc: ReportDocument, data: TableData, limits: TextLimits, bands: bool = False) -> TableView:
     grouped = bool(data.parent and data.group_key)
     # the section heading names the section: its column would only repeat it on every row
+    # ... and database ids identify rows for machines (CSV/XLSX/JSON keep them), not for a reader
     columns = tuple(c for c in data.table.columns
-                    if not (grouped and c.key in data.context_columns) and c.key != data.section)
-    extra = [data.highlight or "", data.row_key or "", data.group_key or ""]
+                    if not (grouped and c.key in data.context_columns) and c.key != data.section
+                    and not labels.is_internal_id(c.key))
+    extra = [data.highlight or "", data.row_key or "", data.group_key or "", "line_type_name"]
     records = table_records(data, extra)
 
     def css_for(record: dict[str, Any], index: int) -> str:
@@ -290,9 +310,8 @@ def context(doc: ReportDocument, limits: TextLimits | None = None, for_print: bo
     limits = limits or TextLimits(settings.max_cell_chars())
     brand = safe_color(doc.branding.brand_color)
     sections = doc.sections
-    labels = {p.name: p.label for p in doc.definition.parameters}
-    parameters = [(labels.get(k, k.replace("_", " ").capitalize()), limits.field(text(v)))
-                  for k, v in doc.parameters.items() if text(v) != ""]
+    parameters = [(title, limits.field(one_line(value)))
+                  for title, value in labels.parameter_items(doc.definition, doc.parameters, doc.tables)]
     tables = [] if doc.no_data else [
         _table_view(doc, t, limits, bands=for_print) for t in _sectioned(doc.tables) if not t.parent or sections.line_items
     ]

@@ -3,10 +3,14 @@
 ```
 {report_type, organization: {id, name}, billing_period: {key, name, start, end}, generated_at,
  no_data, note (only when no_data: the organization has no rows in the period), parameters,
- columns: {table key: [column defs]}, summary,
+ columns: {table key: [column defs]}, labels: {column key: {code: words}}, summary,
  rows: [top-level table rows, each with a list field per child table],
  totals: {table key: [rows]}}
 ```
+
+Rows and parameters keep the codes (`"status": "missing_expected"`) for machines; `labels` gives
+the words of every code the document's coded columns hold (lib/documents/labels.py), so an app
+that shows the rows to people shows the same words as the PDF without a catalogue of its own.
 
 Money and decimals are strings with 2 decimals half-up ("-160.00"), dates ISO 8601, None null,
 integers numbers. Key order is fixed (catalogue order for row fields), so the same document
@@ -20,6 +24,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
+from reporting_dagster.lib.documents import labels
 from reporting_dagster.lib.documents.catalog import Column
 from reporting_dagster.lib.render.document import NO_DATA_NOTE, ReportDocument, TableData
 from reporting_dagster.lib.render.values import (
@@ -109,6 +114,19 @@ def _nest(doc: ReportDocument, data: TableData, rows: list[dict[str, Any]], raw:
             _nest(doc, child, json_group, raw_group)
 
 
+def code_labels(doc: ReportDocument) -> dict[str, dict[str, str]]:
+    """{column key: {code: words}} for the codes in the document's coded columns (sorted, so the
+    same document gives the same bytes)."""
+    out: dict[str, dict[str, str]] = {}
+    for data in doc.tables:
+        for column in data.table.columns:
+            if not labels.is_coded(column.key) or column.key not in data.rows.columns:
+                continue
+            codes = {v for v in data.rows[column.key].tolist() if isinstance(v, str) and v}
+            out.setdefault(column.key, {}).update({code: labels.cell_label(column.key, code) for code in codes})
+    return {key: dict(sorted(words.items())) for key, words in sorted(out.items()) if words}
+
+
 def document_dict(doc: ReportDocument) -> dict[str, Any]:
     top_level = [t for t in doc.tables if not t.parent]
     out: dict[str, Any] = {
@@ -126,6 +144,7 @@ def document_dict(doc: ReportDocument) -> dict[str, Any]:
         **({"note": NO_DATA_NOTE} if doc.no_data else {}),
         "parameters": {str(k): _value(v) for k, v in doc.parameters.items()},
         "columns": {t.key: [c.as_json() for c in t.table.columns] for t in doc.tables},
+        "labels": code_labels(doc),
         "summary": _value(doc.summary),
     }
     for index, data in enumerate(top_level):

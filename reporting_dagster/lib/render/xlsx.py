@@ -1,12 +1,25 @@
-"""XLSX (openpyxl): a Summary sheet and one sheet per table.
+"""XLSX (openpyxl): a Summary sheet and one sheet per table, as a finance user would build them.
 
 - Header row: labels, bold, brand-coloured, frozen; autofilter over header and data.
-- Money/decimals: numbers half-up to the cent, format `#,##0.00` (percent columns show `%`).
-- Dates: real dates formatted `yyyy-mm-dd`; integers: int.
+- Money/decimals: numbers half-up to the cent, format `#,##0.00` (or the column's decimals).
+  Percent columns and summary percentages are real percent cells: 16.11 % is the number 0.1611
+  with the format `0.00%`, so a formula over them computes with fractions as Excel expects.
+- Dates: real dates formatted `yyyy-mm-dd`; "Generated at (UTC)" a datetime cell (Excel has no
+  time zones: the timestamp is converted to UTC, made naive, and the label says UTC); integers: int.
+- Coded columns (status, line type, direction, bucket) in words from lib/documents/labels.py;
+  database ids stay (they identify rows for whoever filters or joins the sheet).
 - Text: always a string cell (`data_type 's'`), never a formula or an error value, whatever it
   starts with; formula-like text also gets the quote-prefix style. Text over Excel's 32,767-character cell
   limit is cut and ends with a note saying so (the CSV and JSON keep it whole).
 - Totals rows bold under the data; highlighted rows (discrepancies) lightly filled.
+- Summary sheet: the organization, period, generation time and parameters in words, then each
+  summary figure on a labelled line and each per-currency (per-unit) block as a small table with
+  readable headers; nested blocks (invoices by status, aging buckets) get a table of their own
+  instead of flattened "Buckets · 1 30 · Label" columns. Metered quantities are numbers.
+- Print setup on every sheet: A4, landscape when wide, fit to one page wide, the header row
+  repeated on each printed page (print titles), page numbers in the footer.
+- Sheet names are the table titles ("Outstanding invoices"): at most 31 characters, unique, none
+  of []:*?/ or a backslash.
 - Reproducible: workbook properties created/modified = doc.generated_at and every zip entry
   gets the same timestamp, so the same document gives the same bytes.
 - A "no data" report says so on the Summary sheet, under the title; its table sheets keep their
@@ -32,8 +45,10 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell, WriteOnlyCell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
+from reporting_dagster.lib.documents import labels
 from reporting_dagster.lib.documents.catalog import Column
 from reporting_dagster.lib.render.document import NO_DATA_NOTE, ReportDocument, TableData
 from reporting_dagster.lib.render.values import (
@@ -44,9 +59,9 @@ from reporting_dagster.lib.render.values import (
     display_cell,
     display_integer,
     display_money,
-    iso_timestamp,
     is_percent_column,
     normalize,
+    one_line,
     safe_color,
     scaled,
     text,
@@ -55,7 +70,8 @@ from reporting_dagster.lib.render.values import (
 
 CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MONEY_FORMAT = "#,##0.00"
-PERCENT_FORMAT = '#,##0.00"%"'
+PERCENT_FORMAT = "0.00%"  # a real percent cell: 0.1611 shows as 16.11%
+QUANTITY_FORMAT = "#,##0.00###"  # metered quantities keep up to 5 decimals (catalogue QUANTITY_FORMAT)
 DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
 MAX_CELL_TEXT = 32767
@@ -81,9 +97,11 @@ def put(cell: Cell, value: Any, column: Column | None = None) -> None:
         cell.value = None
         return
     kind = column.type if column is not None else None
-    if kind in MONEY_TYPES or (kind is None and isinstance(value, (Decimal, float))):
+    if column is not None and kind in MONEY_TYPES and is_percent_column(column):
+        put_percent(cell, value)
+    elif kind in MONEY_TYPES or (kind is None and isinstance(value, (Decimal, float))):
         cell.value = _excel_decimal(scaled(value, column))
-        cell.number_format = PERCENT_FORMAT if column is not None and is_percent_column(column) else _number_format(column)
+        cell.number_format = _number_format(column)
     elif isinstance(value, bool):
         cell.value = value
     elif kind == "integer" and isinstance(value, (int, Decimal)):
@@ -98,6 +116,18 @@ def put(cell: Cell, value: Any, column: Column | None = None) -> None:
         cell.value = value
     else:
         put_text(cell, text(value))
+
+
+def percent_value(value: Any) -> Decimal | None:
+    """A percent figure (16.11, i.e. 16.11 %) as the fraction Excel's "%" format shows: half-up
+    to 2 decimals of a percent first, so the cell shows what the PDF shows (0.1611 → 16.11%)."""
+    d = scaled(value)
+    return None if d is None else _excel_decimal(d / 100)
+
+
+def put_percent(cell: Cell, value: Any) -> None:
+    cell.value = percent_value(value)
+    cell.number_format = PERCENT_FORMAT
 
 
 def _number_format(column: Column | None) -> str:
@@ -138,34 +168,30 @@ def sheet_title(title: str, taken: set[str]) -> str:
     return candidate
 
 
-def humanize(key: Any) -> str:
-    s = str(key)
-    if "_" in s or s.islower():
-        s = s.replace("_", " ").strip()
-        return s[:1].upper() + s[1:]
-    return s
-
-
 # ---------------------------------------------------------------------------------------------
-# summary sheet
+# summary sheet: the document's summary as a person would lay it out — one labelled line per
+# figure, one small table per per-currency (or per-unit) block, words from labels.py
 
 
 def _is_scalar(value: Any) -> bool:
     return not isinstance(value, (dict, list, tuple, set, frozenset))
 
 
-def _flatten(value: dict, prefix: str = "") -> dict[str, Any]:
-    """Nested dicts → one level, keys joined with ' · ' (lists of scalars joined by ', ')."""
-    out: dict[str, Any] = {}
-    for k, v in value.items():
-        label = f"{prefix}{humanize(k)}"
-        if isinstance(v, dict):
-            out.update(_flatten(v, f"{label} · "))
-        elif isinstance(v, (list, tuple, set, frozenset)):
-            out[label] = ", ".join(text(x) for x in v) if all(_is_scalar(x) for x in v) else str(len(v))
-        else:
-            out[label] = v
-    return out
+def _field_label(parent: str | None, key: Any) -> str:
+    """A key inside the summary dict `parent`: a code of its vocabulary (statuses, line types,
+    buckets) or a field name (expected, open_amount)."""
+    return labels.summary_label(key, within=parent)
+
+
+def _outer_text(parent: str, key: Any) -> str:
+    """A key that names a row of a block (a currency, a unit, a bucket): as it is, or its words."""
+    if parent in labels.SUMMARY_KEY_VOCABULARIES:
+        return labels.label(labels.SUMMARY_KEY_VOCABULARIES[parent], key)
+    return text(key)
+
+
+_NUMBER_TEXT = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 class _SummaryWriter:
@@ -177,9 +203,14 @@ class _SummaryWriter:
         self.header_fill = header_fill
         self.widths: dict[int, int] = {}
         self.cells: dict[int, dict[int, Cell]] = {}
+        self.header_rows: list[int] = []
 
     def cell(self, row: int, col: int) -> Cell:
         return self.cells.setdefault(row, {}).setdefault(col, WriteOnlyCell(self.ws))
+
+    @property
+    def column_count(self) -> int:
+        return max((max(cells) for cells in self.cells.values() if cells), default=1)
 
     def flush(self) -> None:
         for col, width in self.widths.items():
@@ -189,68 +220,131 @@ class _SummaryWriter:
             self.ws.append([cells.get(col) for col in range(1, max(cells, default=0) + 1)])
 
     def _track(self, col: int, value: Any) -> None:
-        n = len(display_money(value)) if isinstance(value, Decimal) else len(text(value))
+        if isinstance(value, Decimal):
+            n = len(display_money(value)) + 1
+        elif isinstance(value, dt.datetime):
+            n = 19
+        else:
+            n = len(text(value))
         self.widths[col] = max(self.widths.get(col, 0), min(n, 60))
 
-    def line(self, label: str, value: Any = None, *, bold: bool = False, font: Font | None = None) -> None:
+    def put(self, row: int, col: int, value: Any, key: Any = None, quantity: bool = False) -> None:
+        """One figure with its type: a percent key's value as a real percent (16.11 → 0.1611,
+        "0.00%"), a quantity's exact decimal text as a number, a coded value as words."""
+        cell = self.cell(row, col)
+        value = normalize(value)
+        if quantity and isinstance(value, str) and _NUMBER_TEXT.fullmatch(value):
+            value = Decimal(value)
+            cell.value = _excel_decimal(value)
+            cell.number_format = QUANTITY_FORMAT
+        elif key is not None and labels.is_percent_key(key) and isinstance(value, (Decimal, int, float)) \
+                and not isinstance(value, bool):
+            put_percent(cell, value)
+        elif isinstance(value, str) and str(key) in labels.SUMMARY_VALUE_VOCABULARIES:
+            value = labels.label(labels.SUMMARY_VALUE_VOCABULARIES[str(key)], value)
+            put_text(cell, value)
+        else:
+            put(cell, value)
+        self._track(col, value)
+
+    def line(self, label: str, value: Any = None, *, key: Any = None, bold: bool = False,
+             font: Font | None = None, quantity: bool = False) -> None:
         cell = self.cell(self.row, 1)
         put_text(cell, label)
         if font is not None or bold:
             cell.font = font or BOLD
         self._track(1, label)
         if value is not None:
-            put(self.cell(self.row, 2), value)
-            self._track(2, value)
+            self.put(self.row, 2, value, key, quantity)
         self.row += 1
 
-    def table(self, headers: list[str], rows: list[list[Any]]) -> None:
+    def table(self, headers: list[str], rows: list[list[tuple[Any, Any]]], quantity: bool = False) -> None:
+        """A header row (bold, brand-filled) and rows of (value, key) pairs; the key says how a
+        value is typed (percent, quantity, words)."""
         for col, label in enumerate(headers, start=1):
             cell = self.cell(self.row, col)
             put_text(cell, label)
             cell.font = Font(bold=True, color="FFFFFF")
             cell.fill = self.header_fill
             self._track(col, label)
+        self.header_rows.append(self.row)
         self.row += 1
         for values in rows:
-            for col, value in enumerate(values, start=1):
-                put(self.cell(self.row, col), value)
-                self._track(col, value)
+            for col, (value, key) in enumerate(values, start=1):
+                self.put(self.row, col, value, key, quantity)
             self.row += 1
 
     def blank(self) -> None:
         self.row += 1
 
+    def section(self, title: str) -> None:
+        self.blank()
+        self.line(title, font=SECTION_FONT)
+
     def value(self, key: Any, value: Any) -> None:
-        label = humanize(key)
+        name = str(key)
+        title = labels.summary_label(name)
+        quantity = name in labels.QUANTITY_KEYS
         if _is_scalar(value):
-            self.line(label, value)
+            self.line(title, value, key=name)
         elif isinstance(value, dict) and value and all(isinstance(v, dict) for v in value.values()):
-            # e.g. {currency: {expected, received, ...}}: one row per key
-            flat = {k: _flatten(v) for k, v in value.items()}
-            headers = list(dict.fromkeys(h for f in flat.values() for h in f))
-            self.blank()
-            self.line(label, font=SECTION_FONT)
-            self.table(["", *headers], [[str(k), *(f.get(h) for h in headers)] for k, f in flat.items()])
-            self.blank()
+            self.keyed(name, title, value)
         elif isinstance(value, dict):
-            self.blank()
-            self.line(label, font=SECTION_FONT)
-            for k, v in _flatten(value).items():
-                self.line(k, v)
-            self.blank()
+            self.section(title)
+            for k, v in value.items():
+                if _is_scalar(v):
+                    self.line(_field_label(name, k), v, key=k, quantity=quantity)
+                else:
+                    self.value(k, v)
         else:
             items = list(value)
             if all(_is_scalar(x) for x in items):
-                self.line(label, ", ".join(text(x) for x in items))
+                self.line(title, ", ".join(text(x) for x in items) if items else "—")
             elif all(isinstance(x, dict) for x in items):
-                flat_rows = [_flatten(x) for x in items]
-                headers = list(dict.fromkeys(h for f in flat_rows for h in f))
-                self.blank()
-                self.line(label, font=SECTION_FONT)
-                self.table(headers, [[f.get(h) for h in headers] for f in flat_rows])
-                self.blank()
+                fields = list(dict.fromkeys(k for x in items for k in x))
+                self.section(title)
+                self.table([_field_label(None, k) for k in fields],
+                           [[(x.get(k) if _is_scalar(x.get(k)) else text(x.get(k)), k) for k in fields]
+                            for x in items])
             else:
-                self.line(label, text(items))
+                self.line(title, text(items))
+
+    def keyed(self, name: str, title: str, blocks: dict[Any, dict]) -> None:
+        """{row key: {field: figure | {…}}} (e.g. per currency): one table of the figures, then
+        one table per nested block (invoices by status, aging buckets), each row named by its key."""
+        header = labels.SUMMARY_KEY_HEADERS.get(name, "")
+        quantity = name in labels.QUANTITY_KEYS
+        fields = list(dict.fromkeys(k for block in blocks.values() for k, v in block.items() if _is_scalar(v)))
+        nested = list(dict.fromkeys(k for block in blocks.values() for k, v in block.items() if isinstance(v, dict)))
+        self.section(title)
+        if fields:
+            self.table([header, *(_field_label(name, f) for f in fields)],
+                       [[(_outer_text(name, outer), None), *((block.get(f), f) for f in fields)]
+                        for outer, block in blocks.items()], quantity)
+        for inner in nested:
+            parts = {outer: block.get(inner) for outer, block in blocks.items() if isinstance(block.get(inner), dict)}
+            inner_title = f"{labels.summary_label(inner)} per {header.lower()}" if header else labels.summary_label(inner)
+            if all(all(_is_scalar(v) for v in part.values()) for part in parts.values()):
+                keys = list(dict.fromkeys(k for part in parts.values() for k in part))
+                self.blank()
+                self.line(inner_title, bold=True)
+                self.table([header, *(_field_label(inner, k) for k in keys)],
+                           [[(_outer_text(name, outer), None), *((part.get(k), k) for k in keys)]
+                            for outer, part in parts.items()])
+            elif all(isinstance(v, dict) for part in parts.values() for v in part.values()):
+                leaf = list(dict.fromkeys(k for part in parts.values() for v in part.values() for k in v
+                                          if k != "label" and _is_scalar(v[k])))
+                self.blank()
+                self.line(inner_title, bold=True)
+                self.table([header, labels.SUMMARY_KEY_HEADERS.get(inner, ""), *(_field_label(None, k) for k in leaf)],
+                           [[(_outer_text(name, outer), None),
+                             (v.get("label") or _outer_text(inner, k), None), *((v.get(f), f) for f in leaf)]
+                            for outer, part in parts.items() for k, v in part.items()])
+            else:
+                self.blank()
+                self.line(inner_title, bold=True)
+                for outer, part in parts.items():
+                    self.line(_outer_text(name, outer), text(part))
 
 
 def _write_summary(ws: WriteOnlyWorksheet, doc: ReportDocument, header_fill: PatternFill) -> None:
@@ -264,18 +358,19 @@ def _write_summary(ws: WriteOnlyWorksheet, doc: ReportDocument, header_fill: Pat
     w.line("Billing period", doc.period_label, bold=True)
     w.line("Period start", doc.period_start, bold=True)
     w.line("Period end", doc.period_end, bold=True)
-    w.line("Generated at", iso_timestamp(doc.generated_at), bold=True)
-    if doc.parameters:
-        labels = {p.name: p.label for p in doc.definition.parameters}
-        w.blank()
-        w.line("Parameters", font=SECTION_FONT)
-        for k, v in doc.parameters.items():
-            w.line(labels.get(k, humanize(k)), "" if v is None else text(v), bold=True)
+    # a datetime cell: Excel has no time zones, so the time is UTC and the label says so
+    w.line("Generated at (UTC)", utc(doc.generated_at).replace(tzinfo=None, microsecond=0), bold=True)
+    parameters = labels.parameter_items(doc.definition, doc.parameters, doc.tables)
+    if parameters:
+        w.section("Parameters")
+        for title, value in parameters:  # an ISO date (as of, from, to) as a date cell
+            w.line(title, dt.date.fromisoformat(value) if _ISO_DATE.fullmatch(value) else value, bold=True)
     if doc.summary:
-        w.blank()
-        w.line("Summary", font=SECTION_FONT)
+        w.section("Summary")
         for k, v in doc.summary.items():
             w.value(k, v)
+    _print_setup(ws, columns=w.column_count, width=sum(w.widths.values()), title_rows=None,
+                 heading=f"{doc.organization_name} · {doc.definition.name} · {doc.period_label}")
     w.flush()
 
 
@@ -283,16 +378,41 @@ def _write_summary(ws: WriteOnlyWorksheet, doc: ReportDocument, header_fill: Pat
 # table sheets
 
 
-def _write_table(ws: WriteOnlyWorksheet, data: TableData, header_fill: PatternFill, highlight_fill: PatternFill) -> None:
+WIDE_COLUMNS = 7  # more columns than this print on a landscape page
+WIDE_CHARACTERS = 110  # or columns this wide together (in characters): a portrait page would shrink them too far
+HEADER_CHARACTERS = 120  # Excel allows 255 in a page header, codes and doubled "&" included
+
+
+def _print_setup(ws: WriteOnlyWorksheet, *, columns: int, width: int, title_rows: str | None,
+                 heading: str = "") -> None:
+    """Print like the PDF: A4, landscape when wide, every column on one page width (as many pages
+    down as it takes), the header row repeated on every page, the report in the page header and
+    page numbers in the footer. Before the sheet's first row: the fit-to-page flag is written with
+    the sheet's properties, ahead of the rows (write-only mode); the rest is written after them."""
+    ws.page_setup.orientation = "landscape" if columns > WIDE_COLUMNS or width > WIDE_CHARACTERS else "portrait"
+    ws.page_setup.paperSize = Worksheet.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0  # as many pages down as needed
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    if title_rows:
+        ws.print_title_rows = title_rows
+    if heading:  # "&" starts a header code in Excel: a name's own "&" is doubled
+        ws.oddHeader.left.text = _clean_text(one_line(heading))[:HEADER_CHARACTERS].replace("&", "&&")
+    ws.oddFooter.right.text = "Page &P of &N"
+
+
+def _write_table(ws: WriteOnlyWorksheet, data: TableData, header_fill: PatternFill, highlight_fill: PatternFill,
+                 heading: str = "") -> None:
     columns = data.table.columns
     frame = data.rows
     missing = [c.key for c in columns if c.key not in frame.columns]
     if missing:
         raise ValueError(f"table {data.key!r} rows lack catalogue columns: {', '.join(missing)}")
-    values = [column_values(frame, c.key) for c in columns]
+    values = [_words(frame, c) if labels.is_coded(c.key) else column_values(frame, c.key) for c in columns]
     marks = (column_values(frame, data.highlight) if data.highlight and data.highlight in frame.columns
              else [None] * len(frame))
-    totals = [{c.key: normalize(total[c.key]) for c in columns if c.key in total} for total in data.totals]
+    totals = [{c.key: labels.cell_label(c.key, normalize(total[c.key])) for c in columns if c.key in total}
+              for total in data.totals]
 
     # widths first: openpyxl writes <cols> before the first row
     widths = [min(max(len(c.label), 6), 40) for c in columns]
@@ -303,6 +423,7 @@ def _write_table(ws: WriteOnlyWorksheet, data: TableData, header_fill: PatternFi
             if value is not None:
                 widths[i] = max(widths[i], min(length(value), 60))
     ws.freeze_panes = "A2"
+    _print_setup(ws, columns=len(columns), width=sum(widths), title_rows="1:1", heading=heading)
     last_data_row = len(frame) + 1
     ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{max(last_data_row, 1)}"
     for col, width in enumerate(widths, start=1):
@@ -337,6 +458,14 @@ def _write_table(ws: WriteOnlyWorksheet, data: TableData, header_fill: PatternFi
         ws.append(cells)
 
 
+def _words(frame, column: Column) -> list[Any]:
+    """A coded column as people read it (labels.py): `missing_expected` → "Not expected"; a line
+    type by the platform's own name when the row has it (line_type_name)."""
+    names = (column_values(frame, "line_type_name") if column.key == "line_type" and "line_type_name" in frame.columns
+             else None)
+    return labels.column_words(column.key, column_values(frame, column.key), names)
+
+
 def _display_length(column: Column):
     """`len(display_cell(value, column))` (the width rule), money scaled without the per-cell format lookup."""
     if column.type in MONEY_TYPES:
@@ -364,8 +493,9 @@ class _CellMaker:
         self.ws = ws
         self.column = column
         self.money = column.type in MONEY_TYPES
-        self.scale = column_scaler(column)
-        money_format = PERCENT_FORMAT if is_percent_column(column) else _number_format(column)
+        self.percent = self.money and is_percent_column(column)
+        self.scale = column_scaler(None if self.percent else column)  # a percent: 2 decimals of a percent
+        money_format = PERCENT_FORMAT if self.percent else _number_format(column)
         self.styles = {
             (fmt, quote, marked): self._style(fmt, quote, marked, highlight_fill)
             for fmt in ("General", money_format, DATE_FORMAT, DATETIME_FORMAT)
@@ -391,7 +521,9 @@ class _CellMaker:
             return cell
         cell = Cell(self.ws)
         if self.money:  # the common cases first: money, then text
-            cell._value = _excel_decimal(self.scale(value))  # noqa: SLF001 - the type is known: no _bind_value
+            scaled_value = self.scale(value)
+            # a percent column's 16.11 is the fraction 0.1611 in a "0.00%" cell
+            cell._value = _excel_decimal(scaled_value / 100 if self.percent else scaled_value)  # noqa: SLF001 - the type is known: no _bind_value
             cell.data_type = "n"
             cell._style = self.styles[(self.money_format, False, marked)]  # noqa: SLF001
             return cell
@@ -476,12 +608,13 @@ def render(doc: ReportDocument) -> bytes:
     wb.properties.lastModifiedBy = "reporting_dagster"
     wb.properties.title = ILLEGAL_CHARACTERS_RE.sub("", f"{doc.definition.name} — {doc.period_label}")[:255]
 
+    heading = f"{doc.organization_name} · {doc.definition.name} · {doc.period_label}"
     taken: set[str] = set()
     summary = _sheet(wb, sheet_title("Summary", taken))
     _write_summary(summary, doc, header_fill)
     for data in doc.tables:
         ws = _sheet(wb, sheet_title(data.table.title, taken))
-        _write_table(ws, data, header_fill, highlight_fill)
+        _write_table(ws, data, header_fill, highlight_fill, heading=f"{heading} · {data.table.title}")
 
     buf = io.BytesIO()
     # ExcelWriter directly: openpyxl's save() would stamp `modified` with the current time

@@ -19,6 +19,7 @@ from reporting_dagster.lib.render.document import (
     Branding,
     ReportDocument,
     Sections,
+    csv_bom_setting,
 )
 from reporting_dagster.lib.infra.store import Store
 from reporting_dagster.lib.documents.reports.logos import read_logo
@@ -91,8 +92,10 @@ def sections_from(template: Template | None) -> Sections:
     if template is None:
         return Sections()
     rows, warning = max_table_rows(template.template_config)
+    bom, bom_warning = csv_bom_setting(template.template_config)
     return Sections(summary=template.include_summary, line_items=template.include_line_items,
-                    charts=template.include_charts, max_table_rows=rows, warning=warning)
+                    charts=template.include_charts, max_table_rows=rows, warning=warning,
+                    csv_bom=bom, csv_bom_warning=bom_warning)
 
 
 def with_left_out(doc: ReportDocument, left_out: pd.DataFrame | None, id_column: str, noun: str) -> ReportDocument:
