@@ -367,3 +367,33 @@ def test_names_in_every_script_come_back_as_themselves_drawn_by_a_font_that_has_
     assert wanted <= set(seen)
     assert seen["東"] == seen["京"] == cjk.replace(" ", "") != "DejaVuSans"  # here: DroidSansFallback
     assert {seen[ch] for ch in "МоскваΑθήναالرياضירושלים"} == {"DejaVuSans"}
+
+
+def _words(pdf: bytes) -> list[tuple[int, str, float, float, float]]:
+    with pdfplumber.open(io.BytesIO(pdf)) as opened:
+        return [(number, w["text"], w["x0"], w["x1"], w["top"])
+                for number, page in enumerate(opened.pages) for w in page.extract_words()]
+
+
+@pytest.mark.parametrize("report_type", REPORT_TYPES)
+def test_rows_drawn_as_one_cell_put_every_word_where_ordinary_cells_put_it(demo_documents, report_type, monkeypatch):
+    """bands.py draws a row as one cell (a band of rows, or a line-row: highlighted, lone, or
+    wrapping): the same words on the same pages at the same places as ordinary cells would, for
+    every report type of the demo (and its large-amounts twin)."""
+    from reporting_dagster.lib.render import bands
+
+    for org in (1, 2, 3):
+        for doc in (demo_documents[(report_type, org)], huge_document(demo_documents[(report_type, org)])):
+            printed = html.render_text(doc, for_print=True)
+            one_cell = printed.count('<td class="lines"')
+            drawn = render.render(doc, "pdf")
+            with monkeypatch.context() as patched:
+                patched.setattr(bands, "body_face", lambda: None)
+                assert '<td class="lines"' not in html.render_text(doc, for_print=True)
+                ordinary = render.render(doc, "pdf")
+            ours, theirs = _words(drawn), _words(ordinary)
+            assert [w[:2] for w in ours] == [w[:2] for w in theirs], (report_type, org)
+            assert max((abs(a[2] - b[2]) for a, b in zip(ours, theirs)), default=0) < 0.25
+            assert max((abs(a[4] - b[4]) for a, b in zip(ours, theirs)), default=0) <= 1.5
+            if doc is demo_documents[(report_type, org)] and not doc.no_data:
+                assert one_cell > 0, (report_type, org)  # the demo's rows do take the short path

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import unicodedata
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -42,6 +43,7 @@ PLAIN = frozenset({"", "alt"})
 LINE_ROW_CLASSES = frozenset({"alt", "hl"})  # rows that may be drawn as one cell (`line-row`)
 RIGHT_ALIGNED = frozenset({"num"})
 WRAPPING = frozenset({"text", "ident"})  # report.css: numbers and dates never wrap
+NO_BREAK_PUNCTUATION = frozenset(" .,:;'\"&()%#@_+*=")  # UAX #14: no break opportunity next to letters
 HIGHLIGHT_BORDER_PT = 2.5  # report.css: a highlighted row's left border, half of it inside its first cell
 # spaces that pad a line, widest first; a face without one of them pads with the others
 PAD_SPACES = ("\u2003", "\u2007", "\u2002", "\u2004", "\u0020", "\u2005", "\u2009", "\u2006", "\u200a")
@@ -121,7 +123,7 @@ class LineMaker:
             return None
         if units <= room:
             return [(value, units)]
-        if not wraps or self.space is None or "  " in value or value != value.strip(" "):
+        if not wraps or self.space is None or "  " in value or value != value.strip(" ") or not _wraps_at_spaces(value):
             return None
         lines: list[tuple[str, int]] = []
         for word in value.split(" "):
@@ -228,6 +230,13 @@ def banded(rows: list[Row], widths: list[str], make, size: int = BAND_ROWS,
         out.append(row if lines is None else make([("\n".join(lines), "lines")], _line_row_css(row.css), True))
     flush()
     return out
+
+
+def _wraps_at_spaces(value: str) -> bool:
+    """Whether Pango (UAX #14) can break `value` only at its spaces: letters, digits and punctuation
+    that never open a break between them. A hyphen, slash, dash, ! or ? can, so a value holding one
+    that must wrap stays an ordinary row, where WeasyPrint breaks it itself."""
+    return all(ch in NO_BREAK_PUNCTUATION or unicodedata.category(ch) in ("Lu", "Ll", "Lt", "Nd") for ch in value)
 
 
 def _line_row_css(css: str) -> str:
