@@ -307,8 +307,9 @@ def test_detail_has_a_subtotal_per_member_in_pdf_and_html_only(entries):
     assert all(g.rstrip().endswith("</tr>") and g.rfind("subtotal") > g.rfind("2026-10") for g in groups)
     squeezed = " ".join(pdf_text.split())
     assert squeezed.count("Member subtotal") == 3 and "Member subtotal 2.75 1.67 1.08 2" in squeezed
-    # totals unchanged: 350 min = 5.83 h under the detail as before
+    # totals unchanged: 350 min = 5.83 h under the detail as before, labelled where the page shows it
     assert data["totals"]["detail"][0]["total_hours"] == "5.83"
+    assert "All members 5.83 4.00 1.83 5" in squeezed
     # the flat formats keep one row per detail line, no subtotal rows
     assert len([r for r in csv_rows[1:] if r]) == 5 and "Member subtotal" not in str(csv_rows)
     assert "Member subtotal" not in json.dumps(data)

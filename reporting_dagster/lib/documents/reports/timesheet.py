@@ -62,8 +62,11 @@ def build_document(result: TimesheetResult, ctx: ReportContext,
         ))
     if result.group_by == ALL:
         definition = DEFINITION
+        # under the detail, PDF/HTML hide the member column (the group headings name the member):
+        # the grand total also says what it is in the project column
+        detail_totals = [{**t, "project_name": "All members"} for t in _totals("member_name", summary)]
         tables.append(TableData(
-            DEFINITION.table("detail"), result.tables[DETAIL], totals=_totals("member_name", summary),
+            DEFINITION.table("detail"), result.tables[DETAIL], totals=detail_totals,
             group_key="member_id", parent="by_member", context_columns=("member_name",),
             group_totals=_member_subtotals(result.tables[MEMBER]),
         ))
