@@ -179,3 +179,12 @@ def test_chart_panels_follow_the_cards_and_name_repeated_contracts_apart(world):
     assert sorted(eur) == ["Fee", "Twice · A-1", "Twice · A-2"]  # by vendor invoice number
     html = render(doc, "html").decode()
     assert html.index("<h3>EUR</h3>") < html.index("<h3>USD</h3>")
+
+
+def test_a_currency_without_pairs_says_so_instead_of_a_variance(world):
+    pair(world, "Late", "700.00", None, currency="USD")
+    pair(world, "Early", None, "300.00", currency="USD")
+    (card,) = document(world).cards
+    # nothing paired: no variance and no percentage; 1 not received + 1 not expected = 2 unpaired
+    assert (card.title, card.value) == ("USD · no paired invoices", "2 unpaired")
+    assert card.lines == ("Not received (1): expected USD 700.00", "Not expected (1): received USD 300.00")

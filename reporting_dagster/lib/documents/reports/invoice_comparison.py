@@ -109,8 +109,9 @@ def _cards(totals: dict, prefix: str = "") -> list[SummaryCard]:
         if paired["pairs"]:
             value = f"{cur} {_fmt(paired['variance'])}" + (f" ({pct}%)" if pct is not None else "")
             lines = [f"Expected {cur} {_fmt(paired['expected'])} · received {cur} {_fmt(paired['received'])}", *counts]
-        else:
-            value, lines = "No paired invoices", []
+        else:  # nothing to take a variance of: say how many are waiting for their other side
+            unpaired = missing_r["pairs"] + missing_e["pairs"]
+            value, lines = f"{unpaired} unpaired", []
         lines.append(f"Not received ({missing_r['pairs']})"
                      + (f": expected {cur} {_fmt(missing_r['expected'])}" if missing_r["pairs"] else ""))
         lines.append(f"Not expected ({missing_e['pairs']})"
@@ -118,7 +119,8 @@ def _cards(totals: dict, prefix: str = "") -> list[SummaryCard]:
         if t["stored_disagreements"]:
             lines.append(f"Stored status disagrees: {t['stored_disagreements']}")
         cards.append(SummaryCard(
-            title=f"{prefix}{cur} · variance on {_plural(paired['pairs'], 'invoice pair')}",
+            title=f"{prefix}{cur} · " + (f"variance on {_plural(paired['pairs'], 'invoice pair')}" if paired["pairs"]
+                                        else "no paired invoices"),
             value=value,
             lines=tuple(lines),
             tone="good" if t["status_counts"][MATCHED] == t["pairs"] and not t["stored_disagreements"] else "bad",
