@@ -10,6 +10,7 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 from decimal import Decimal as D
 
 import pandas as pd
@@ -95,7 +96,7 @@ EDGES = [
     (dt.date(2025, 1, 29), 61, "61-90 Days"),
     (dt.date(2024, 12, 31), 90, "61-90 Days"),  # 31 + 28 + 31
     (dt.date(2024, 12, 30), 91, "90+ Days"),
-    (dt.date(2025, 4, 15), -15, "Current"),    # not yet due
+    (dt.date(2025, 4, 15), 0, "Current"),      # not yet due (due in 15 days): 0, never −15
 ]
 
 
@@ -106,6 +107,7 @@ def test_each_bucket_edge(world, due, days, label):
     assert r["days_overdue"] == days
     assert r["bucket_label"] == label
     assert r["open_amount"] == D("100.00")
+    assert r["note"] == ("Not yet due" if due > AS_OF else "")
 
 
 def test_bucket_for_is_inclusive_at_every_edge():
@@ -427,3 +429,84 @@ def test_document_in_every_format(world):
                  "Acme Power"):
         assert text in pdf, text
     assert "USD · TOTAL OUTSTANDING" in pdf.upper()  # card titles are set in capitals
+
+
+# --- not yet due, paid after the as-of date, aging by invoice date ------------------------------
+
+def test_not_yet_due_reads_zero_days_and_says_so_in_every_format(world):
+    invoice(world, "INV-FUTURE", "250.00", dt.date(2025, 4, 1))  # due the day after the as-of date
+    doc = report.build_document(run(world.engine).for_organization(world.org_id), context(world.org_id))
+    body = {r[0]: r for r in _csv_rows(render(doc, "csv"))[1:]}
+    # as-of 2025-03-31 − due 2025-04-01 = −1 day: shown as 0 days overdue, Current, noted
+    assert body["INV-FUTURE"][9:] == ["0", "Current", "sent", "Not yet due"]
+    assert json.loads(render(doc, "json"))["rows"][0]["days_overdue"] == 0
+    pdf, html = _pdf_text(render(doc, "pdf")), render(doc, "html").decode()
+    assert "Not yet due" in pdf and not re.search(r"(?<!\d)[-−]1(?!\d)", pdf)  # no "−1 days"
+    assert "Not yet due" in html and not re.search(r">[-−]1<", html)  # no cell holds −1
+
+
+def test_a_paid_invoice_open_at_the_as_of_date_says_why(world):
+    later = invoice(world, "INV-PAID-LATER", "400.00", dt.date(2025, 3, 10), status="paid")
+    world.payment(later, "400.00", dt.date(2025, 4, 2))  # paid two days after the as-of date
+    short = invoice(world, "INV-PAID-SHORT", "400.00", dt.date(2025, 3, 10), status="paid")
+    world.payment(short, "100.00", dt.date(2025, 3, 1))  # marked paid, 300.00 never received
+    result = run(world.engine)
+    assert row(result, "INV-PAID-LATER")["note"] == "Paid after the as-of date"
+    assert row(result, "INV-PAID-LATER")["open_amount"] == D("400.00")  # the later payment is not counted
+    assert row(result, "INV-PAID-SHORT")["note"] == "Marked paid, not fully paid"
+    assert row(result, "INV-PAID-SHORT")["open_amount"] == D("300.00")  # 400.00 − 100.00
+    doc = report.build_document(result.for_organization(world.org_id), context(world.org_id))
+    assert "Paidaftertheas-ofdate" in "".join(_pdf_text(render(doc, "pdf")).split())  # the Note column wraps it
+
+
+# as-of 2025-03-31; (number, total, invoice date, due date) with the days worked by hand:
+#   A: since invoice 31 − 20 = 11 → 1-30;            due 2025-04-19: not yet due → Current
+#   B: since invoice 16 (Jan) + 28 + 31 = 75 → 61-90; overdue 31 − 16 = 15 → 1-30
+#   C: since invoice 30 (Dec) + 31 + 28 + 31 = 120 → 90+; overdue 28 + 31 = 59 → 31-60
+BASIS = [("A", "100.00", dt.date(2025, 3, 20), dt.date(2025, 4, 19)),
+         ("B", "200.00", dt.date(2025, 1, 15), dt.date(2025, 3, 16)),
+         ("C", "400.00", dt.date(2024, 12, 1), dt.date(2025, 1, 31))]
+
+
+def test_age_by_invoice_date_buckets_by_the_days_since_the_invoice(world):
+    for number, total, issued, due in BASIS:
+        invoice(world, number, total, due, invoice_date=issued)
+    by_due = run(world.engine)
+    by_invoice = age_receivables(extract(world.engine, AS_OF), AS_OF, age_by="invoice_date")
+    assert {n: row(by_due, n)["bucket_label"] for n in "ABC"} == {"A": "Current", "B": "1-30 Days", "C": "31-60 Days"}
+    assert {n: row(by_invoice, n)["bucket_label"] for n in "ABC"} == {"A": "1-30 Days", "B": "61-90 Days", "C": "90+ Days"}
+    assert {n: row(by_invoice, n)["age_days"] for n in "ABC"} == {"A": 11, "B": 75, "C": 120}
+    # days overdue stay due-date based whatever the basis: 0 (not yet due), 15, 59
+    assert {n: row(by_invoice, n)["days_overdue"] for n in "ABC"} == {"A": 0, "B": 15, "C": 59}
+    usd = totals_by_currency(by_invoice)["USD"]
+    assert {k: b["amount"] for k, b in usd["buckets"].items()} == {
+        "current": D("0"), "1_30": D("100.00"), "31_60": D("0"), "61_90": D("200.00"), "90_plus": D("400.00")}
+    assert usd["overdue_amount"] == D("600.00")  # B 200.00 + C 400.00 are past their due dates
+    assert list(by_invoice.invoices["invoice_number"]) == ["C", "B", "A"]  # oldest first
+
+    doc = report.build_document(by_invoice.for_organization(world.org_id), context(world.org_id))
+    table = _csv_rows(render(doc, "csv"))
+    assert table[0][9:11] == ["Days Since Invoice", "Days Overdue"]
+    assert {r[0]: r[9:12] for r in table[1:]} == {"A": ["11", "0", "1-30 Days"], "B": ["75", "15", "61-90 Days"],
+                                                  "C": ["120", "59", "90+ Days"]}
+    assert "age_by=invoice_date" in render(doc, "csv").decode("utf-8").split("\r\n")[2]
+    pdf = _pdf_text(render(doc, "pdf"))
+    assert "Aged by invoice date" in pdf and "more than 90 days past their invoice date" in pdf
+    # the default basis keeps the catalogue's 13 columns and says it ages by due date
+    default = report.build_document(by_due.for_organization(world.org_id), context(world.org_id))
+    assert "Days Since Invoice" not in _csv_rows(render(default, "csv"))[0]
+    assert "Aged by due date" in render(default, "html").decode()
+
+
+def test_age_by_is_checked():
+    with pytest.raises(ValueError, match="age_by must be one of due_date, invoice_date"):
+        age_receivables(pd.DataFrame(columns=INPUT_COLUMNS), AS_OF, age_by="weekly")
+
+
+def test_the_highlight_legend_prints_only_with_a_highlighted_invoice(world):
+    invoice(world, "INV-NEW", "10.00", dt.date(2025, 3, 30))  # 1 day: not highlighted
+    doc = report.build_document(run(world.engine).for_organization(world.org_id), context(world.org_id))
+    assert "Highlighted invoices" not in render(doc, "html").decode()
+    invoice(world, "INV-OLD", "10.00", dt.date(2024, 12, 30))  # 91 days: 90+, highlighted
+    doc = report.build_document(run(world.engine).for_organization(world.org_id), context(world.org_id))
+    assert "Highlighted invoices are more than 90 days overdue" in _pdf_text(render(doc, "pdf"))

@@ -106,8 +106,10 @@ def test_aging_slice_writes_every_format_for_every_organization(fresh_engine, fr
                       "Paid to Date", "Open Amount", "Days Overdue", "Bucket", "Status", "Note"]
     assert body["H-1"][6:11] == ["1000.00", "400.00", "600.00", "30", "1-30 Days"]  # 1000 − 400
     assert body["H-2"][6:11] == ["250.00", "0.00", "250.00", "91", "90+ Days"]
-    # H-3 was paid on 2025-04-15, after the as-of date: still open for March; not due: −30 days
-    assert body["H-3"][1] == "'=Beta Grid" and body["H-3"][6:12] == ["800.00", "0.00", "800.00", "-30", "Current", "paid"]
+    # H-3 was paid on 2025-04-15, after the as-of date: still open for March, and noted so; due in
+    # 30 days: 0 days overdue and "Not yet due", never −30
+    assert body["H-3"][1] == "'=Beta Grid" and body["H-3"][6:13] == [
+        "800.00", "0.00", "800.00", "0", "Current", "paid", "Not yet due; Paid after the as-of date"]
     assert set(body) == {"H-1", "H-2", "H-3"}
 
     # JSON: totals per currency by hand, never summed across currencies

@@ -183,4 +183,4 @@ def test_exports_follow_the_standard_templates_and_rules_carry_a_code_version():
     for name in ("invoice_comparison", "invoice_to_client", "invoice_expected", "invoice_received", "invoice_aging",
                  "timesheet", "project_profitability"):
         assert graph.get(dg.AssetKey(name)).code_version, name
-    assert graph.get(dg.AssetKey("invoice_comparison")).code_version == "2"
+    assert graph.get(dg.AssetKey("invoice_comparison")).code_version == "3"

@@ -341,3 +341,15 @@ def test_catalogue_decimal_places_in_every_renderer():
     assert display_money(D("-1234.5"), price) == "-1,234.50"
     assert money(D("0.0825")) == "0.08"  # the default stays 2 decimals, half-up
     assert money(D("-0.004"), price) == "-0.004"
+
+
+def test_the_highlight_legend_prints_only_when_an_invoice_is_highlighted(month):
+    # client: INV-002's header says 3600.00, its lines 3500.00 → highlighted; expected: every total = its lines
+    client = render.render(_doc(month, lst.CLIENT), "html").decode("utf-8")
+    expected = render.render(_doc(month, lst.EXPECTED), "html").decode("utf-8")
+    assert 'class="alt hl"' in client or 'class="hl"' in client
+    assert "Highlighted invoices have a total that differs" in client
+    assert 'hl"' not in expected and "Highlighted invoices" not in expected
+    assert "Difference = invoice total" in client and "Difference = invoice total" in expected  # how to read it stays
+    pdf = " ".join(_pdf_text(render.render(_doc(month, lst.CLIENT), "pdf")).split())
+    assert "Highlighted invoices have a total that differs" in pdf

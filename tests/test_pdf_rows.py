@@ -62,10 +62,10 @@ def pdf_text(doc) -> str:
 
 
 def html_rows(page: str, table: str) -> list[str]:
-    """The data rows (not the heading, group titles or totals) of one table section of the HTML."""
+    """The data rows (not the heading, group titles, subtotals or totals) of one table section of the HTML."""
     section = page.split(f'class="table-block table-{table}')[1].split("</section>")[0]
     body = section.split("</thead>")[1].split('<tbody class="totals">')[0]
-    return [r for r in re.findall(r"<tr[^>]*>.*?</tr>", body) if "group-title" not in r]
+    return [r for r in re.findall(r"<tr[^>]*>.*?</tr>", body) if "group-title" not in r and "subtotal" not in r]
 
 
 DETAIL_NOTE = "Showing the first 12 of 30 rows; every row is in the CSV, XLSX and JSON of this report."

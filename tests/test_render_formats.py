@@ -56,6 +56,7 @@ def _invoices() -> pd.DataFrame:
     frame["final_amount"] = [None, D("1000.00"), None, None]
     frame["adjustment_amount"] = [None, D("0"), None, None]
     frame["has_discrepancy"] = [True, True, True, False]
+    frame["discrepancy_reason"] = ["Outside tolerance", "Outside tolerance", "No received invoice", ""]
     frame["organization_id"] = 7
     frame["invoice_direction"] = "payable"
     frame["billing_period"] = "2026-10"
@@ -76,6 +77,7 @@ def _lines() -> pd.DataFrame:
         "pair_id", "contract_name", "received_invoice_numbers", "currency", "line_type", "description",
         "expected_amount", "received_amount", "variance", "variance_percent", "status", "has_discrepancy",
     ])
+    frame["discrepancy_reason"] = ["Outside tolerance", "Outside tolerance", "", "No received line", ""]
     frame["invoice_direction"] = "payable"
     frame["billing_period"] = "2026-10"
     for col in ("expected_amount", "received_amount", "variance", "variance_percent"):
@@ -226,7 +228,7 @@ def test_xlsx_sheets_types_and_formula_safety(doc):
     assert [c.value for c in ws[1]] == labels
     assert all(c.font.b for c in ws[1])
     assert ws.freeze_panes == "A2"
-    assert ws.auto_filter.ref == "A1:N5"  # 12 columns + Direction + Period
+    assert ws.auto_filter.ref == "A1:O5"  # 12 columns + Discrepancy + Direction + Period
     name = ws["A2"]
     assert name.data_type == "s" and name.value == FORMULA_NAME
     assert ws["B3"].value == "@Northwind" and ws["B3"].data_type == "s"

@@ -260,7 +260,12 @@ def test_a_quarterly_comparison_pairs_within_each_month(world, tmp_path):
     assert got == [("2026-06", "1000.00", "1000.00", "matched"),
                    ("2026-07", "1000.00", None, "missing_received"),
                    ("2026-08", "1000.00", "2000.00", "overbilled")]
-    assert data["summary"]["currencies"]["EUR"]["variance"] == "0.00"  # the totals still add up over the quarter
+    eur = data["summary"]["currencies"]["EUR"]
+    # the column sums still add up over the quarter (3 × 1,000.00 each), but the variance is on the
+    # paired months only: June 0.00 + August 2,000.00 − 1,000.00 = 1,000.00; July is not received
+    assert (eur["expected"], eur["received"]) == ("3000.00", "3000.00")
+    assert eur["variance"] == eur["paired"]["variance"] == "1000.00"
+    assert eur["not_received"] == {"pairs": 1, "expected": "1000.00"}
 
 
 @pytest.fixture(params=["local", "s3"])

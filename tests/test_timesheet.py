@@ -284,3 +284,34 @@ def test_empty_month_gives_valid_no_data_files():
     assert "No data for this period" in html and "<table" not in html and "<svg" not in html
     assert "Timesheet Report" in pdf_text and "No data for this period" in pdf_text
     assert doc.record_count == 0
+
+
+def test_detail_has_a_subtotal_per_member_in_pdf_and_html_only(entries):
+    import re
+
+    result = timesheet(entries, OCT1, OCT31, "all").for_organization(1)
+    doc = report.build_document(result, context())
+    csv_rows, wb, data, pdf_text, html = read_all(doc)
+    detail = html[html.index("table-detail"):]
+    subtotals = [re.findall(r"<td[^>]*>(.*?)</td>", cells)
+                 for cells in re.findall(r'<tr class="subtotal">(.*?)</tr>', detail, re.S)]
+    # date, day, project, total, billable, non-billable, entries; members in the by-member order
+    assert subtotals == [
+        ["", "", "Member subtotal", "2.75", "2.00", "0.75", "2"],  # Bea: 120 + 45 min; 120 billable, 45 not
+        ["", "", "Member subtotal", "2.75", "1.67", "1.08", "2"],  # field.desk: 100 + 65; 100/60 = 1.67, 65/60 = 1.08
+        ["", "", "Member subtotal", "0.33", "0.33", "0.00", "1"],  # Al: 20 min billable
+    ]
+    # each subtotal closes its member's group: after the member's lines, before the next heading
+    groups = re.findall(r'<tbody class="group">(.*?)</tbody>', detail, re.S)
+    assert [g.count('class="subtotal"') for g in groups] == [1, 1, 1]
+    assert all(g.rstrip().endswith("</tr>") and g.rfind("subtotal") > g.rfind("2026-10") for g in groups)
+    squeezed = " ".join(pdf_text.split())
+    assert squeezed.count("Member subtotal") == 3 and "Member subtotal 2.75 1.67 1.08 2" in squeezed
+    # totals unchanged: 350 min = 5.83 h under the detail as before, labelled where the page shows it
+    assert data["totals"]["detail"][0]["total_hours"] == "5.83"
+    assert "All members 5.83 4.00 1.83 5" in squeezed
+    # the flat formats keep one row per detail line, no subtotal rows
+    assert len([r for r in csv_rows[1:] if r]) == 5 and "Member subtotal" not in str(csv_rows)
+    assert "Member subtotal" not in json.dumps(data)
+    sheet = wb["Daily detail by member"]
+    assert not any(c.value == "Member subtotal" for row in sheet.iter_rows() for c in row)

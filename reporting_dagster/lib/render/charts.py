@@ -1,24 +1,38 @@
 """Bar charts as inline SVG strings (for the PDF and HTML templates).
 
 One group per series (e.g. per currency), each with its own scale: bars of different series are
-never compared or summed. Negative values extend left (horizontal) or down (vertical) from a zero
-axis. Every piece of text is XML-escaped; the only non-text inputs (colours) are validated.
+never compared or summed; series keep the order of the bars (builders give them in the order of
+their cards). Negative values (credits) extend left (horizontal) or down (vertical) from a zero
+axis, in their own colour and at least MIN_BAR_PX long, so a small credit stays visible.
+
+Labels are never cut to look alike: a label wraps at word boundaries onto MAX_LABEL_LINES lines
+measured with the body font's metrics; a longer one is shortened in the middle (its start and its
+end stay), and labels that would still read the same get a key ([1], [2]) explained in a legend
+under the bars. Every piece of text is XML-escaped; the only non-text inputs (colours) are validated.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from decimal import Decimal
 
 from markupsafe import escape
 
+from reporting_dagster.lib.render import font_metrics
 from reporting_dagster.lib.render.document import Bar, Chart
-from reporting_dagster.lib.render.values import display_money, safe_color, text, to_decimal, truncate
+from reporting_dagster.lib.render.values import display_money, one_line, safe_color, text, to_decimal, truncate
 
 FONT = "DejaVu Sans, Arial, Helvetica, sans-serif"
 NEGATIVE_COLOR = "#C0392B"
 AXIS_COLOR = "#6B7280"
 TEXT_COLOR = "#1F2937"
 MUTED_COLOR = "#6B7280"
+LABEL_FONT = "DejaVu Sans"  # the first family of FONT: label widths are measured in its metrics
+MIN_BAR_PX = 3.0  # a non-zero bar is never thinner than this (a small credit next to large fees)
+MAX_LABEL_LINES = 2
+MAX_LABEL_CHARS = 60  # a longer label is shortened in the middle before it is wrapped
+LEGEND_CHARS = 160  # a legend entry shows this much of a label (start and end)
+LINE_PX = 11.0  # the distance between two lines of a label
 
 
 def _esc(value: str) -> str:
@@ -56,6 +70,101 @@ def _scale(bars: list[Bar]) -> tuple[float, float]:
     values = [float(b.value) for b in bars]
     lo, hi = min(0.0, *values), max(0.0, *values)
     return lo, (hi - lo) or 1.0
+
+
+def _char_px(ch: str, face: font_metrics.Face | None, size: float) -> float:
+    advance = face.advances.get(ch) if face else None
+    if advance is not None:
+        return advance / face.units_per_em * size
+    return size * (1.0 if unicodedata.east_asian_width(ch) in "WF" else 0.62)  # a glyph from a fallback font
+
+
+def text_px(value: str, size: float = 11.0) -> float:
+    """The width of `value` in the chart's font at `size` px (fallback glyphs estimated)."""
+    face = font_metrics.face(LABEL_FONT)
+    return sum(_char_px(ch, face, size) for ch in value)
+
+
+def shorten(value: str, limit: int) -> str:
+    """`value` in at most `limit` characters: its start, "…", its end (names often differ at the end)."""
+    if len(value) <= limit:
+        return value
+    keep = max(limit - 1, 1)
+    head = value[: max((keep * 3 + 4) // 5, 1)]
+    tail = value[len(value) - (keep - len(head)):] if keep > len(head) else ""
+    return head.rstrip() + "…" + tail.lstrip()
+
+
+def wrap(value: str, width_px: float, size: float = 11.0, max_lines: int = MAX_LABEL_LINES) -> list[str] | None:
+    """`value` broken at spaces into lines of at most `width_px` (a word wider than a line is
+    broken inside it); None when it needs more than `max_lines` lines."""
+    lines: list[str] = []
+    current = ""
+    for word in value.split():
+        candidate = f"{current} {word}" if current else word
+        if text_px(candidate, size) <= width_px:
+            current = candidate
+            continue
+        if current:
+            lines.append(current)
+        while text_px(word, size) > width_px and len(word) > 1:
+            cut = 1
+            while cut < len(word) and text_px(word[: cut + 1], size) <= width_px:
+                cut += 1
+            lines.append(word[:cut])
+            word = word[cut:]
+            if len(lines) > max_lines:
+                return None
+        current = word
+        if len(lines) > max_lines:
+            return None
+    if current:
+        lines.append(current)
+    return lines if len(lines) <= max_lines else None
+
+
+def fit_label(value: str, width_px: float, size: float = 11.0, max_lines: int = MAX_LABEL_LINES,
+              limit: int = MAX_LABEL_CHARS) -> list[str]:
+    """The lines a label is drawn in: whole when it fits `max_lines` lines, else shortened in the middle."""
+    value = one_line(value) or "—"
+    n = min(len(value), limit)
+    while True:
+        lines = wrap(shorten(value, n), width_px, size, max_lines)
+        if lines is not None or n <= 2:
+            return lines or [shorten(value, 2)]
+        n -= max(1, n // 8)
+
+
+def panel_labels(labels: list[str], width_px: float, size: float = 11.0,
+                 max_lines: int = MAX_LABEL_LINES) -> tuple[list[list[str]], list[tuple[str, str]]]:
+    """Every bar's label lines, and the legend: different labels that would be drawn alike get
+    a key ("[1] …") and a legend entry ("[1]", the label's first LEGEND_CHARS characters)."""
+    fitted = [fit_label(label, width_px, size, max_lines) for label in labels]
+    shown: dict[str, set[str]] = {}
+    for label, lines in zip(labels, fitted):
+        shown.setdefault(" ".join(lines), set()).add(one_line(label))
+    legend: list[tuple[str, str]] = []
+    keys: dict[str, str] = {}
+    for i, (label, lines) in enumerate(zip(labels, fitted)):
+        full = one_line(label)
+        if len(shown[" ".join(lines)]) < 2:
+            continue
+        if full not in keys:
+            keys[full] = f"[{len(keys) + 1}]"
+            legend.append((keys[full], shorten(full, LEGEND_CHARS)))
+        fitted[i] = fit_label(f"{keys[full]} {full}", width_px, size, max_lines)
+    return fitted, legend
+
+
+def _legend(y: float, width: int, legend: list[tuple[str, str]]) -> tuple[list[str], float]:
+    """Legend lines under a panel (each entry wrapped to the chart's width); the new y."""
+    body = []
+    for key, label in legend:
+        for line in fit_label(f"{key} {label}", width, 10.0, 3, LEGEND_CHARS + 6):
+            y += 13
+            body.append(f'<text x="0" y="{_n(y)}" fill="{MUTED_COLOR}" font-size="10" class="chart-legend">'
+                        f"{_esc(line)}</text>")
+    return body, y
 
 
 def chart_svg(
@@ -117,7 +226,6 @@ def _horizontal(title: str, groups, color: str, negative_color: str, width: int,
     label_w, value_w, gap = round(width * 0.3), 100.0, 10.0
     area_x = label_w + gap
     area_w = width - label_w - value_w - 2 * gap
-    label_chars = max(int(label_w / 6.6), 8)
     body: list[str] = []
     y = 2.0
     for series, bars, hidden in groups:
@@ -127,25 +235,31 @@ def _horizontal(title: str, groups, color: str, negative_color: str, width: int,
         lo, span = _scale(bars)
         zero_x = area_x + (0.0 - lo) / span * area_w
         top = y
-        for bar in bars:
+        labels, legend = panel_labels([text(bar.label) for bar in bars], label_w)
+        for bar, lines in zip(bars, labels):
             v = float(bar.value)
-            x = area_x + (min(v, 0.0) - lo) / span * area_w
-            w = abs(v) / span * area_w
-            cy = y + row_h / 2
+            h = row_h + LINE_PX * (len(lines) - 1)
+            w = max(abs(v) / span * area_w, MIN_BAR_PX if v else 0.0)
+            x = zero_x - w if v < 0 else zero_x
+            cy = y + h / 2
             fill = negative_color if v < 0 else color
-            body.append(f'<text x="{_n(label_w)}" y="{_n(cy + 4)}" text-anchor="end" fill="{TEXT_COLOR}">'
-                        f"{_esc(truncate(text(bar.label), label_chars))}</text>")
-            body.append(f'<rect x="{_n(x)}" y="{_n(cy - bar_h / 2)}" width="{_n(max(w, 0.8 if v else 0))}" '
+            first = cy + 4 - LINE_PX * (len(lines) - 1) / 2
+            body.append(f'<g class="bar-label"><title>{_esc(shorten(one_line(text(bar.label)), LEGEND_CHARS))}</title>' + "".join(
+                f'<text x="{_n(label_w)}" y="{_n(first + LINE_PX * n)}" text-anchor="end" fill="{TEXT_COLOR}">'
+                f"{_esc(line)}</text>" for n, line in enumerate(lines)) + "</g>")
+            body.append(f'<rect x="{_n(x)}" y="{_n(cy - bar_h / 2)}" width="{_n(w)}" '
                         f'height="{_n(bar_h)}" fill="{fill}"/>')
-            body.append(f'<text x="{_n(width)}" y="{_n(cy + 4)}" text-anchor="end" fill="{TEXT_COLOR}">'
-                        f"{_esc(display_money(bar.value))}</text>")
-            y += row_h
+            body.append(f'<text x="{_n(width)}" y="{_n(cy + 4)}" text-anchor="end" '
+                        f'fill="{negative_color if v < 0 else TEXT_COLOR}">{_esc(display_money(bar.value))}</text>')
+            y += h
         body.append(f'<line x1="{_n(zero_x)}" y1="{_n(top)}" x2="{_n(zero_x)}" y2="{_n(y)}" '
                     f'stroke="{AXIS_COLOR}" stroke-width="1"/>')
         if hidden:
             body.append(f'<text x="{_n(area_x)}" y="{_n(y + 13)}" fill="{MUTED_COLOR}" font-size="10">'
                         f"{_hidden_note(hidden, len(bars))}</text>")
             y += row_h
+        lines_, y = _legend(y, width, legend)
+        body.extend(lines_)
         y += 6
     return _svg(width, y, body, title)
 
@@ -163,20 +277,21 @@ def _vertical(title: str, groups, color: str, negative_color: str, width: int, s
         zero_y = top + (span + lo) / span * plot_h  # hi = span + lo
         slot = width / max(len(bars), 1)
         bar_w = max(min(slot * 0.6, 60.0), 2.0)
-        chars = max(int(slot / 6.5), 3)
-        for i, bar in enumerate(bars):
+        labels, legend = panel_labels([text(bar.label) for bar in bars], slot - 4, 9.0)
+        for i, (bar, lines) in enumerate(zip(bars, labels)):
             v = float(bar.value)
-            h = abs(v) / span * plot_h
+            h = max(abs(v) / span * plot_h, MIN_BAR_PX if v else 0.0)
             cx = slot * i + slot / 2
             ry = zero_y - h if v >= 0 else zero_y
             fill = negative_color if v < 0 else color
             body.append(f'<rect x="{_n(cx - bar_w / 2)}" y="{_n(ry)}" width="{_n(bar_w)}" '
-                        f'height="{_n(max(h, 0.8 if v else 0))}" fill="{fill}"/>')
+                        f'height="{_n(h)}" fill="{fill}"/>')
             vy = ry - 3 if v >= 0 else ry + h + 11
-            body.append(f'<text x="{_n(cx)}" y="{_n(vy)}" text-anchor="middle" font-size="9" fill="{TEXT_COLOR}">'
-                        f"{_esc(display_money(bar.value))}</text>")
-            body.append(f'<text x="{_n(cx)}" y="{_n(top + plot_h + value_h + 12)}" text-anchor="middle" '
-                        f'font-size="9" fill="{TEXT_COLOR}">{_esc(truncate(text(bar.label), chars))}</text>')
+            body.append(f'<text x="{_n(cx)}" y="{_n(vy)}" text-anchor="middle" font-size="9" '
+                        f'fill="{negative_color if v < 0 else TEXT_COLOR}">{_esc(display_money(bar.value))}</text>')
+            body.append(f'<g class="bar-label"><title>{_esc(shorten(one_line(text(bar.label)), LEGEND_CHARS))}</title>' + "".join(
+                f'<text x="{_n(cx)}" y="{_n(top + plot_h + value_h + 12 + 10 * n)}" text-anchor="middle" '
+                f'font-size="9" fill="{TEXT_COLOR}">{_esc(line)}</text>' for n, line in enumerate(lines)) + "</g>")
         body.append(f'<line x1="0" y1="{_n(zero_y)}" x2="{width}" y2="{_n(zero_y)}" stroke="{AXIS_COLOR}" '
                     f'stroke-width="1"/>')
         y = top + plot_h + value_h + label_h
@@ -184,5 +299,7 @@ def _vertical(title: str, groups, color: str, negative_color: str, width: int, s
             body.append(f'<text x="0" y="{_n(y)}" fill="{MUTED_COLOR}" font-size="10">'
                         f"{_hidden_note(hidden, len(bars))}</text>")
             y += 14
+        lines_, y = _legend(y, width, legend)
+        body.extend(lines_)
         y += gap / 2
     return _svg(width, y, body, title)

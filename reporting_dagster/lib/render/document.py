@@ -124,6 +124,9 @@ class TableData:
     # invoice direction); flat formats keep one table and the column says which section a row is in
     section: str | None = None
     section_titles: dict[str, str] = field(default_factory=dict)  # value → heading; also the order
+    # child tables, PDF/HTML only: a subtotal row (keyed by column key) shown after each group's
+    # rows, by the group's key value; flat formats keep one row per detail line
+    group_totals: dict[Any, dict[str, Any]] = field(default_factory=dict)
 
 
     @property

@@ -111,6 +111,7 @@ class RowView:
 class GroupView:
     title: str
     rows: list[RowView]
+    totals: list[RowView] = field(default_factory=list)  # the group's subtotal (TableData.group_totals)
 
 
 @dataclass
@@ -251,11 +252,14 @@ def _table_view(doc: ReportDocument, data: TableData, limits: TextLimits, bands:
         if leftovers:
             ordered.append(("Other", leftovers))
         left = limit
+        subtotals = {group_value(k): v for k, v in data.group_totals.items()}
         for title, members in ordered:  # the first `limit` rows in the order shown
             if left <= 0:
                 break
+            subtotal = subtotals.get(group_value(members[0].get(data.group_key)))
             view.groups.append(GroupView(title, [_row(r, columns, css_for(r, i), limits)
-                                                 for i, r in enumerate(members[:left])]))
+                                                 for i, r in enumerate(members[:left])],
+                                         [_row(subtotal, columns, "subtotal", limits)] if subtotal else []))
             left -= len(members)
         all_rows = [row for g in view.groups for row in g.rows]
     else:

@@ -91,7 +91,8 @@ def _comparison(req: ReportRequest, read: Read, ctx: ReportContext) -> ReportDoc
 def _aging(req: ReportRequest, read: Read, ctx: ReportContext) -> ReportDocument:
     as_of: dt.date = req.parameters["as_of_date"]
     invoices = _filtered(_own(read("receivable_invoices", as_of_date=as_of), req), req)
-    result = aging.age_receivables(invoices, as_of, customer_id=req.parameters.get("customer_id"))
+    result = aging.age_receivables(invoices, as_of, customer_id=req.parameters.get("customer_id"),
+                                   age_by=req.parameters.get("age_by", aging.DUE_DATE))
     result = result.for_organization(req.organization_id)
     # a request always gets its report, even when nothing is open for this organization
     result.organizations = [req.organization_id]

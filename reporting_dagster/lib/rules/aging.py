@@ -9,8 +9,14 @@ Rules (issue #3 item 2, seed 002 §19.3.6):
   what it gave at the time (the extract sums payments up to the as-of date).
 - A `paid` invoice with no payment rows at all counts as settled (balance 0): the platform marked
   it paid without recording when.
-- days overdue = as-of − due_date. Buckets: Current (≤ 0), 1–30, 31–60, 61–90, 90+, edges
-  inclusive (30 → 1–30, 31 → 31–60, 90 → 61–90, 91 → 90+). No due date → Current, flagged.
+- days overdue = as-of − due_date, 0 for an invoice not yet due (noted "Not yet due", never a
+  negative number of days). Buckets: Current (≤ 0), 1–30, 31–60, 61–90, 90+, edges inclusive
+  (30 → 1–30, 31 → 31–60, 90 → 61–90, 91 → 90+). No due date → Current, flagged.
+- Aging basis (`age_by`): by due date (the default: the bucket is the days overdue), or by invoice
+  date (the bucket is the days since the invoice date, `age_days`; days overdue and the overdue
+  amount stay due-date based). Same buckets and edges.
+- A `paid` invoice still open at the as-of date is noted "Paid after the as-of date" when
+  payments dated after it exist (that is why it is open), else "Marked paid, not fully paid".
 - Amounts are Decimal and summed per currency only; never across currencies.
 - An outstanding invoice whose project, contract or customer belongs to another organization
   than its own (lib/rules/boundaries.py) is set aside in `left_out`: in no file and no total,
@@ -36,12 +42,19 @@ from reporting_dagster.lib.rules import boundaries
 
 # The rules' version: bump it when a rule changes what a month gives (the assets' code_version),
 # so the UI shows which months were made with older rules.
-RULES_VERSION = "2"  # invoices naming another organization's project, contract or customer left out
+RULES_VERSION = "3"  # no negative days overdue; notes for not yet due and paid after the as-of date
 
 OUTSTANDING_STATUSES = ("sent", "disputed", "paid")
 NO_CURRENCY = "—"
 NO_CUSTOMER = "(no customer)"
 NO_DUE_DATE_NOTE = "No due date"
+NOT_YET_DUE_NOTE = "Not yet due"
+PAID_AFTER_AS_OF_NOTE = "Paid after the as-of date"
+MARKED_PAID_NOTE = "Marked paid, not fully paid"
+
+# the aging basis (catalogue parameter `age_by`): which date the age, and so the bucket, counts from
+DUE_DATE, INVOICE_DATE = "due_date", "invoice_date"
+AGE_BASES = (DUE_DATE, INVOICE_DATE)
 
 # (key, label, lowest days overdue, highest days overdue) — edges inclusive
 BUCKETS: tuple[tuple[str, str, int | None, int | None], ...] = (
@@ -63,7 +76,7 @@ INPUT_COLUMNS = [
 INVOICE_OUTPUT = [
     "invoice_id", "organization_id", "invoice_number", "customer_id", "customer_name", "project_name",
     "contract_name", "currency", "issue_date", "due_date", "status", "total_amount", "paid_to_date",
-    "open_amount", "days_overdue", "bucket", "bucket_label", "no_due_date", "is_overdue", "note",
+    "open_amount", "days_overdue", "age_days", "bucket", "bucket_label", "no_due_date", "is_overdue", "note",
 ]
 BUCKET_OUTPUT = ["organization_id", "currency", "bucket", "bucket_label", "invoice_count", "open_amount",
                  "share_percent"]
@@ -110,10 +123,13 @@ class AgingResult:
     considered: int = 0  # receivable invoices looked at (issued by the as-of date, right status)
     # outstanding invoices of an organization that name another organization's reference
     left_out: pd.DataFrame = field(default_factory=lambda: boundaries.empty_left_out("invoice_id"))
+    age_by: str = DUE_DATE
 
     @property
     def parameters(self) -> dict[str, str]:
         out = {"as_of_date": self.as_of.isoformat()}
+        if self.age_by != DUE_DATE:
+            out["age_by"] = self.age_by
         if self.customer_id is not None:
             out["customer_id"] = str(self.customer_id)
             if self.customer_name:
@@ -128,7 +144,7 @@ class AgingResult:
             self.as_of, pick(self.invoices), pick(self.buckets), pick(self.customers),
             [o for o in self.organizations if o == organization_id], self.unresolved.iloc[0:0],
             self.customer_id, self.customer_name, self.considered,
-            boundaries.of_organization(self.left_out, organization_id),
+            boundaries.of_organization(self.left_out, organization_id), self.age_by,
         )
 
     def organization_ids(self) -> list[int]:
@@ -147,17 +163,38 @@ def _mask(frame: pd.DataFrame, flags: list[bool]) -> pd.Series:
     return pd.Series(flags, index=frame.index, dtype=bool)
 
 
-def age_receivables(invoices: pd.DataFrame, as_of: dt.date, customer_id: int | None = None) -> AgingResult:
+def check_age_by(age_by: str | None) -> str:
+    value = DUE_DATE if age_by is None else str(age_by).strip().lower()
+    if value not in AGE_BASES:
+        raise ValueError(f"age_by must be one of {', '.join(AGE_BASES)}, got {age_by!r}")
+    return value
+
+
+def _notes(no_due_date: bool, days: int | None, status: str, later_payments: bool) -> str:
+    notes = [NO_DUE_DATE_NOTE] if no_due_date else []
+    if days is not None and days < 0:
+        notes.append(NOT_YET_DUE_NOTE)
+    if status == "paid":
+        notes.append(PAID_AFTER_AS_OF_NOTE if later_payments else MARKED_PAID_NOTE)
+    return "; ".join(notes)
+
+
+def age_receivables(invoices: pd.DataFrame, as_of: dt.date, customer_id: int | None = None,
+                    age_by: str = DUE_DATE) -> AgingResult:
     """Age the receivables in `invoices` (one row per invoice) at `as_of`.
 
     `customer_id` keeps one customer's invoices only (on-demand requests filter by customer).
     `paid_to_date` must already hold the payments dated on or before `as_of` (the extract does
-    this); `payment_count` is the number of payments ever recorded.
+    this); `payment_count` is the number of payments ever recorded and `payments_to_date` (when
+    given) those dated on or before `as_of`. `age_by`: due_date (default) or invoice_date.
     """
+    age_by = check_age_by(age_by)
     missing = [c for c in INPUT_COLUMNS if c not in invoices.columns]
     if missing:
         raise ValueError(f"receivable invoices lack columns: {', '.join(missing)}")
     frame = invoices[INPUT_COLUMNS].copy()
+    frame["_payments_to_date"] = (invoices["payments_to_date"] if "payments_to_date" in invoices
+                                  else invoices["payment_count"])
     frame["_foreign"] = boundaries.foreign_references(invoices, "customer")
     frame["organization_id"] = frame["organization_id"].astype("Int64")
     frame["customer_id"] = frame["customer_id"].astype("Int64")
@@ -179,6 +216,7 @@ def age_receivables(invoices: pd.DataFrame, as_of: dt.date, customer_id: int | N
     receivable["total_amount"] = [None if is_missing(v) else Decimal(v) for v in receivable["total_amount"]]
     receivable["paid_to_date"] = [ZERO if is_missing(v) else Decimal(v) for v in receivable["paid_to_date"]]
     receivable["payment_count"] = receivable["payment_count"].fillna(0).astype(int)
+    receivable["_payments_to_date"] = receivable["_payments_to_date"].fillna(0).astype(int)
     settled_without_payments = (receivable["status"] == "paid") & (receivable["payment_count"] == 0)
     receivable["open_amount"] = [
         None if total is None else (ZERO if settled else total - paid)
@@ -190,13 +228,20 @@ def age_receivables(invoices: pd.DataFrame, as_of: dt.date, customer_id: int | N
     outstanding["currency"] = outstanding["currency"].fillna(NO_CURRENCY)
     outstanding["customer_name"] = outstanding["customer_name"].fillna(NO_CUSTOMER)
     days = [None if due is None else (as_of - due).days for due in outstanding["due_date"]]
-    outstanding["days_overdue"] = pd.array(days, dtype="Int64")
-    outstanding["bucket"] = [bucket_for(d) for d in days]
+    since_invoice = [(as_of - issued).days for issued in outstanding["issue_date"]]
+    age = days if age_by == DUE_DATE else since_invoice
+    outstanding["days_overdue"] = pd.array([None if d is None else max(d, 0) for d in days], dtype="Int64")
+    outstanding["age_days"] = pd.array([None if d is None else max(d, 0) for d in age], dtype="Int64")
+    outstanding["bucket"] = [bucket_for(d) for d in age]
     outstanding["bucket_label"] = outstanding["bucket"].map(BUCKET_LABELS)
     outstanding["no_due_date"] = [due is None for due in outstanding["due_date"]]
     outstanding["is_overdue"] = [d is not None and d > 0 for d in days]
-    outstanding["note"] = [NO_DUE_DATE_NOTE if flag else "" for flag in outstanding["no_due_date"]]
-    outstanding["_days_sort"] = [-1 if d is None else d for d in days]
+    outstanding["note"] = [
+        _notes(no_due, d, status, ever > to_date)
+        for no_due, d, status, ever, to_date in zip(outstanding["no_due_date"], days, outstanding["status"],
+                                                    outstanding["payment_count"], outstanding["_payments_to_date"])
+    ]
+    outstanding["_days_sort"] = [-10**9 if d is None else d for d in age]
     outstanding["_org_sort"] = outstanding["organization_id"].fillna(-1)
     outstanding = outstanding.sort_values(
         ["_org_sort", "currency", "_days_sort", "invoice_number", "invoice_id"],
@@ -226,6 +271,7 @@ def age_receivables(invoices: pd.DataFrame, as_of: dt.date, customer_id: int | N
         customer_name=customer_name,
         considered=int(len(receivable)),
         left_out=left_out,
+        age_by=age_by,
     )
 
 

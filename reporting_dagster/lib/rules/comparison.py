@@ -9,6 +9,10 @@ Rules (issue #2, seed 000 §4):
   absolute tolerance or the percent tolerance of the expected amount (both inclusive), else
   `overbilled` / `underbilled`; `missing_received` / `missing_expected` when one side is absent.
 - variance % = variance / expected × 100, half-up to 2 dp, None when expected is 0.
+- Totals keep three things apart: variance on the pairs with both sides (the only variance there
+  is), amounts expected but not received, and amounts received but not expected.
+- Every row that is a discrepancy says why in `discrepancy_reason` (outside tolerance, a missing
+  side, a stored verdict that disagrees).
 - Direction (SOURCE_SCHEMA.md Part A+): payable (contractor bills) and receivable (the platform's
   calculated client invoice vs the one the ERP issued) never pair with each other, not even
   through a stored comparison; every row carries its `invoice_direction`.
@@ -34,7 +38,7 @@ from reporting_dagster.lib.rules import boundaries
 
 # The rules' version: bump it when a rule changes what a month gives (the assets' code_version),
 # so the UI shows which months were made with older rules.
-RULES_VERSION = "2"  # payable and receivable pair apart; pairs form within each billing period
+RULES_VERSION = "3"  # totals keep paired variance apart from amounts not received / not expected
 
 MATCHED = "matched"
 OVERBILLED = "overbilled"
@@ -43,6 +47,14 @@ MISSING_RECEIVED = "missing_received"
 MISSING_EXPECTED = "missing_expected"
 STATUSES = (MATCHED, OVERBILLED, UNDERBILLED, MISSING_RECEIVED, MISSING_EXPECTED)
 STORED_VERDICTS = {MATCHED, OVERBILLED, UNDERBILLED}  # 'unchecked' states no opinion
+
+# why a row is highlighted (the `discrepancy_reason` column), in words for the page
+OUTSIDE_TOLERANCE = "Outside tolerance"
+STORED_DISAGREES = "Stored status disagrees"
+MISSING_SIDE = {
+    "invoices": {MISSING_RECEIVED: "No received invoice", MISSING_EXPECTED: "No expected invoice"},
+    "lines": {MISSING_RECEIVED: "No received line", MISSING_EXPECTED: "No expected line"},
+}
 
 HEADER_COLUMNS = [
     "header_id", "organization_id", "project_organization_id", "contract_organization_id", "project_id", "project_name", "contract_id", "contract_name",
@@ -288,7 +300,7 @@ INVOICE_OUTPUT = [
     "currency", "expected_header_ids", "received_header_ids", "received_invoice_numbers",
     "expected_amount", "received_amount", "variance", "variance_percent", "status",
     "stored_comparison_ids", "stored_status", "final_amount", "adjustment_amount",
-    "status_disagrees", "has_discrepancy",
+    "status_disagrees", "has_discrepancy", "discrepancy_reason",
 ]
 
 
@@ -344,9 +356,22 @@ def _compare_invoices(headers: pd.DataFrame, stored: pd.DataFrame, tolerance: To
         for s, status in zip(out["stored_status"], out["status"])
     ]
     out["has_discrepancy"] = (out["status"] != MATCHED) | out["status_disagrees"]
+    out["discrepancy_reason"] = [discrepancy_reason(s, d, "invoices") for s, d in zip(out["status"], out["status_disagrees"])]
     out = out.reset_index().rename(columns={"index": "pair_id"})
     out = out.astype({"organization_id": "Int64", "contract_id": "Int64"})
     return out[INVOICE_OUTPUT]
+
+
+def discrepancy_reason(status: str, stored_disagrees: bool = False, table: str = "invoices") -> str:
+    """Why a row is a discrepancy, in a few words ('' for a matched row nobody disputes)."""
+    reasons = []
+    if status in (OVERBILLED, UNDERBILLED):
+        reasons.append(OUTSIDE_TOLERANCE)
+    elif status in (MISSING_RECEIVED, MISSING_EXPECTED):
+        reasons.append(MISSING_SIDE[table][status])
+    if stored_disagrees:
+        reasons.append(STORED_DISAGREES)
+    return "; ".join(reasons)
 
 
 def _add_variance(frame: pd.DataFrame, tolerance: Tolerance) -> None:
@@ -360,6 +385,7 @@ LINE_OUTPUT = [
     "pair_id", "billing_period", "invoice_direction", "organization_id", "contract_name", "received_invoice_numbers", "currency",
     "line_type", "line_type_name", "description", "expected_quantity", "received_quantity",
     "expected_amount", "received_amount", "variance", "variance_percent", "status", "has_discrepancy",
+    "discrepancy_reason",
 ]
 
 
@@ -416,6 +442,7 @@ def _compare_lines(
     })
     _add_variance(out, tolerance)
     out["has_discrepancy"] = out["status"] != MATCHED
+    out["discrepancy_reason"] = [discrepancy_reason(s, table="lines") for s in out["status"]]
     context = invoices.set_index("pair_id")[["organization_id", "contract_name", "received_invoice_numbers", "currency",
                                              "invoice_direction", "billing_period"]]
     out = out.join(context, on="pair_id")
@@ -428,19 +455,35 @@ def _compare_lines(
 
 
 def totals_by_currency(invoices: pd.DataFrame) -> dict[str, dict[str, Any]]:
-    """Per currency: expected, received, variance, variance %, invoice pairs per status."""
+    """Per currency, three things kept apart: the pairs with both sides (`paired`: their expected,
+    received, variance and variance % — the only variance there is), the pairs expected but not
+    received (`not_received`: count and expected amount) and those received but not expected
+    (`not_expected`: count and received amount). `expected` / `received` are the column sums over
+    every pair; `variance` / `variance_percent` are the paired ones (never received − expected
+    over all rows, which would count a missing invoice as variance)."""
     out: dict[str, dict[str, Any]] = {}
     for currency, group in invoices.groupby(invoices["currency"].fillna("—"), sort=True):
-        expected = dsum(group["expected_amount"])
-        received = dsum(group["received_amount"])
-        variance = received - expected
+        both = group[~group["status"].isin([MISSING_RECEIVED, MISSING_EXPECTED])]
+        no_received = group[group["status"] == MISSING_RECEIVED]
+        no_expected = group[group["status"] == MISSING_EXPECTED]
+        paired_expected = dsum(both["expected_amount"])
+        paired_variance = dsum(both["received_amount"]) - paired_expected
         counts = {s: int((group["status"] == s).sum()) for s in STATUSES}
         out[str(currency)] = {
-            "expected": expected,
-            "received": received,
-            "variance": variance,
-            "variance_percent": percent_of(variance, expected),
+            "expected": dsum(group["expected_amount"]),
+            "received": dsum(group["received_amount"]),
+            "variance": paired_variance,
+            "variance_percent": percent_of(paired_variance, paired_expected),
             "pairs": int(len(group)),
+            "paired": {
+                "pairs": int(len(both)),
+                "expected": paired_expected,
+                "received": dsum(both["received_amount"]),
+                "variance": paired_variance,
+                "variance_percent": percent_of(paired_variance, paired_expected),
+            },
+            "not_received": {"pairs": int(len(no_received)), "expected": dsum(no_received["expected_amount"])},
+            "not_expected": {"pairs": int(len(no_expected)), "received": dsum(no_expected["received_amount"])},
             "status_counts": counts,
             "stored_disagreements": int(group["status_disagrees"].sum()),
         }

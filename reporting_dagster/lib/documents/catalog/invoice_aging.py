@@ -1,12 +1,21 @@
 """invoice_aging: receivables aging as of a date (seed 002 §19.3.6, §19.9.3; issue #3 item 2)."""
 
+import dataclasses
+
 from reporting_dagster.lib.documents.catalog import Parameter, ReportDefinition, Table, col
+
+# the aging basis: by due date (the bucket is the days overdue) unless a request asks to age by
+# invoice date (the bucket is the days since the invoice date); lib/rules/aging.py
+AGE_BY_OPTIONS = ("due_date", "invoice_date")
 
 PARAMETERS = (
     Parameter("billing_period", "date", "Billing period"),
     Parameter("as_of_date", "date", "As of", required=True),
     Parameter("customer_id", "id", "Customer", entity_type="counterparty"),
+    Parameter("age_by", "enum", "Age by", default=AGE_BY_OPTIONS[0], options=AGE_BY_OPTIONS),
 )
+# aged by invoice date, the invoice list also shows the days the bucket counts (before Days Overdue)
+AGE_DAYS_COLUMN = col("age_days", "Days Since Invoice", "integer")
 
 DEFINITION = ReportDefinition(
     slug="invoice_aging",
@@ -15,7 +24,9 @@ DEFINITION = ReportDefinition(
     description="Invoices to clients still open at the as-of date (the last day of the billing "
                 "period): open balance after the payments received by then, days overdue and age "
                 "bucket (Current, 1-30, 31-60, 61-90, 90+ days), with totals per bucket, currency "
-                "and customer.",
+                "and customer. Aged by due date unless age_by=invoice_date asks for the days since "
+                "the invoice date.",
+    version=2,
     sort_order=50,
     csv_table="invoices",
     parameters=PARAMETERS,
@@ -55,3 +66,13 @@ DEFINITION = ReportDefinition(
         )),
     ),
 )
+
+
+def invoices_table(age_by: str) -> Table:
+    """The invoice list for an aging basis: aged by invoice date it gains the days since invoice."""
+    table = DEFINITION.table("invoices")
+    if age_by != "invoice_date":
+        return table
+    keys = [c.key for c in table.columns]
+    at = keys.index("days_overdue")
+    return dataclasses.replace(table, columns=(*table.columns[:at], AGE_DAYS_COLUMN, *table.columns[at:]))

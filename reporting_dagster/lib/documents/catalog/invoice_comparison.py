@@ -22,8 +22,10 @@ DEFINITION = ReportDefinition(
     name="Invoice Comparison Report",
     category="INVOICING",
     description="Expected versus received contractor invoices for a billing period: variance per "
-                "invoice and per line, with the status of each and totals per currency.",
-    version=3,
+                "invoice and per line, with the status of each, why a row is a discrepancy, and "
+                "totals per currency that keep the variance on paired invoices apart from amounts "
+                "not received and not expected.",
+    version=4,
     sort_order=40,
     csv_table="lines",
     parameters=PARAMETERS,
@@ -39,6 +41,7 @@ DEFINITION = ReportDefinition(
             col("variance_percent", "Variance %", "decimal"),
             col("status", "Status"),
             col("stored_status", "Stored status"),
+            col("discrepancy_reason", "Discrepancy"),
             col("final_amount", "Final amount", "currency"),
             col("adjustment_amount", "Adjustment", "currency"),
             col("invoice_direction", "Direction"),
@@ -55,6 +58,7 @@ DEFINITION = ReportDefinition(
             col("variance", "Variance", "currency"),
             col("variance_percent", "Variance %", "decimal"),
             col("status", "Status"),
+            col("discrepancy_reason", "Discrepancy"),
             col("invoice_direction", "Direction"),
             col("billing_period", "Period"),
         )),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from reporting_dagster.lib.rules.aging import BUCKET_KEYS, BUCKET_LABELS, AgingResult, totals_by_currency
-from reporting_dagster.lib.documents.catalog.invoice_aging import DEFINITION
+from reporting_dagster.lib.documents.catalog.invoice_aging import DEFINITION, invoices_table
 from reporting_dagster.lib.money import dsum, half_up
 from reporting_dagster.lib.render.document import Bar, Chart, ReportDocument, SummaryCard, TableData
 from reporting_dagster.lib.documents.reports.common import ReportContext, with_left_out
@@ -22,13 +22,14 @@ def build_document(result: AgingResult, ctx: ReportContext) -> ReportDocument:
         "customers": int(result.customers["customer_name"].nunique()) if len(result.customers) else 0,
         "no_due_date": int(invoices["no_due_date"].astype(bool).sum()) if len(invoices) else 0,
         "currencies": totals,
+        "age_by": result.age_by,
     }
     doc = ctx.document(
         DEFINITION,
         parameters=result.parameters,
         summary=summary,
         tables=[
-            TableData(DEFINITION.table("invoices"), invoices.reset_index(drop=True),
+            TableData(invoices_table(result.age_by), invoices.reset_index(drop=True),
                       totals=_invoice_totals(invoices), highlight="seriously_overdue"),
             TableData(DEFINITION.table("buckets"), result.buckets.reset_index(drop=True),
                       totals=_bucket_totals(result.buckets)),

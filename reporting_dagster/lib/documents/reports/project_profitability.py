@@ -38,7 +38,7 @@ def build_document(result: ProfitabilityResult, ctx: ReportContext,
         summary=rounded(summary),
         tables=[TableData(DEFINITION.table("projects"), rows, totals=totals_rows)],
         cards=_cards(totals, summary),
-        charts=[_margin_chart(rows)] if len(rows) else [],
+        charts=[_margin_chart(rows, list(totals))] if len(rows) else [],
         branding=ctx.branding,
         sections=ctx.sections,
         template="project_profitability.html",
@@ -74,9 +74,9 @@ def _cards(totals: dict[str, dict[str, Any]], summary: dict[str, Any]) -> list[S
     return cards
 
 
-def _margin_chart(rows) -> Chart:
-    """Margin per project, one panel per currency (never summed across currencies)."""
+def _margin_chart(rows, currencies) -> Chart:
+    """Margin per project, one panel per currency in the cards' order (never summed across currencies)."""
     bars = tuple(Bar(label=str(name), value=m, series=str(cur))
-                 for name, m, cur in zip(rows["project_name"], rows["margin"], rows["currency"]))
+                 for currency in currencies
+                 for name, m, cur in zip(rows["project_name"], rows["margin"], rows["currency"]) if str(cur) == currency)
     return Chart(title="Margin by project", bars=bars, value_label="margin")
-

@@ -2,7 +2,9 @@
 
 The monthly pack (group_by=all) holds the three groupings (one section / sheet each) and the
 member × project × date detail, nested under each member (JSON) and shown per member (PDF/HTML,
-switched by the template's include_line_items); the CSV holds the detail. A request for one
+switched by the template's include_line_items) with a subtotal row after each member's lines;
+the CSV holds the detail, one row per line (so do JSON and the XLSX detail sheet, whose
+per-member sums are the "Hours by team member" sheet). A request for one
 grouping holds that grouping only, and its CSV holds it.
 """
 
@@ -32,6 +34,21 @@ def _totals(label_column: str, summary: dict[str, Any]) -> list[dict[str, Any]]:
              "entry_count": summary["entry_count"]}]
 
 
+SUBTOTAL_LABEL = "Member subtotal"
+
+
+def _member_subtotals(by_member: pd.DataFrame) -> dict[Any, dict[str, Any]]:
+    """Per member: the subtotal row under their detail lines in PDF/HTML (hours and entries of
+    the by-member grouping, the same exact sums); CSV, JSON and XLSX keep one row per line."""
+    return {
+        int(member): {"project_name": SUBTOTAL_LABEL, "total_hours": total, "billable_hours": billable,
+                      "non_billable_hours": non_billable, "entry_count": int(count)}
+        for member, total, billable, non_billable, count in zip(
+            by_member["member_id"], by_member["total_hours"], by_member["billable_hours"],
+            by_member["non_billable_hours"], by_member["entry_count"])
+    }
+
+
 def build_document(result: TimesheetResult, ctx: ReportContext,
                    parameters: dict[str, str] | None = None) -> ReportDocument:
     """`result` holds one organization's entries (TimesheetResult.for_organization)."""
@@ -45,9 +62,13 @@ def build_document(result: TimesheetResult, ctx: ReportContext,
         ))
     if result.group_by == ALL:
         definition = DEFINITION
+        # under the detail, PDF/HTML hide the member column (the group headings name the member):
+        # the grand total also says what it is in the project column
+        detail_totals = [{**t, "project_name": "All members"} for t in _totals("member_name", summary)]
         tables.append(TableData(
-            DEFINITION.table("detail"), result.tables[DETAIL], totals=_totals("member_name", summary),
+            DEFINITION.table("detail"), result.tables[DETAIL], totals=detail_totals,
             group_key="member_id", parent="by_member", context_columns=("member_name",),
+            group_totals=_member_subtotals(result.tables[MEMBER]),
         ))
     else:  # one grouping: its table is the CSV's
         definition = dataclasses.replace(DEFINITION, csv_table=TABLE_KEYS[result.group_by])
