@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import bisect
 import functools
-import unicodedata
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -42,8 +41,6 @@ FIT_RESERVE_PT = 0.0  # room kept free at a column's far edge: none, the advance
 PLAIN = frozenset({"", "alt"})
 LINE_ROW_CLASSES = frozenset({"alt", "hl"})  # rows that may be drawn as one cell (`line-row`)
 RIGHT_ALIGNED = frozenset({"num"})
-WRAPPING = frozenset({"text", "ident"})  # report.css: numbers and dates never wrap
-NO_BREAK_PUNCTUATION = frozenset(" .,:;'\"&()%#@_+*=")  # UAX #14: no break opportunity next to letters
 HIGHLIGHT_BORDER_PT = 2.5  # report.css: a highlighted row's left border, half of it inside its first cell
 # spaces that pad a line, widest first; a face without one of them pads with the others
 PAD_SPACES = ("\u2003", "\u2007", "\u2002", "\u2004", "\u0020", "\u2005", "\u2009", "\u2006", "\u200a")
@@ -105,85 +102,68 @@ def columns(widths: list[str], css: list[str]) -> list[Column]:
 
 
 class LineMaker:
-    """A row's values as lines of text in the body font, each value at its column's edge; None when a
-    value will not do (a character the face does not draw alone, a word wider than its column)."""
+    """Values placed on one line of text in the body font, each at its column's edge."""
 
     def __init__(self, face: font_metrics.Face, cols: list[Column]):
         self.face, self.cols, self.padder = face, cols, _padder(face)
         self.scale = face.units_per_em / FONT_SIZE_PT  # font units per pt
         self.reserve = FIT_RESERVE_PT * self.scale
-        self.width = TABLE_WIDTH_PT * self.scale
-        self.space = face.advances.get(" ")
+        self.edges = [(col.left - CELL_PADDING_PT) * self.scale for col in cols] + [(cols[-1].right + CELL_PADDING_PT) * self.scale]
 
-    def _wrapped(self, value: str, room: float, wraps: bool) -> list[tuple[str, int]] | None:
-        """`value` broken at spaces into lines of at most `room` units, greedily as CSS does (None:
-        unmeasured, or a word that would have to break inside)."""
+    def fits(self, value: str, index: int, border: float = 0.0) -> int | None:
+        """The advance of `value` if it fits column `index` on one line (None: it does not, or a
+        character is not drawn by the face alone)."""
         units = self.face.units(value)
-        if units is None:
-            return None
-        if units <= room:
-            return [(value, units)]
-        if not wraps or self.space is None or "  " in value or value != value.strip(" ") or not _wraps_at_spaces(value):
-            return None
-        lines: list[tuple[str, int]] = []
-        for word in value.split(" "):
-            word_units = self.face.units(word)
-            if lines and lines[-1][1] + self.space + word_units <= room:
-                lines[-1] = (f"{lines[-1][0]} {word}", lines[-1][1] + self.space + word_units)
-            elif word_units <= room:
-                lines.append((word, word_units))
-            else:  # overflow-wrap: break-word: a word longer than the line breaks where the line ends
-                pieces = self._broken(word, room)
-                if pieces is None:
-                    return None
-                lines.extend(pieces)
-        return lines
+        col = self.cols[index]
+        room = (col.right - col.left - (border if index == 0 else 0.0)) * self.scale - self.reserve
+        return units if units is not None and units <= room else None
 
-    def _broken(self, word: str, room: float) -> list[tuple[str, int]] | None:
-        pieces, piece, units = [], "", 0
-        for ch in word:
-            advance = self.face.advances[ch]
-            if piece and units + advance > room:
-                pieces.append((piece, units))
-                piece, units = "", 0
-            piece, units = piece + ch, units + advance
-        if units > room:  # one character wider than the column
-            return None
-        pieces.append((piece, units))
-        return pieces
-
-    def lines(self, values: list[str], wraps: list[bool], border: float = 0.0) -> list[str] | None:
-        """The row as text lines (a value that wraps takes several, top-aligned as cells are).
-        `border`: the part of a left border inside the first cell, in pt (a highlighted row's): it
-        moves the cell's content start and the first column's content edge."""
-        cols = self.cols if not border else [
-            Column(self.cols[0].left + border, self.cols[0].right, self.cols[0].align_right), *self.cols[1:]]
-        cells = []
-        for value, col, wrap in zip(values, cols, wraps):
-            cell = self._wrapped(value, (col.right - col.left) * self.scale - self.reserve, wrap)
-            if cell is None:
+    def segment(self, values: list[str], first: int, last: int, border: float = 0.0) -> str | None:
+        """Columns first..last of a row as one line that fills their cells from edge to edge (a
+        cell without padding, so its underline or bottom rule spans them). `border`: the part of a
+        left border inside the first cell, in pt (a highlighted row's): it moves column 0's
+        content edge. None when a value does not fit its column on one line."""
+        parts, cursor = [], self.edges[first] + (border * self.scale if first == 0 else 0.0)
+        for index in range(first, last + 1):
+            value = values[index]
+            units = self.fits(value, index, border)
+            if units is None:
                 return None
-            cells.append(cell)
-        out = []
-        for k in range(max((len(c) for c in cells), default=1)):
-            parts, cursor = [], border * self.scale  # cursor: where the line ends so far, in font units
-            for cell, col in zip(cells, cols):
-                if k >= len(cell) or not cell[k][0]:
-                    continue
-                text, units = cell[k]
-                start = col.right * self.scale - units if col.align_right else col.left * self.scale
-                pad, width = self.padder.run(start - cursor)
-                parts.append(pad)
-                parts.append(text)
-                cursor += width + units
-            parts.append(self.padder.run(self.width - cursor)[0])  # to the table's right edge: the rule's length
-            out.append("".join(parts))
-        return out
+            if not value:
+                continue
+            col = self.cols[index]
+            start = col.right * self.scale - units if col.align_right else \
+                (col.left + (border if index == 0 else 0.0)) * self.scale
+            pad, width = self.padder.run(start - cursor)
+            parts.append(pad)
+            parts.append(value)
+            cursor += width + units
+        parts.append(self.padder.run(self.edges[last + 1] - cursor)[0])  # to the last cell's far edge
+        return "".join(parts)
 
-    def line(self, values: list[str]) -> str | None:
-        """The row as one line, or None if it needs more than one."""
-        found = self.lines(values, [False] * len(values))
-        return found[0] if found else None
+    def line(self, values: list[str], border: float = 0.0) -> str | None:
+        """The whole row as one line, or None if a value does not fit its column on one line."""
+        return self.segment(values, 0, len(values) - 1, border)
+
+    def cells(self, row: Row, border: float = 0.0) -> list[tuple[str, str, int]] | None:
+        """The row's cells with every run of adjacent columns whose values fit on one line drawn as
+        one cell spanning them (a value that wraps keeps its own cell, which WeasyPrint wraps);
+        None when nothing would be saved (no run of two)."""
+        values = [value for value, _ in row.cells]
+        out: list[tuple[str, str, int]] = []
+        index, saved = 0, False
+        while index < len(values):
+            end = index
+            while end < len(values) and self.fits(values[end], end, border) is not None:
+                end += 1
+            if end == index:  # wraps, or drawn by another face: its own cell, as ordinary rows have it
+                out.append((*row.cells[index], 1))
+                index += 1
+                continue
+            out.append((self.segment(values, index, end - 1, border), "lines", end - index))
+            saved = saved or end - index > 1
+            index = end
+        return out if saved else None
 
 
 def body_face() -> font_metrics.Face | None:
@@ -192,51 +172,44 @@ def body_face() -> font_metrics.Face | None:
 
 
 def banded(rows: list[Row], widths: list[str], make, size: int = BAND_ROWS,
-           face: font_metrics.Face | None | bool = True) -> list[Row]:
+           face: font_metrics.Face | None | bool = True, last_apart: bool = False) -> list[Row]:
     """`rows` as few boxes as WeasyPrint can draw them the same: every run of plain one-line rows
-    stacked into bands of at most `size` lines (`band`), and any other row whose values are all
-    measured as one cell of its lines (`line-row`: a lone row, a highlighted row, a row whose text
-    wraps at spaces); the rest stay ordinary rows. `widths` are the columns' "12.50%" (a table at the
-    body size, FONT_SIZE_PT); `make(cells, css, band)` makes a row. `face`: the body font's metrics (True: look them up)."""
+    stacked into bands of at most `size` lines (`band`); in any other plain or highlighted row
+    (`line-row`), each run of adjacent values that fit on one line drawn as one cell; the rest stay
+    ordinary rows. `widths` are the columns' "12.50%" (a table at the body size, FONT_SIZE_PT);
+    `make(cells, css, band)` makes a row, its cells (text, css, colspan). `face`: the body font's
+    metrics (True: look them up). `last_apart`: the last row never joins a band (a row after it
+    must not be parted from it, and WeasyPrint would move a whole band to keep them together)."""
     if face is True:
         face = body_face()
     if not face or not rows:
         return rows
-    css = [cell_css for _, cell_css in rows[0].cells]
-    maker = LineMaker(face, columns(widths, css))
-    wraps = [cell_css in WRAPPING for cell_css in css]
+    maker = LineMaker(face, columns(widths, [css for _, css in rows[0].cells]))
+    columns_count = len(rows[0].cells)
     out: list[Row] = []
     run: list[tuple[Row, str]] = []
 
     def flush() -> None:
         for start in range(0, len(run), size):
             chunk = run[start:start + size]
-            if len(chunk) > 1:
-                out.append(make([("\n".join(line for _, line in chunk), "lines")], "band", True))
-            else:
-                out.append(make([(chunk[0][1], "lines")], _line_row_css(chunk[0][0].css), True))
+            css = "band" if len(chunk) > 1 else _line_row_css(chunk[0][0].css)
+            out.append(make([("\n".join(line for _, line in chunk), "lines", columns_count)], css, True))
         run.clear()
 
-    for row in rows:
-        values = [value for value, _ in row.cells]
-        line = maker.line(values) if row.css in PLAIN else None
+    for number, row in enumerate(rows, 1):
+        line = maker.line([value for value, _ in row.cells]) if row.css in PLAIN else None
         if line is not None:
+            if last_apart and number == len(rows):
+                flush()  # the last row alone: a line-row
             run.append((row, line))
             continue
         flush()
-        marked = "hl" in row.css.split()
-        lines = maker.lines(values, wraps, HIGHLIGHT_BORDER_PT / 2 if marked else 0.0) \
-            if set(row.css.split()) <= LINE_ROW_CLASSES else None
-        out.append(row if lines is None else make([("\n".join(lines), "lines")], _line_row_css(row.css), True))
+        classes = set(row.css.split())
+        cells = maker.cells(row, HIGHLIGHT_BORDER_PT / 2 if "hl" in classes else 0.0) \
+            if classes <= LINE_ROW_CLASSES else None
+        out.append(row if cells is None else make(cells, _line_row_css(row.css), True))
     flush()
     return out
-
-
-def _wraps_at_spaces(value: str) -> bool:
-    """Whether Pango (UAX #14) can break `value` only at its spaces: letters, digits and punctuation
-    that never open a break between them. A hyphen, slash, dash, ! or ? can, so a value holding one
-    that must wrap stays an ordinary row, where WeasyPrint breaks it itself."""
-    return all(ch in NO_BREAK_PUNCTUATION or unicodedata.category(ch) in ("Lu", "Ll", "Lt", "Nd") for ch in value)
 
 
 def _line_row_css(css: str) -> str:

@@ -102,7 +102,7 @@ class ColumnView:
 
 @dataclass
 class RowView:
-    cells: list[tuple[str, str]]  # (display text, css class)
+    cells: list[tuple]  # (display text, css class); in a band or line-row (text, css, colspan)
     css: str = ""
     band: bool = False  # PDF only: several plain rows as the lines of one cell spanning the row (bands.py)
 
@@ -276,8 +276,8 @@ def _table_view(doc: ReportDocument, data: TableData, limits: TextLimits, bands:
     if bands and not layout.size_css:  # PDF: plain rows stacked (bands.py), at the body size only
         widths = [c.width for c in view.columns]
         view.rows = band_rules.banded(view.rows, widths, RowView)
-        for group in view.groups:
-            group.rows = band_rules.banded(group.rows, widths, RowView)
+        for group in view.groups:  # a subtotal keeps to its last row (break-before: avoid): that row stays apart
+            group.rows = band_rules.banded(group.rows, widths, RowView, last_apart=bool(group.totals))
     return view
 
 
