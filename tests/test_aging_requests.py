@@ -50,7 +50,7 @@ def _run(world, tmp_path, parameters):
 
 
 def _table(data: bytes) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(data.decode("utf-8").split("\r\n", 3)[3], newline="")))
+    return list(csv.reader(io.StringIO(data.decode("utf-8").split("\r\n", 5)[5], newline="")))
 
 
 def test_age_by_is_a_documented_catalogue_parameter():

@@ -149,7 +149,7 @@ def test_highlighted_rows_say_why(world):
     assert all(any(reason in cells for reason in reasons) for cells in highlighted)
     assert not any(reason in cells for css, cells in rows if "hl" not in css.split() for reason in reasons)
     csv_text = render(doc, "csv").decode("utf-8")
-    assert "No received line" in csv_text and "Discrepancy" in csv_text.split("\r\n")[3]
+    assert "No received line" in csv_text and "Discrepancy" in csv_text.split("\r\n")[5]
 
 
 def test_legend_on_highlighted_rows_only_when_a_row_is_highlighted(world):
