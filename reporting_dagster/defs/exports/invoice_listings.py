@@ -3,9 +3,10 @@ declaration, since they differ only in their report type."""
 
 import dagster as dg
 
+from reporting_dagster.defs import metadata
 from reporting_dagster.defs.exports.factory import export_asset
+from reporting_dagster.defs.invoices.listings import LISTING_TOTALS
 from reporting_dagster.lib.rules import listings as lst
-from reporting_dagster.lib.jsonutil import to_jsonable
 from reporting_dagster.lib.documents.reports import invoice_listings as report
 
 DESCRIPTIONS = {
@@ -21,8 +22,8 @@ def _metadata(listing: lst.Listing) -> dict:
     return {
         "invoices": len(resolved.invoices),
         "left_out_unresolved_invoices": len(listing.invoices) - len(resolved.invoices),
-        "totals_by_currency": dg.MetadataValue.json(
-            to_jsonable(lst.totals_by_currency(resolved.invoices, resolved.lines))),
+        "totals_by_organization": metadata.totals_by_organization(
+            resolved, lambda part: lst.totals_by_currency(part.invoices, part.lines), LISTING_TOTALS),
     }
 
 
