@@ -93,6 +93,8 @@ def test_the_subject_says_organization_and_period_once():
         "Invoice Aging Report — Sunfield Energy — January 2026")
     assert subject("Monthly check — January 2026") == "Monthly check — January 2026 — Sunfield Energy"
     assert subject("Monthly check") == "Monthly check — Sunfield Energy — January 2026"
+    # a scheduled quarter names its period already: the month of its last billing period is not added
+    assert subject("Quarterly aging — Q3 2026") == "Quarterly aging — Q3 2026 — Sunfield Energy"
 
 
 def test_key_figures_are_in_both_parts_and_escaped_in_html():

@@ -198,3 +198,13 @@ def test_local_buckets_stand_in_for_s3_delivery(fresh_engine, tmp_path):
     with fresh_engine.connect() as conn:
         assert conn.execute(sa.text("SELECT status FROM report_delivery WHERE generated_report_id = :id"),
                             {"id": ids["report"]}).scalars().all() == ["sent"]
+
+
+def test_key_figures_put_amounts_before_counts_and_leave_zero_counts_out():
+    from reporting_dagster.lib.delivery.key_figures import key_figures
+
+    # the order jsonb gives back (shorter keys first), as the timesheet's summary_data reads
+    summary = {"days": 21, "members": 5, "no_due_date": 0, "total_hours": "337.5", "billable_percent": "82.888"}
+    assert key_figures(summary) == ["Total hours: 337.50", "Billable percent: 82.89 %", "Days: 21", "Members: 5"]
+    assert key_figures({"no_data": True, "currencies": {}}) == ["No data for this period."]
+    assert key_figures({}) == []

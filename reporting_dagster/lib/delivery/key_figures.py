@@ -79,6 +79,13 @@ def _is_count(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _ordered(values: dict[str, Any]) -> list[tuple[str, Any]]:
+    """Amounts, hours and percentages first, then the counts, each in the summary's order (jsonb
+    keeps keys in an order of its own); a count of zero says nothing and is left out."""
+    kept = [(k, v) for k, v in values.items() if not (_is_count(v) and v == 0)]
+    return sorted(kept, key=lambda kv: _is_count(kv[1]))
+
+
 def key_figures(summary: dict[str, Any]) -> list[str]:
     """Lines like `ZAR: Open amount 1,234.56 · Overdue amount 500.00 · Invoices 3`, then the
     report's counts (`Outstanding invoices: 12`, `Pairs by status: 3 matched · 1 overbilled`)."""
@@ -92,12 +99,10 @@ def key_figures(summary: dict[str, Any]) -> list[str]:
         for currency, values in list(currencies.items())[:MAX_CURRENCIES]:
             if not isinstance(values, dict):
                 continue
-            # amounts first, counts after them, each in the summary's order (jsonb orders keys its own way)
-            ordered = sorted(values.items(), key=lambda kv: _is_count(kv[1]))
-            parts = [f"{label(k)} {text}" for k, v in ordered if (text := figure(k, v)) is not None]
+            parts = [f"{label(k)} {text}" for k, v in _ordered(values) if (text := figure(k, v)) is not None]
             if parts:
                 lines.append(f"{prefix}{currency}: " + " · ".join(parts))
-    for key, value in summary.items():
+    for key, value in _ordered(summary):
         if key in _SKIPPED or key in dict(_CURRENCY_KEYS):
             continue
         if key == "status_counts" and isinstance(value, dict):

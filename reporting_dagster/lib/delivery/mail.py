@@ -203,15 +203,19 @@ def _headers(
     message["Message-ID"] = make_msgid(domain=domain or "reporting.local")
 
 
+_YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
+
+
 def report_subject(report_name: str, organization_name: str, period_label: str) -> str:
     """`<report> — <organization> — <period>`, each said once: a report name that already holds
-    the organization or the period (the monthly pack's "Invoice Aging Report — Karoo Solar —
-    October 2026", a schedule named "Invoice comparison January 2026") is not given them again."""
+    the organization or a period (the monthly pack's "Invoice Aging Report — Karoo Solar —
+    October 2026", a scheduled run's "Quarterly aging — Q3 2026") is not given them again."""
     report, org, period = clean_header(report_name), clean_header(organization_name), clean_header(period_label)
     parts = [report]
-    for extra in (org, period):
-        if extra and extra.casefold() not in report.casefold():
-            parts.append(extra)
+    if org and org.casefold() not in report.casefold():
+        parts.append(org)
+    if period and period.casefold() not in report.casefold() and not _YEAR.search(report):
+        parts.append(period)
     return " — ".join(p for p in parts if p)
 
 
