@@ -208,3 +208,17 @@ def test_key_figures_put_amounts_before_counts_and_leave_zero_counts_out():
     assert key_figures(summary) == ["Total hours: 337.50", "Billable percent: 82.89 %", "Days: 21", "Members: 5"]
     assert key_figures({"no_data": True, "currencies": {}}) == ["No data for this period."]
     assert key_figures({}) == []
+
+
+def test_the_environment_gives_the_local_store_a_manifest_and_s3_delivery_a_folder(monkeypatch, tmp_path):
+    from reporting_dagster.defs.resources import delivery_s3_from_env, report_store_from_env
+
+    monkeypatch.delenv("REPORTS_S3_BUCKET", raising=False)
+    monkeypatch.setenv("REPORTS_LOCAL_DIR", str(tmp_path / "reports"))
+    store = report_store_from_env().store()
+    assert store.manifest == tmp_path / "reports" / "manifest.jsonl"
+    monkeypatch.setenv("REPORTS_S3_DELIVERY_LOCAL_DIR", str(tmp_path / "deliveries"))
+    client = delivery_s3_from_env().get_client()
+    assert isinstance(client, LocalBuckets) and client.root == tmp_path / "deliveries"
+    monkeypatch.delenv("REPORTS_S3_DELIVERY_LOCAL_DIR")
+    assert not isinstance(delivery_s3_from_env().get_client(), LocalBuckets)  # real S3 otherwise
