@@ -207,8 +207,9 @@ def test_export_kinds_name_the_formats_and_s3_only_when_storing_in_s3(monkeypatc
 def test_every_export_asset_has_a_description_of_its_own():
     graph = _graph()
     descriptions = {name: graph.get(dg.AssetKey(f"{name}_report")).description for name in EXPORTS}
-    assert len(set(descriptions.values())) == len(EXPORTS), descriptions
-    assert all(d and len(d) > 60 for d in descriptions.values()), descriptions
+    # the UI shows a description's start on the asset's node: the starts differ, not only the ends
+    assert len({d[:30] for d in descriptions.values()}) == len(EXPORTS), descriptions
+    assert all("PDF, CSV, XLSX, JSON and HTML" in d for d in descriptions.values()), descriptions
 
 
 def test_loading_the_code_location_warns_about_nothing_of_ours():

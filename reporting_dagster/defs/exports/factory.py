@@ -34,6 +34,7 @@ from reporting_dagster.lib.documents.reports.common import ReportContext
 
 Builder = Callable[[int, ReportContext], ReportDocument]
 POOL = "report_exports"
+FILES = " — PDF, CSV, XLSX, JSON and HTML files for each organization, each file recorded in generated_report."
 
 
 def export_asset(

@@ -4,7 +4,7 @@ import dagster as dg
 import pandas as pd
 
 from reporting_dagster.defs import metadata
-from reporting_dagster.defs.exports.factory import export_asset
+from reporting_dagster.defs.exports.factory import FILES, export_asset
 from reporting_dagster.defs.receivables.aging import AGING_TOTALS, brief_totals
 from reporting_dagster.lib.rules.aging import AgingResult
 from reporting_dagster.lib.money import half_up
@@ -22,8 +22,8 @@ def _metadata(result: AgingResult) -> dict:
 invoice_aging_report = export_asset(
     report_type=report.DEFINITION.slug, source="invoice_aging", metadata=_metadata,
     builder=lambda result: lambda org_id, ctx: report.build_document(result.for_organization(org_id), ctx),
-    description="PDF, CSV, XLSX, JSON and HTML aging files per organization (as of the month's last day), "
-                "recorded in generated_report.",
+    description="Receivables aging at the month's last day: open client invoices by age bucket, customer and "
+                f"currency{FILES}",
 )
 
 

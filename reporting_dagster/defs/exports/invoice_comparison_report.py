@@ -4,7 +4,7 @@ import dagster as dg
 import pandas as pd
 
 from reporting_dagster.defs import metadata
-from reporting_dagster.defs.exports.factory import export_asset
+from reporting_dagster.defs.exports.factory import FILES, export_asset
 from reporting_dagster.defs.invoices.comparison import COMPARISON_TOTALS
 from reporting_dagster.lib.rules import checks
 from reporting_dagster.lib.rules.comparison import ComparisonResult, status_counts, totals_by_currency
@@ -29,8 +29,8 @@ def _metadata(result: ComparisonResult) -> dict:
 
 invoice_comparison_report = export_asset(
     report_type=report.DEFINITION.slug, source="invoice_comparison", builder=_builder, metadata=_metadata,
-    description="PDF, CSV, XLSX, JSON and HTML comparison files per organization (payable and receivable "
-                "sections; ERROR checks block the organizations they concern), recorded in generated_report.",
+    description="Expected versus received contractor invoices: variances per pair and line, payable and "
+                f"receivable apart (ERROR checks block the organizations they concern){FILES}",
 )
 
 

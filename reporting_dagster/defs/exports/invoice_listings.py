@@ -4,15 +4,17 @@ declaration, since they differ only in their report type."""
 import dagster as dg
 
 from reporting_dagster.defs import metadata
-from reporting_dagster.defs.exports.factory import export_asset
+from reporting_dagster.defs.exports.factory import FILES, export_asset
 from reporting_dagster.defs.invoices.listings import LISTING_TOTALS
 from reporting_dagster.lib.rules import listings as lst
 from reporting_dagster.lib.documents.reports import invoice_listings as report
 
+# each says first what it lists: the UI shows the start of a description on the asset's node
 DESCRIPTIONS = {
-    lst.CLIENT: "the month's invoices to clients (lines, metered quantities, totals per currency)",
-    lst.EXPECTED: "the month's expected contractor invoices (current versions; payable and receivable apart)",
-    lst.RECEIVED: "the month's received contractor invoices (vendor numbers, dates, status; per direction)",
+    lst.CLIENT: "Invoices issued to clients in the month: lines, metered quantities, totals per currency",
+    lst.EXPECTED: "Expected contractor invoices of the month (current versions): what each contract should "
+                  "bill, payable and receivable apart",
+    lst.RECEIVED: "Received contractor invoices of the month: vendor numbers, dates, status, per direction",
 }
 
 
@@ -31,6 +33,5 @@ def listing_export(report_type: str) -> dg.AssetsDefinition:
     return export_asset(
         report_type=report_type, source=report_type, metadata=_metadata,
         builder=lambda listing: lambda org_id, ctx: report.build_document(listing.for_organization(org_id), ctx),
-        description=f"PDF, CSV, XLSX, JSON and HTML files per organization of {DESCRIPTIONS[report_type]}, "
-                    "recorded in generated_report.",
+        description=f"{DESCRIPTIONS[report_type]}{FILES}",
     )

@@ -4,7 +4,7 @@ import dagster as dg
 import pandas as pd
 
 from reporting_dagster.defs import metadata
-from reporting_dagster.defs.exports.factory import export_asset
+from reporting_dagster.defs.exports.factory import FILES, export_asset
 from reporting_dagster.defs.time.profitability import PROFITABILITY_TOTALS
 from reporting_dagster.lib.money import half_up
 from reporting_dagster.lib.rules.profitability import totals_by_currency
@@ -19,8 +19,7 @@ project_profitability_report = export_asset(
             result, lambda part: totals_by_currency(part.rows), PROFITABILITY_TOTALS),
         "lowest_margins": dg.MetadataValue.md(_lowest_margins(result.rows)),
     },
-    description="PDF, CSV, XLSX, JSON and HTML profitability files per organization (revenue, cost and margin "
-                "per project and currency), recorded in generated_report.",
+    description=f"Project profitability: billable hours, revenue, cost and margin per project and currency{FILES}",
 )
 
 
