@@ -13,8 +13,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-import urllib.parse
 from typing import Any
+
+from reporting_dagster.lib.infra.store import ascii_fallback, content_disposition  # noqa: F401 - re-exported
 
 SEPARATOR = " – "  # an en dash between spaces: never a character any file system refuses
 MAX_NAME_CHARS = 120  # the whole name, extension included; file systems allow 255 bytes
@@ -104,21 +105,3 @@ def document_filename(doc: Any, extension: str) -> str:
     """The readable name of a rendered ReportDocument's file (its organization, report and period)."""
     return download_name(doc.organization_name, doc.report_type, period_text(doc.period_start, doc.period_end),
                          extension)
-
-
-def ascii_fallback(name: str) -> str:
-    """The name in plain ASCII for old clients (`filename="…"`): accents dropped, dashes kept."""
-    text = name.replace("–", "-").replace("—", "-")
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    text = re.sub(r'["\\%;]', "", text)
-    stem, _, ext = text.rpartition(".")
-    stem = " ".join(stem.split()).strip(" .-") or FALLBACK_STEM
-    return f"{stem}.{ext or 'bin'}"
-
-
-def content_disposition(name: str, disposition: str = "attachment") -> str:
-    """An ASCII-only Content-Disposition (RFC 6266): `filename="<ASCII>"` for old clients and
-    `filename*=UTF-8''<percent-encoded>` (RFC 5987) with the real name. HTTP header values
-    carry ASCII only, so the non-ASCII name travels percent-encoded."""
-    encoded = urllib.parse.quote(name, safe="")
-    return f"{disposition}; filename=\"{ascii_fallback(name)}\"; filename*=UTF-8''{encoded}"

@@ -17,13 +17,14 @@ import json
 import os
 import re
 import tempfile
+import unicodedata
+import urllib.parse
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reporting_dagster.lib.delivery.filenames import content_disposition
 from reporting_dagster.lib.infra.limits import AwsLimits, s3_limits
 
 
@@ -84,6 +85,26 @@ def report_key(organization_id: int, period_start: dt.date, report_type: str, ge
         f"reports/{int(organization_id)}/{period_start:%Y}/{period_start:%m}/"
         f"{report_type}-{int(generated_report_id)}-{token}.{ext}"
     )
+
+
+# --- the readable name a download carries (built by lib/delivery/filenames.py) ---------------------
+
+def ascii_fallback(name: str) -> str:
+    """The name in plain ASCII for old clients (`filename="…"`): accents dropped, dashes kept."""
+    text = name.replace("–", "-").replace("—", "-")
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    text = re.sub(r'["\\%;]', "", text)
+    stem, _, ext = text.rpartition(".")
+    stem = " ".join(stem.split()).strip(" .-") or "report"
+    return f"{stem}.{ext or 'bin'}"
+
+
+def content_disposition(name: str, disposition: str = "attachment") -> str:
+    """An ASCII-only Content-Disposition (RFC 6266): `filename="<ASCII>"` for old clients and
+    `filename*=UTF-8''<percent-encoded>` (RFC 5987) with the real name. HTTP header values
+    carry ASCII only, so the non-ASCII name travels percent-encoded."""
+    encoded = urllib.parse.quote(name, safe="")
+    return f"{disposition}; filename=\"{ascii_fallback(name)}\"; filename*=UTF-8''{encoded}"
 
 
 def _check_key(key: str) -> str:
