@@ -1,6 +1,7 @@
 """The code location: loads, lineage from the platform tables, checks attached, schedule."""
 
 import datetime as dt
+import warnings
 
 import dagster as dg
 
@@ -63,8 +64,11 @@ def test_monthly_schedule_runs_the_month_that_just_closed():
     assert schedule.cron_schedule == "0 6 1 * *" and schedule.job_name == "monthly_reports"
     with dg.instance_for_test() as instance:
         context = dg.build_schedule_context(
-            instance=instance, scheduled_execution_time=dt.datetime(2026, 12, 1, 6, 0, tzinfo=dt.timezone.utc))
-        requests = schedule.evaluate_tick(context).run_requests
+            instance=instance, scheduled_execution_time=dt.datetime(2026, 12, 1, 6, 0, tzinfo=dt.timezone.utc),
+            repository_def=defs.get_repository_def())
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", DeprecationWarning)  # a tick calls nothing deprecated
+            requests = schedule.evaluate_tick(context).run_requests
     assert [r.partition_key for r in requests] == ["2026-11"]
 
 
