@@ -5,6 +5,11 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.reporting/dagster
+PORT ?= 3000
+# the demo's schedules deliver an "S3" copy into this folder (no S3 server needed) and may only
+# name this bucket; set either variable to use real S3 delivery instead
+DEMO_DELIVERY = REPORTS_S3_DELIVERY_LOCAL_DIR=$${REPORTS_S3_DELIVERY_LOCAL_DIR-$(CURDIR)/.reporting/deliveries} \
+	REPORTS_S3_DELIVERY_BUCKETS=$${REPORTS_S3_DELIVERY_BUCKETS:-demo-deliveries}
 
 .PHONY: help install check-system demo dev test bench db-upgrade seed stop clean
 
@@ -12,7 +17,7 @@ help:
 	@echo "make demo   - set up, start the embedded PostgreSQL, migrate, seed, build last month's reports"
 	@echo "make test   - set up and run the test suite"
 	@echo "make bench  - the benchmarks against their baselines (BENCH_ARGS=--heavy for the heavy month)"
-	@echo "make dev    - open the Dagster UI (http://127.0.0.1:3000) on the demo data"
+	@echo "make dev    - open the Dagster UI (http://127.0.0.1:$(PORT), PORT=… to change) on the demo data"
 	@echo "make stop   - stop the embedded PostgreSQL"
 	@echo "make clean  - remove .venv and .reporting (demo database, files, Dagster instance)"
 
@@ -38,14 +43,19 @@ seed: db-upgrade
 	$(BIN)/reporting-dagster demo seed --if-empty
 
 demo: seed
-	$(BIN)/reporting-dagster demo run
+	$(DEMO_DELIVERY) $(BIN)/reporting-dagster demo run
 
 # run from .reporting/ so the production dagster.yaml at the top is not mistaken for the demo's;
-# the partition grid starts at the demo's first billing period (months before it can only fail)
+# the partition grid starts at the demo's first billing period (months before it can only fail).
+# The daemon and the webserver directly (`dagster dev` is superseded and says so on every start);
+# stopping the webserver (Ctrl-C) stops the daemon too.
 dev: seed
 	@$(BIN)/python -c 'from reporting_dagster.demo import ensure_demo_instance; ensure_demo_instance()'
-	cd .reporting && REPORTS_FIRST_BILLING_PERIOD=$${REPORTS_FIRST_BILLING_PERIOD:-$$(../$(BIN)/reporting-dagster db first-period)} \
-		../$(BIN)/dagster dev -w ../workspace.yaml
+	cd .reporting && export REPORTS_FIRST_BILLING_PERIOD=$${REPORTS_FIRST_BILLING_PERIOD:-$$(../$(BIN)/reporting-dagster db first-period)} \
+		$(DEMO_DELIVERY) && \
+		{ ../$(BIN)/dagster-daemon run -w ../workspace.yaml & daemon=$$!; \
+		  trap 'kill $$daemon 2>/dev/null; wait $$daemon' EXIT INT TERM; \
+		  ../$(BIN)/dagster-webserver -w ../workspace.yaml -h 127.0.0.1 -p $(PORT); }
 
 test: install
 	$(BIN)/pytest

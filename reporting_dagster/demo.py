@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -9,6 +10,7 @@ from reporting_dagster.lib.infra import db, settings
 from reporting_dagster.lib.operations import records
 from reporting_dagster.lib.infra.periods import month_bounds
 from reporting_dagster.lib.infra.paths import state_dir
+from reporting_dagster.lib.infra.store import MANIFEST
 
 DEMO_INSTANCE_YAML = """\
 # Throwaway demo instance (SQLite storage under .reporting/dagster); production uses ../dagster.yaml
@@ -64,8 +66,25 @@ def _print_files(key: str) -> None:
     engine.dispose()
     root = os.environ.get("REPORTS_LOCAL_DIR") or str(state_dir() / "reports")
     where = f"s3://{os.environ['REPORTS_S3_BUCKET']}" if os.environ.get("REPORTS_S3_BUCKET") else root
+    names = {} if os.environ.get("REPORTS_S3_BUCKET") else _readable_names(Path(root) / MANIFEST)
     print(f"\nReport files ({len(rows)}) under {where}:")
     for r in rows:
         label = " ".join(str(r["organization_name"]).split())[:36]
         print(f"  [{r['report_status']:9s}] org {r['organization_id']:<3d} {label:36s} {r['report_type']:22s} "
               f"{r['file_format']:4s} {r['file_path'] or '-'} ({r['file_size_bytes'] or 0:,d} bytes)")
+        if r["file_path"] in names:
+            print(f"{'':17s}saved as: {names[r['file_path']]}")
+
+
+def _readable_names(manifest: Path) -> dict[str, str]:
+    """key → readable name from the local store's manifest (lib/infra/store.py), the last line wins."""
+    names: dict[str, str] = {}
+    if manifest.is_file():
+        for line in manifest.read_text(encoding="utf-8").splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(entry, dict) and entry.get("download_name"):
+                names[str(entry.get("key"))] = str(entry["download_name"])
+    return names

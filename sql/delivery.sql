@@ -14,7 +14,7 @@ SELECT g.id, g.organization_id, o.name AS organization_name, g.report_type::text
        g.name, g.report_status::text AS report_status, g.file_format::text AS file_format,
        g.file_path, g.file_size_bytes, g.file_hash, g.processing_error,
        CAST(g.parameters AS text) AS parameters,  -- parsed bounded (lib/requests/parameters.py): any row is deliverable
-       g.record_count,
+       g.record_count, g.summary_data,  -- jsonb, read bounded (lib/jsonutil.database_loads)
        g.dagster_run_id, g.created_at,
        b.name AS period_name, b.start_date AS period_start, b.end_date AS period_end,
        s.id AS scheduled_report_id, s.name AS schedule_name,

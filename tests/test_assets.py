@@ -163,6 +163,11 @@ def test_tolerance_from_run_config_changes_statuses(fresh_engine, fresh_url, two
     meta = result.asset_materializations_for_node("invoice_comparison")[0].metadata
     assert meta["status_counts"].value["matched"] == 2  # USD variance 160.00 is now within tolerance
     assert meta["tolerance_absolute"].value == "160.00"
+    # totals per organization and currency, for people: 2 decimals, thousands separators, no nan;
+    # Helios USD as in the JSON above (1250.50 expected, 1410.50 received, variance 160.00)
+    totals = meta["totals_by_organization"].value
+    assert f"| {two_orgs['helios']} | USD | 1,250.50 | 1,410.50 | 160.00 |" in totals
+    assert "nan" not in totals.lower() and totals.startswith("| Organization | Currency | Expected |")
 
 
 def test_slice_writes_to_s3(fresh_engine, fresh_url, two_orgs, s3_endpoint, s3_bucket):

@@ -1,6 +1,7 @@
 """The code location: loads, lineage from the platform tables, checks attached, schedule."""
 
 import datetime as dt
+import warnings
 
 import dagster as dg
 
@@ -63,8 +64,11 @@ def test_monthly_schedule_runs_the_month_that_just_closed():
     assert schedule.cron_schedule == "0 6 1 * *" and schedule.job_name == "monthly_reports"
     with dg.instance_for_test() as instance:
         context = dg.build_schedule_context(
-            instance=instance, scheduled_execution_time=dt.datetime(2026, 12, 1, 6, 0, tzinfo=dt.timezone.utc))
-        requests = schedule.evaluate_tick(context).run_requests
+            instance=instance, scheduled_execution_time=dt.datetime(2026, 12, 1, 6, 0, tzinfo=dt.timezone.utc),
+            repository_def=defs.get_repository_def())
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", DeprecationWarning)  # a tick calls nothing deprecated
+            requests = schedule.evaluate_tick(context).run_requests
     assert [r.partition_key for r in requests] == ["2026-11"]
 
 
@@ -184,3 +188,40 @@ def test_exports_follow_the_standard_templates_and_rules_carry_a_code_version():
                  "timesheet", "project_profitability"):
         assert graph.get(dg.AssetKey(name)).code_version, name
     assert graph.get(dg.AssetKey("invoice_comparison")).code_version == "3"
+
+
+EXPORTS = ("invoice_to_client", "invoice_expected", "invoice_received", "invoice_comparison", "invoice_aging",
+           "timesheet", "project_profitability")
+
+
+def test_export_kinds_name_the_formats_and_s3_only_when_storing_in_s3(monkeypatch):
+    from reporting_dagster.defs.exports.factory import export_kinds
+
+    monkeypatch.delenv("REPORTS_S3_BUCKET", raising=False)
+    assert export_kinds() == {"pdf", "csv", "xlsx", "json", "html"}
+    monkeypatch.setenv("REPORTS_S3_BUCKET", "reports")
+    assert export_kinds() == {"pdf", "csv", "xlsx", "json", "html", "s3"}
+    graph = _graph()
+    for name in EXPORTS:  # loaded in this test process: whatever its environment chose
+        kinds = {tag.split("/", 2)[-1] for tag in graph.get(dg.AssetKey(f"{name}_report")).tags
+                 if tag.startswith("dagster/kind/")}
+        assert {"pdf", "csv", "xlsx", "json", "html"} <= kinds, name
+
+
+def test_every_export_asset_has_a_description_of_its_own():
+    graph = _graph()
+    descriptions = {name: graph.get(dg.AssetKey(f"{name}_report")).description for name in EXPORTS}
+    # the UI shows a description's start on the asset's node: the starts differ, not only the ends
+    assert len({d[:30] for d in descriptions.values()}) == len(EXPORTS), descriptions
+    assert all("PDF, CSV, XLSX, JSON and HTML" in d for d in descriptions.values()), descriptions
+
+
+def test_loading_the_code_location_warns_about_nothing_of_ours():
+    """No BetaWarning, SupersessionWarning or deprecation from our own definitions on start."""
+    import subprocess
+    import sys
+
+    code = ("import warnings; warnings.simplefilter('error');"
+            "import reporting_dagster.definitions as d; d.defs.get_repository_def()")
+    done = subprocess.run([sys.executable, "-W", "error", "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]

@@ -88,12 +88,12 @@ def test_email_over_smtp_with_link_attachment_rows_and_audit(fresh_engine, tmp_p
     assert [r.rcpt_tos for r in received] == [["alice@example.com"], ["Bob@Example.org"]]
     for r in received:
         m = r.message
-        assert m["Subject"] == "Invoice comparison January 2026 - Sunfield Energy - January 2026"
+        assert m["Subject"] == "Invoice comparison January 2026 — Sunfield Energy"  # the period once
         assert m["Reply-To"] == "finance@example.com"
         text = m.get_body(("plain",)).get_content()
         assert f"file://{tmp_path}/reports/{ids['key']}" in text and "expires" not in text
         [attachment] = list(m.iter_attachments())
-        assert attachment.get_filename() == f"invoice_comparison-{ids['report']}.csv"
+        assert attachment.get_filename() == "Sunfield Energy – Invoice Comparison – 2026-01.csv"
         assert attachment.get_content_type() == "text/csv"
         assert attachment.get_payload(decode=True) == CSV
     assert _deliveries(fresh_engine, ids["report"]) == [

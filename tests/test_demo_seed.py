@@ -31,7 +31,7 @@ SEEDED_TABLES = [
     "contract", "customer_project", "member", "task", "meter_aggregate", "invoice_header",
     "invoice_line_item", "invoice_payment", "expected_invoice_header", "expected_invoice_line_item",
     "received_invoice_header", "received_invoice_line_item", "invoice_comparison",
-    "invoice_comparison_line_item", "time_entry", "report_template",
+    "invoice_comparison_line_item", "time_entry", "report_template", "scheduled_report",
 ]
 
 
@@ -229,13 +229,51 @@ def test_counts_and_shape(seeded):
 def test_report_template_for_the_first_organization(seeded):
     engine, _ = seeded
     rows = _rows(engine, """SELECT organization_id, project_id, name, report_type::text, brand_color, header_text,
-        footer_text, template_config FROM report_template""")
+        footer_text, template_config FROM report_template WHERE id = 1""")
     assert len(rows) == 1
     org, project, name, rtype, color, header, footer, config = rows[0]
     assert (org, project, name, rtype, color) == (1, None, "Invoice Comparison Report", "invoice_comparison", "#0B6E4F")
     assert header == "Prepared for the finance team"
     assert footer.startswith("Confidential — ") and "<b>" in footer and "Helios Energy Partners" in footer
     assert config == {"sections": ["variance_breakdown", "line_item_matching", "highlight_discrepancies"]}
+
+
+def test_the_first_hour_has_due_monthly_and_quarterly_schedules(seeded):
+    """`make dev` shows schedules, ticks and deliveries without SQL: three due schedules, each on a
+    template of its own organization, e-mail to the outbox and one S3-style copy."""
+    engine, counts = seeded
+    assert counts["scheduled_report"] == 3 and counts["report_template"] == 3
+    rows = _rows(engine, """SELECT s.organization_id, t.organization_id, t.report_type::text, t.file_format::text,
+        s.report_frequency::text, s.day_of_month, s.timezone, s.delivery_method::text, s.s3_destination,
+        s.recipients, s.next_run_at, s.is_active FROM scheduled_report s
+        JOIN report_template t ON t.id = s.report_template_id ORDER BY s.id""")
+    assert [(r[0], r[2], r[3], r[4], r[7], r[8]) for r in rows] == [
+        (1, "invoice_comparison", "pdf", "monthly", "email", None),
+        (3, "invoice_aging", "xlsx", "quarterly", "both", "s3://demo-deliveries/karoo-solar"),
+        (2, "timesheet", "pdf", "monthly", "email", None),
+    ]
+    assert all(r[0] == r[1] and r[11] for r in rows)  # a template of the schedule's own organization
+    # due at the seed day's midnight UTC: the first sensor tick after `make dev` starts claims them
+    assert {r[10] for r in rows} == {dt.datetime(2026, 11, 22, tzinfo=dt.timezone.utc)}
+    assert [len(r[9]) for r in rows] == [1, 1, 1] and all("@" in r[9][0]["email"] for r in rows)
+
+
+def test_the_seeded_schedules_queue_their_reports_on_the_first_tick(fresh_engine):
+    from reporting_dagster.lib.requests.queue import evaluate_schedules
+
+    seed(fresh_engine, SeedOptions(months=4, today=TODAY))  # July to October 2026
+    now = dt.datetime(2026, 11, 22, 9, 0, tzinfo=dt.timezone.utc)
+    outcomes = evaluate_schedules(fresh_engine, now=now)
+    assert sorted(o.action for o in outcomes) == ["claimed", "claimed", "claimed"]
+    rows = _rows(fresh_engine, """SELECT g.report_type::text, g.report_status::text, b.start_date, g.parameters
+        FROM generated_report g LEFT JOIN billing_period b ON b.id = g.billing_period_id ORDER BY g.id""")
+    # 2026-11-22: the latest completed month is October; the latest completed quarter July–September
+    assert [(r[0], r[1], r[2]) for r in rows] == [
+        ("invoice_comparison", "pending", dt.date(2026, 10, 1)),
+        ("invoice_aging", "pending", dt.date(2026, 9, 1)),
+        ("timesheet", "pending", dt.date(2026, 10, 1)),
+    ]
+    assert evaluate_schedules(fresh_engine, now=now) == []  # next_run_at moved past now: no second report
 
 
 # ---------------------------------------------------------------------------------------------

@@ -71,7 +71,7 @@ def _reparse(message):
 
 def test_report_message_headers_text_html_and_attachment():
     parsed = _reparse(_report_message())
-    assert parsed["Subject"] == "Invoice comparison - Sunfield Energy - January 2026"
+    assert parsed["Subject"] == "Invoice comparison — Sunfield Energy — January 2026"
     assert parsed["To"] == "Alice <alice@example.com>"
     assert parsed["Reply-To"] == "finance@example.com"
     assert parsed["Message-ID"].endswith("@example.com>")
@@ -86,6 +86,26 @@ def test_report_message_headers_text_html_and_attachment():
     assert attachment.get_content() == b"%PDF-1.7 test"
 
 
+def test_the_subject_says_organization_and_period_once():
+    """The monthly pack's row name holds both already; a schedule's name may hold the period."""
+    subject = lambda name: _reparse(_report_message(report_name=name))["Subject"]  # noqa: E731
+    assert subject("Invoice Aging Report — Sunfield Energy — January 2026") == (
+        "Invoice Aging Report — Sunfield Energy — January 2026")
+    assert subject("Monthly check — January 2026") == "Monthly check — January 2026 — Sunfield Energy"
+    assert subject("Monthly check") == "Monthly check — Sunfield Energy — January 2026"
+    # a scheduled quarter names its period already: the month of its last billing period is not added
+    assert subject("Quarterly aging — Q3 2026") == "Quarterly aging — Q3 2026 — Sunfield Energy"
+
+
+def test_key_figures_are_in_both_parts_and_escaped_in_html():
+    parsed = _reparse(_report_message(key_figures=["ZAR: Open amount 1,234.50", "<b>Invoices</b>: 3"]))
+    text = parsed.get_body(("plain",)).get_content()
+    assert "Key figures:\n  - ZAR: Open amount 1,234.50\n  - <b>Invoices</b>: 3\n" in text
+    html_part = parsed.get_body(("html",)).get_content()
+    assert "<li>ZAR: Open amount 1,234.50</li><li>&lt;b&gt;Invoices&lt;/b&gt;: 3</li>" in html_part
+    assert "Key figures" not in _reparse(_report_message()).get_body(("plain",)).get_content()
+
+
 def test_hostile_names_cannot_inject_headers_or_html():
     parsed = _reparse(_report_message(
         organization_name='<script>alert("x")</script> & Co\r\nBcc: evil@example.net',
@@ -94,8 +114,8 @@ def test_hostile_names_cannot_inject_headers_or_html():
         attachment=None,
     ))
     assert parsed["Bcc"] is None and parsed["Cc"] is None and parsed["X-Injected"] is None
-    assert parsed["Subject"] == ('Report X-Injected: yes - <script>alert("x")</script> & Co '
-                                 'Bcc: evil@example.net - January 2026')
+    assert parsed["Subject"] == ('Report X-Injected: yes — <script>alert("x")</script> & Co '
+                                 'Bcc: evil@example.net — January 2026')
     assert [a.addr_spec for a in parsed["To"].addresses] == ["alice@example.com"]
     html_part = parsed.get_body(("html",)).get_content()
     assert "<script>" not in html_part
@@ -160,7 +180,7 @@ def test_outbox_writes_parseable_eml_atomically(tmp_path):
     [path] = list((tmp_path / "outbox").iterdir())
     assert path.suffix == ".eml" and path.name == message_id.strip("<>") + ".eml"
     parsed = email.message_from_bytes(path.read_bytes(), policy=policy.default)
-    assert parsed["Subject"] == "Invoice comparison - Sunfield Energy - January 2026"
+    assert parsed["Subject"] == "Invoice comparison — Sunfield Energy — January 2026"
     assert next(parsed.iter_attachments()).get_content() == b"%PDF-1.7 test"
 
 

@@ -17,8 +17,8 @@ from tests.test_assets import PARTITION, slice_assets, two_orgs  # noqa: F401 - 
 class LostAnswerStore(LocalStore):
     """Every put lands, then its answer is lost (a connection reset after the upload)."""
 
-    def put(self, key, data, content_type="application/octet-stream"):
-        super().put(key, data, content_type)
+    def put(self, key, data, content_type="application/octet-stream", **named):
+        super().put(key, data, content_type, **named)
         raise ConnectionError("connection reset by peer after upload")
 
 
@@ -60,12 +60,12 @@ class FlakyReportStore(LocalReportStore):
         marker, directory = self.marker, self.directory
 
         class _Flaky(LocalStore):
-            def put(self, key, data, content_type="application/octet-stream"):
+            def put(self, key, data, content_type="application/octet-stream", **named):
                 import os
 
                 if os.path.exists(marker) and key.startswith(f"reports/{open(marker).read().strip()}/"):
                     raise ConnectionError("store unavailable")
-                return super().put(key, data, content_type)
+                return super().put(key, data, content_type, **named)
 
         return _Flaky(directory)
 

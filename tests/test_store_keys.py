@@ -147,8 +147,8 @@ def test_a_restored_copy_with_the_same_token_and_ids_does_not_collide(fresh_engi
 class LostResponseStore(LocalStore):
     """Writes the object, then loses the answer (a dropped connection after the PUT landed)."""
 
-    def put(self, key, data, content_type="application/octet-stream"):
-        super().put(key, data, content_type)
+    def put(self, key, data, content_type="application/octet-stream", **named):
+        super().put(key, data, content_type, **named)
         raise ConnectionError("connection reset after upload")
 
 

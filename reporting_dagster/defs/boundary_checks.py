@@ -4,6 +4,7 @@ ERROR, since those rows are in no organization's file until their references are
 import dagster as dg
 import pandas as pd
 
+from reporting_dagster.defs import metadata
 from reporting_dagster.lib.rules import boundaries
 
 CHECK = boundaries.CHECK  # references_within_organization
@@ -16,10 +17,9 @@ def description(noun: str, references: str) -> str:
 
 
 def left_out_result(check_name: str, left_out: pd.DataFrame) -> dg.AssetCheckResult:
-    listed = left_out.head(50)
     return dg.AssetCheckResult(
         check_name=check_name, passed=left_out.empty, severity=dg.AssetCheckSeverity.ERROR,
         metadata={"left_out": len(left_out),
-                  "rows": dg.MetadataValue.md(listed.to_markdown(index=False) if len(listed) else "none")},
+                  "rows": metadata.table(left_out)},
     )
 

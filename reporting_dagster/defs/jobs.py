@@ -9,6 +9,7 @@
 import dagster as dg
 
 from reporting_dagster.defs.executors import executor_from_env
+from reporting_dagster.defs.partitions import billing_period
 from reporting_dagster.defs.exports.common import chunk_organizations
 
 MAINTENANCE = dg.AssetSelection.groups("maintenance")
@@ -26,11 +27,19 @@ monthly_reports = dg.define_asset_job(
     executor_def=executor_from_env(),
 )
 
-monthly_reports_schedule = dg.build_schedule_from_partitioned_job(
-    monthly_reports, hour_of_day=6, minute_of_hour=0, day_of_month=1,
-    name="monthly_reports_schedule",
+@dg.schedule(
+    job=monthly_reports, cron_schedule="0 6 1 * *", execution_timezone="UTC", name="monthly_reports_schedule",
     default_status=dg.DefaultScheduleStatus.RUNNING,  # a fresh deployment runs it without a toggle
+    description="The monthly pack for the month that has just closed, on day 1 at 06:00 UTC.",
 )
+def monthly_reports_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+    """The newest billing_period key at the tick (the month just ended). Written out rather than
+    `build_schedule_from_partitioned_job`, whose ticks go through a deprecated Dagster call and
+    print a DeprecationWarning every month."""
+    keys = billing_period.get_partition_keys(current_time=context.scheduled_execution_time)
+    if not keys:
+        return dg.SkipReason("no completed billing period yet (REPORTS_FIRST_BILLING_PERIOD is in the future)")
+    return dg.RunRequest(run_key=keys[-1], partition_key=keys[-1])
 
 report_maintenance = dg.define_asset_job(
     name="report_maintenance",

@@ -26,7 +26,7 @@ from reporting_dagster.lib.operations.retention import INTERMEDIATES_FOLDER
 from reporting_dagster.lib.infra.paths import state_dir
 from reporting_dagster.lib.infra.limits import AwsLimits, s3_limits
 from reporting_dagster.lib.infra.limits import check_environment as check_limit_variables
-from reporting_dagster.lib.infra.store import LocalStore, S3Store, Store, s3_client
+from reporting_dagster.lib.infra.store import MANIFEST, LocalStore, S3Store, Store, s3_client
 from reporting_dagster.lib.requests.batch import batch_size
 
 
@@ -93,9 +93,11 @@ class ReportStore(dg.ConfigurableResource):
 
 class LocalReportStore(ReportStore):
     directory: str = Field(description="folder holding the report files")
+    manifest: str | None = Field(default=None, description="JSON-lines file listing every file written with "
+                                 "its readable name (organization – report – period)")
 
     def store(self) -> Store:
-        return LocalStore(self.directory)
+        return LocalStore(self.directory, manifest=self.manifest)
 
 
 class TimedS3Resource(S3Resource):
@@ -158,7 +160,8 @@ def report_store_from_env() -> ReportStore:
             presigned_url_expiry=expiry,
         )
     directory = _env("REPORTS_LOCAL_DIR") or str(state_dir() / "reports")
-    return LocalReportStore(directory=directory, presigned_url_expiry=expiry)
+    return LocalReportStore(directory=directory, manifest=os.path.join(directory, MANIFEST),
+                            presigned_url_expiry=expiry)
 
 
 def io_manager_from_env() -> dg.ConfigurableIOManager:
@@ -322,6 +325,23 @@ def delivery_policy_from_env() -> DeliveryPolicy:
     return DeliveryPolicy(**values)
 
 
+class LocalDeliveryBuckets(S3Resource):
+    """S3 delivery into a folder (lib/delivery/local_buckets.py): `<directory>/<bucket>/<key>`.
+    The demo's choice (REPORTS_S3_DELIVERY_LOCAL_DIR), so a schedule's S3 copy can be seen
+    without an S3 server; the bucket allow-list (REPORTS_S3_DELIVERY_BUCKETS) holds all the same."""
+
+    directory: str = Field(description="folder standing in for S3: one sub-folder per bucket")
+
+    def get_client(self, *args: Any, **kwargs: Any) -> Any:
+        from reporting_dagster.lib.delivery.local_buckets import LocalBuckets
+
+        return LocalBuckets(self.directory)
+
+
 def delivery_s3_from_env() -> S3Resource:
-    """The S3 client for copies to scheduled_report.s3_destination (same endpoint and limits as the report store)."""
+    """The S3 client for copies to scheduled_report.s3_destination (same endpoint and limits as the
+    report store), or the folder of REPORTS_S3_DELIVERY_LOCAL_DIR when that is set (`make demo/dev`)."""
+    local = _env("REPORTS_S3_DELIVERY_LOCAL_DIR")
+    if local:
+        return LocalDeliveryBuckets(directory=local)
     return s3_resource_from_env()

@@ -15,9 +15,9 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 
 import dagster as dg
-import pandas as pd
 from pydantic import Field
 
+from reporting_dagster.defs import metadata
 from reporting_dagster.defs.resources import PlatformDatabase, ReportStore
 from reporting_dagster.lib.operations import export as exporter, records
 from reporting_dagster.lib.documents.catalog import FORMATS
@@ -194,11 +194,8 @@ def export_chunk(
 def files_metadata(chunks: list[ChunkFiles]) -> dict[str, dg.RawMetadataValue]:
     chunks = sorted(chunks, key=lambda c: c.organization_ids)  # in organization order, however collected
     files = [f for c in chunks for f in c.files]
-    table = pd.DataFrame([
-        {"generated_report_id": f.generated_report_id, "format": f.file_format, "uri": f.stored.uri,
-         "bytes": f.stored.size, "seconds": round(f.seconds, 3)}
-        for f in files if f.stored
-    ])
+    rows = [{"generated_report_id": f.generated_report_id, "format": f.file_format, "uri": f.stored.uri,
+             "bytes": f.stored.size, "seconds": round(f.seconds, 3)} for f in files if f.stored]
     slowest = max((f.seconds for f in files if f.file_format == "pdf"), default=0.0)
     return {
         "organizations": sum(c.organizations for c in chunks),
@@ -207,5 +204,5 @@ def files_metadata(chunks: list[ChunkFiles]) -> dict[str, dg.RawMetadataValue]:
         "rows": sum(c.rows for c in chunks),
         "slowest_pdf_seconds": round(slowest, 3),
         "chunks": len(chunks),
-        "store_uris": dg.MetadataValue.md(table.to_markdown(index=False) if len(table) else "no files"),
+        "store_uris": dg.MetadataValue.md(metadata.markdown(rows, empty="no files")),
     }

@@ -16,6 +16,7 @@ Only three things differ per report type, and a declaration module gives them: t
 per-organization document builder, the report's metadata, and its description.
 """
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -27,11 +28,13 @@ from reporting_dagster.defs.exports.common import (
 from reporting_dagster.defs.partitions import billing_period
 from reporting_dagster.defs.platform_tables import table_key
 from reporting_dagster.defs.resources import PlatformDatabase, ReportStore
+from reporting_dagster.lib.documents.catalog import FORMATS
 from reporting_dagster.lib.render.document import ReportDocument
 from reporting_dagster.lib.documents.reports.common import ReportContext
 
 Builder = Callable[[int, ReportContext], ReportDocument]
 POOL = "report_exports"
+FILES = " — PDF, CSV, XLSX, JSON and HTML files for each organization, each file recorded in generated_report."
 
 
 def export_asset(
@@ -71,7 +74,7 @@ def export_asset(
         name=f"{report_type}_report",
         partitions_def=billing_period,
         group_name="exports",
-        kinds={"pdf", "csv", "json", "html", "s3"},
+        kinds=export_kinds(),
         ins={"result": dg.AssetIn(key=source),
              **{name: dg.AssetIn(key=key, dagster_type=dg.Nothing) for name, key in _DEPS.items()}},
         config=dg.ConfigMapping(config_fn=lambda cfg: {plan_name: {"config": cfg}},
@@ -85,6 +88,12 @@ def export_asset(
         return _collect(written=written.collect(), report_metadata=report_metadata)
 
     return _export
+
+
+def export_kinds() -> set[str]:
+    """The file formats written, plus `s3` only when the environment's report store is S3 (the
+    resource choice made at load, defs/resources.py): a local folder gets no storage kind."""
+    return {*FORMATS, *({"s3"} if os.environ.get("REPORTS_S3_BUCKET", "").strip() else set())}
 
 
 _DEPS = {  # upstream assets the export reads outside its input (organization names, templates)

@@ -3,20 +3,18 @@
 import dagster as dg
 import pandas as pd
 
-from reporting_dagster.defs.exports.factory import export_asset
-from reporting_dagster.lib.rules.aging import AgingResult, totals_by_currency
-from reporting_dagster.lib.jsonutil import to_jsonable
+from reporting_dagster.defs import metadata
+from reporting_dagster.defs.exports.factory import FILES, export_asset
+from reporting_dagster.defs.receivables.aging import AGING_TOTALS, brief_totals
+from reporting_dagster.lib.rules.aging import AgingResult
 from reporting_dagster.lib.money import half_up
 from reporting_dagster.lib.documents.reports import invoice_aging as report
 
 
 def _metadata(result: AgingResult) -> dict:
-    totals = totals_by_currency(result)
     return {
         "as_of_date": result.as_of.isoformat(),
-        "totals_by_currency": dg.MetadataValue.json(to_jsonable(
-            {cur: {"invoices": t["invoices"], "open_amount": t["open_amount"], "overdue_amount": t["overdue_amount"]}
-             for cur, t in totals.items()})),
+        "totals_by_organization": metadata.totals_by_organization(result, brief_totals, AGING_TOTALS),
         "largest_open_customers": dg.MetadataValue.md(_largest_customers(result.customers)),
     }
 
@@ -24,8 +22,8 @@ def _metadata(result: AgingResult) -> dict:
 invoice_aging_report = export_asset(
     report_type=report.DEFINITION.slug, source="invoice_aging", metadata=_metadata,
     builder=lambda result: lambda org_id, ctx: report.build_document(result.for_organization(org_id), ctx),
-    description="PDF, CSV, XLSX, JSON and HTML aging files per organization (as of the month's last day), "
-                "recorded in generated_report.",
+    description="Receivables aging at the month's last day: open client invoices by age bucket, customer and "
+                f"currency{FILES}",
 )
 
 
@@ -41,4 +39,4 @@ def _largest_customers(customers: pd.DataFrame, n: int = 10) -> str:
         "open": [f"{half_up(v):,.2f}" for v in top["open_amount"]],
         "90+ days": [f"{half_up(v):,.2f}" for v in top["amount_90_plus"]],
     })
-    return table.to_markdown(index=False)
+    return metadata.markdown(table.to_dict("records"))

@@ -3,10 +3,11 @@
 import dagster as dg
 import pandas as pd
 
-from reporting_dagster.defs.exports.factory import export_asset
+from reporting_dagster.defs import metadata
+from reporting_dagster.defs.exports.factory import FILES, export_asset
+from reporting_dagster.defs.invoices.comparison import COMPARISON_TOTALS
 from reporting_dagster.lib.rules import checks
 from reporting_dagster.lib.rules.comparison import ComparisonResult, status_counts, totals_by_currency
-from reporting_dagster.lib.jsonutil import to_jsonable
 from reporting_dagster.lib.money import half_up
 from reporting_dagster.lib.documents.reports import invoice_comparison as report
 
@@ -19,7 +20,8 @@ def _builder(result: ComparisonResult):
 def _metadata(result: ComparisonResult) -> dict:
     invoices = result.invoices.dropna(subset=["organization_id"])
     return {
-        "totals_by_currency": dg.MetadataValue.json(to_jsonable(totals_by_currency(invoices))),
+        "totals_by_organization": metadata.totals_by_organization(
+            result, lambda part: totals_by_currency(part.invoices.dropna(subset=["organization_id"])), COMPARISON_TOTALS),
         "status_counts": dg.MetadataValue.json(status_counts(invoices)),
         "largest_variances": dg.MetadataValue.md(_largest_variances(invoices)),
     }
@@ -27,8 +29,8 @@ def _metadata(result: ComparisonResult) -> dict:
 
 invoice_comparison_report = export_asset(
     report_type=report.DEFINITION.slug, source="invoice_comparison", builder=_builder, metadata=_metadata,
-    description="PDF, CSV, XLSX, JSON and HTML comparison files per organization (payable and receivable "
-                "sections; ERROR checks block the organizations they concern), recorded in generated_report.",
+    description="Expected versus received contractor invoices: variances per pair and line, payable and "
+                f"receivable apart (ERROR checks block the organizations they concern){FILES}",
 )
 
 
@@ -47,4 +49,4 @@ def _largest_variances(invoices: pd.DataFrame, n: int = 10) -> str:
         "variance": [f"{half_up(v):,.2f}" for v in top["variance"]],
         "status": top["status"],
     })
-    return table.to_markdown(index=False)
+    return metadata.markdown(table.to_dict("records"))

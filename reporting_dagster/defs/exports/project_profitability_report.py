@@ -3,23 +3,23 @@
 import dagster as dg
 import pandas as pd
 
-from reporting_dagster.defs.exports.factory import export_asset
-from reporting_dagster.lib.jsonutil import to_jsonable
+from reporting_dagster.defs import metadata
+from reporting_dagster.defs.exports.factory import FILES, export_asset
+from reporting_dagster.defs.time.profitability import PROFITABILITY_TOTALS
 from reporting_dagster.lib.money import half_up
 from reporting_dagster.lib.rules.profitability import totals_by_currency
 from reporting_dagster.lib.documents.reports import project_profitability as report
-from reporting_dagster.lib.rules.timesheet import rounded
 
 
 project_profitability_report = export_asset(
     report_type=report.DEFINITION.slug, source="project_profitability",
     builder=lambda result: lambda org_id, ctx: report.build_document(result.for_organization(org_id), ctx),
     metadata=lambda result: {
-        "totals_by_currency": dg.MetadataValue.json(to_jsonable(rounded(totals_by_currency(result.rows)))),
+        "totals_by_organization": metadata.totals_by_organization(
+            result, lambda part: totals_by_currency(part.rows), PROFITABILITY_TOTALS),
         "lowest_margins": dg.MetadataValue.md(_lowest_margins(result.rows)),
     },
-    description="PDF, CSV, XLSX, JSON and HTML profitability files per organization (revenue, cost and margin "
-                "per project and currency), recorded in generated_report.",
+    description=f"Project profitability: billable hours, revenue, cost and margin per project and currency{FILES}",
 )
 
 
@@ -35,6 +35,6 @@ def _lowest_margins(rows: pd.DataFrame, n: int = 10) -> str:
         "revenue": [f"{half_up(v):,.2f}" for v in top["revenue"]],
         "cost": [f"{half_up(v):,.2f}" for v in top["cost"]],
         "margin": [f"{half_up(v):,.2f}" for v in top["margin"]],
-        "margin_percent": ["" if p is None else f"{p}%" for p in top["margin_percent"]],
-    }).to_markdown(index=False)
+        "margin_percent": ["" if p is None else f"{p} %" for p in top["margin_percent"]],
+    }).pipe(lambda frame: metadata.markdown(frame.to_dict("records")))
 

@@ -10,6 +10,7 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
+from reporting_dagster.defs import metadata
 from reporting_dagster.defs.partitions import billing_period, monthly_check_specs
 from reporting_dagster.lib.rules import comparison as cmp
 from reporting_dagster.lib.rules.checks import (
@@ -20,7 +21,6 @@ from reporting_dagster.lib.rules.checks import (
     pairs_across_organizations,
     unresolved_invoices,
 )
-from reporting_dagster.lib.jsonutil import to_jsonable
 
 CHECKS = {
     "line_totals_match_headers": "Each header's total equals the sum of its lines.",
@@ -33,6 +33,9 @@ CHECKS = {
                                      "stored comparison links to another organization's invoice (ERROR: those "
                                      "organizations' files are not made).",
 }
+
+COMPARISON_TOTALS = {"expected": "Expected", "received": "Received", "variance": "Variance",
+                     "variance_percent": "Variance %", "pairs": "Pairs", "stored_disagreements": "Stored verdict differs"}
 
 
 class ComparisonConfig(dg.Config):
@@ -63,7 +66,8 @@ def invoice_comparison(
         "lines": len(result.lines),
         "organizations": len(result.organization_ids()),
         "status_counts": dg.MetadataValue.json(cmp.status_counts(result.invoices)),
-        "totals_by_currency": dg.MetadataValue.json(to_jsonable(cmp.totals_by_currency(result.invoices))),
+        "totals_by_organization": metadata.totals_by_organization(
+            result, lambda part: cmp.totals_by_currency(part.invoices), COMPARISON_TOTALS),
         "stored_disagreements": int(result.invoices["status_disagrees"].sum()) if len(result.invoices) else 0,
         **result.parameters,
     })
@@ -71,7 +75,7 @@ def invoice_comparison(
 
 
 def _listing(frame: pd.DataFrame) -> dg.MetadataValue:
-    return dg.MetadataValue.md(frame.head(50).to_markdown(index=False) if len(frame) else "none")
+    return metadata.table(frame)
 
 
 def check_results(headers: pd.DataFrame) -> Iterator[dg.AssetCheckResult]:

@@ -12,10 +12,9 @@ from collections.abc import Iterator
 import dagster as dg
 import pandas as pd
 
-from reporting_dagster.defs import boundary_checks
+from reporting_dagster.defs import boundary_checks, metadata
 from reporting_dagster.defs.partitions import billing_period, monthly_check_specs
 from reporting_dagster.lib.rules import listings as lst
-from reporting_dagster.lib.jsonutil import to_jsonable
 
 CLIENT_CHECKS = {
     "every_invoice_has_organization": "Every invoice to a client resolves to an organization "
@@ -25,6 +24,8 @@ CLIENT_CHECKS = {
     boundary_checks.CHECK: boundary_checks.description("invoice", "project, contract, client"),
 }
 CONTRACTOR_CHECKS = {boundary_checks.CHECK: boundary_checks.description("invoice", "project, contract, contractor")}
+LISTING_TOTALS = {"invoices": "Invoices", "lines": "Lines", "amount": "Amount", "lines_total": "Sum of lines",
+                  "credits": "Credits", "mismatched_invoices": "Mismatched invoices"}
 
 
 def _metadata(listing: lst.Listing) -> dict[str, dg.RawMetadataValue]:
@@ -36,13 +37,13 @@ def _metadata(listing: lst.Listing) -> dict[str, dg.RawMetadataValue]:
         "unresolved_invoices": int(listing.invoices["organization_id"].isna().sum()),
         "left_out_foreign_reference_invoices": len(listing.left_out),
         "mismatched_invoices": int(listing.invoices["total_mismatch"].sum()) if len(listing.invoices) else 0,
-        "totals_by_currency": dg.MetadataValue.json(
-            to_jsonable(lst.totals_by_currency(resolved.invoices, resolved.lines))),
+        "totals_by_organization": metadata.totals_by_organization(
+            resolved, lambda part: lst.totals_by_currency(part.invoices, part.lines), LISTING_TOTALS),
     }
 
 
 def _listing_table(frame: pd.DataFrame) -> dg.MetadataValue:
-    return dg.MetadataValue.md(frame.head(50).to_markdown(index=False) if len(frame) else "none")
+    return metadata.table(frame)
 
 
 @dg.asset(

@@ -5,11 +5,10 @@ from collections.abc import Iterator
 import dagster as dg
 import pandas as pd
 
-from reporting_dagster.defs import boundary_checks
+from reporting_dagster.defs import boundary_checks, metadata
 from reporting_dagster.defs.partitions import billing_period, monthly_check_specs
 from reporting_dagster.defs.resources import PlatformDatabase
 from reporting_dagster.lib.rules import aging
-from reporting_dagster.lib.jsonutil import to_jsonable
 
 CHECKS = {
     "every_invoice_has_organization": "Every outstanding client invoice resolves to an organization "
@@ -42,12 +41,17 @@ def invoice_aging(
         "outstanding_invoices": len(result.invoices),
         "receivables_considered": result.considered,
         "organizations": len(result.organization_ids()),
-        "totals_by_currency": dg.MetadataValue.json(to_jsonable(_brief_totals(result))),
+        "totals_by_organization": metadata.totals_by_organization(result, brief_totals, AGING_TOTALS),
     })
     yield from check_results(result)
 
 
-def _brief_totals(result: aging.AgingResult) -> dict:
+AGING_TOTALS = {"invoices": "Invoices", "open_amount": "Open", "overdue_amount": "Overdue",
+                **{label: label for label in aging.BUCKET_LABELS.values()}}
+
+
+def brief_totals(result: aging.AgingResult) -> dict:
+    """Per currency: invoices, open and overdue amounts, and the amount in each bucket (by its label)."""
     return {
         cur: {"invoices": t["invoices"], "open_amount": t["open_amount"], "overdue_amount": t["overdue_amount"],
               **{b["label"]: b["amount"] for b in t["buckets"].values()}}
@@ -56,7 +60,7 @@ def _brief_totals(result: aging.AgingResult) -> dict:
 
 
 def _listing(frame: pd.DataFrame) -> dg.MetadataValue:
-    return dg.MetadataValue.md(frame[_LISTED].head(50).to_markdown(index=False) if len(frame) else "none")
+    return metadata.table(frame, [c for c in _LISTED if c in frame.columns])
 
 
 def check_results(result: aging.AgingResult) -> Iterator[dg.AssetCheckResult]:

@@ -28,7 +28,9 @@ PAGE = 100  # pending rows read at a time
 MAX_SCAN = 2000  # pending rows looked at per tick at most (rows whose key has a run are passed over)
 
 
-@dg.sensor(job=generate_report, minimum_interval_seconds=15, default_status=dg.DefaultSensorStatus.RUNNING,
+# targeted by name: a sensor holding the job object is rebuilt when Definitions binds the job's
+# resources, and that rebuild passes a beta parameter (a BetaWarning on every load)
+@dg.sensor(job_name=generate_report.name, minimum_interval_seconds=15, default_status=dg.DefaultSensorStatus.RUNNING,
            description="Launch generate_report for pending generated_report rows (batches, cursor on id).")
 def report_request_sensor(context: dg.SensorEvaluationContext, platform_db: PlatformDatabase,
                           request_processing: RequestProcessing) -> dg.SensorResult | dg.SkipReason:

@@ -5,19 +5,18 @@ from collections.abc import Iterator
 import dagster as dg
 import pandas as pd
 
-from reporting_dagster.defs import boundary_checks
+from reporting_dagster.defs import boundary_checks, metadata
 from reporting_dagster.defs.partitions import billing_period, monthly_check_specs
 from reporting_dagster.lib.rules import profitability as pf
-from reporting_dagster.lib.jsonutil import to_jsonable
-from reporting_dagster.lib.money import half_up
 from reporting_dagster.lib.infra.periods import month_bounds
-from reporting_dagster.lib.rules.timesheet import rounded
 
 CHECKS = {
     "billable_entries_have_billing_rate":
         "Every billable entry has a billing rate snapshot (otherwise its hours earn no revenue).",
     "member_and_project_same_organization": boundary_checks.description("time entry", "project, member"),
 }
+PROFITABILITY_TOTALS = {"projects": "Projects", "billable_hours": "Billable hours", "revenue": "Revenue",
+                        "cost": "Cost", "margin": "Margin", "margin_percent": "Margin %"}
 
 
 @dg.asset(
@@ -35,15 +34,14 @@ def project_profitability(
     yield dg.Output(result, metadata={
         "organizations": len(result.organization_ids()),
         "rows": len(result.rows),
-        "totals_by_currency": dg.MetadataValue.json(to_jsonable(rounded(pf.totals_by_currency(result.rows)))),
+        "totals_by_organization": metadata.totals_by_organization(
+            result, lambda part: pf.totals_by_currency(part.rows), PROFITABILITY_TOTALS),
         **result.parameters,
     })
     unpriced = result.unpriced
     yield dg.AssetCheckResult(
         check_name="billable_entries_have_billing_rate", passed=unpriced.empty,
         severity=dg.AssetCheckSeverity.WARN,
-        metadata={"projects": len(unpriced), "listing": dg.MetadataValue.md(
-            unpriced.assign(billable_hours=[str(half_up(h)) for h in unpriced["billable_hours"]])
-            .head(50).to_markdown(index=False) if len(unpriced) else "none")},
+        metadata={"projects": len(unpriced), "listing": metadata.table(unpriced)},
     )
     yield boundary_checks.left_out_result("member_and_project_same_organization", result.left_out)

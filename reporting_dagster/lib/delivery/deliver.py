@@ -38,6 +38,8 @@ from reporting_dagster.lib.delivery.mail import (
     build_report_message,
     parse_recipients,
 )
+from reporting_dagster.lib.delivery.filenames import content_disposition, download_name, period_text
+from reporting_dagster.lib.delivery.key_figures import key_figures, load_summary
 from reporting_dagster.lib.delivery.policy import DeliveryPolicy
 from reporting_dagster.lib.delivery.verify import ReportFile
 from reporting_dagster.lib.infra.paths import read_named_sql
@@ -87,6 +89,23 @@ def period_label(report: dict[str, Any]) -> str:
     if isinstance(params, dict) and params.get("as_of_date"):
         return f"as of {params['as_of_date']}"
     return "no period"
+
+
+def readable_filename(report: dict[str, Any]) -> str:
+    """The name a person sees for the report's file (lib/delivery/filenames.py): the same one
+    the export gave the stored object, built from the row's organization, type and period."""
+    params = loads(report.get("parameters")) or {}
+    params = params if isinstance(params, dict) else {}
+    if params.get("date_from") and params.get("date_to"):
+        period = period_text(params["date_from"], params["date_to"])
+    elif report.get("period_start"):
+        period = period_text(report["period_start"], report.get("period_end"))
+    elif params.get("as_of_date"):
+        period = f"as of {params['as_of_date']}"
+    else:
+        period = ""
+    extension = str(report.get("file_path") or "").rsplit(".", 1)[-1] or str(report.get("file_format") or "")
+    return download_name(report["organization_name"], report["report_type"], period, extension)
 
 
 def parse_s3_destination(destination: str) -> tuple[str, str]:
@@ -139,13 +158,16 @@ def s3_target(report: dict[str, Any], allowed_buckets: Collection[str] | None) -
     return bucket, prefix
 
 
-def _copy_to_s3(s3_client: Any, bucket: str, key: str, data: bytes, content_type: str) -> str:
-    """Written once (If-None-Match): a retry after a kill finds its own object and counts it."""
+def _copy_to_s3(s3_client: Any, bucket: str, key: str, data: bytes, content_type: str,
+                filename: str | None = None) -> str:
+    """Written once (If-None-Match): a retry after a kill finds its own object and counts it.
+    `filename`: the readable name a download of the copy carries (Content-Disposition)."""
     from botocore.exceptions import ClientError
 
+    named = {"ContentDisposition": content_disposition(filename)} if filename else {}
     try:
         response = s3_client.put_object(Bucket=bucket, Key=key, Body=data, ContentType=content_type,
-                                        IfNoneMatch="*")
+                                        IfNoneMatch="*", **named)
         return str(response.get("ETag", "")).strip('"')
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "")
@@ -192,6 +214,7 @@ def deliver_report(
     attempts = Attempts(engine, report, summary, run_id, policy, due_only=due_only)
     content_type = CONTENT_TYPES.get(report["file_format"], "application/octet-stream")
     file = ReportFile(engine, store, report)
+    filename = readable_filename(report)
     listed = list(recipients) if recipients is not None else report["recipients"]
     if due_only and report["scheduled_report_id"] is None:
         # an on-demand report's recipients were given by its run: its retry round takes them from the
@@ -204,7 +227,7 @@ def deliver_report(
             channels.add("email")
 
     if "s3" in channels:
-        _deliver_s3(attempts, report, s3_client, file.data, content_type, allowed_buckets)
+        _deliver_s3(attempts, report, s3_client, file.data, content_type, allowed_buckets, filename)
     if "email" in channels and mailer is not None:
         valid, invalid = parse_recipients(listed)
         for raw, reason in invalid:
@@ -214,7 +237,8 @@ def deliver_report(
             attempts.run("email", recipient.key, refuse(
                 f"over the recipient limit: the schedule lists {len(valid)} valid recipients and only the first "
                 f"{cap} get the report (REPORTS_DELIVERY_MAX_RECIPIENTS)"), audit=False)
-        url = store.url(report["file_path"], expires_in=link_expiry_seconds)
+        url = store.url(report["file_path"], expires_in=link_expiry_seconds, download_name=filename)
+        figures = key_figures(load_summary(report.get("summary_data")))
         expires_hours = None if url.startswith("file:") else max(1, round(link_expiry_seconds / 3600))
 
         def email_to(recipient: Recipient) -> Callable[[Handover], str]:
@@ -222,12 +246,12 @@ def deliver_report(
                 payload = file.data()  # checked against the row even when only a link is sent
                 attachment = None
                 if len(payload) <= attachment_limit:
-                    attachment = (report["file_path"].rsplit("/", 1)[-1], payload, content_type)
+                    attachment = (filename, payload, content_type)
                 message = build_report_message(
                     sender=sender, reply_to=reply_to, recipient=recipient, report_name=report["name"],
                     organization_name=report["organization_name"], period_label=period_label(report),
                     file_format=report["file_format"], download_url=url, link_expires_hours=expires_hours,
-                    attachment=attachment,
+                    attachment=attachment, key_figures=figures,
                 )
                 return mailer.send(message, handover)
             return action
@@ -241,8 +265,8 @@ def deliver_report(
     return summary
 
 
-def _deliver_s3(attempts: Attempts, report: dict[str, Any], s3_client: Any,
-                data: Callable[[], bytes], content_type: str, allowed_buckets: Collection[str] | None) -> None:
+def _deliver_s3(attempts: Attempts, report: dict[str, Any], s3_client: Any, data: Callable[[], bytes],
+                content_type: str, allowed_buckets: Collection[str] | None, filename: str) -> None:
     destination = report["s3_destination"] or ""
     try:
         bucket, prefix = s3_target(report, allowed_buckets)
@@ -254,7 +278,7 @@ def _deliver_s3(attempts: Attempts, report: dict[str, Any], s3_client: Any,
         attempts.run("s3", f"s3://{bucket}/{key}", refuse("no S3 client configured for delivery"), audit=False)
         return
     attempts.run("s3", f"s3://{bucket}/{key}",
-                 lambda handover: _copy_to_s3(s3_client, bucket, key, data(), content_type))
+                 lambda handover: _copy_to_s3(s3_client, bucket, key, data(), content_type, filename))
 
 
 def notify_failure(

@@ -31,7 +31,7 @@ import ssl
 import tempfile
 import urllib.parse
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -203,6 +203,22 @@ def _headers(
     message["Message-ID"] = make_msgid(domain=domain or "reporting.local")
 
 
+_YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
+
+
+def report_subject(report_name: str, organization_name: str, period_label: str) -> str:
+    """`<report> — <organization> — <period>`, each said once: a report name that already holds
+    the organization or a period (the monthly pack's "Invoice Aging Report — Karoo Solar —
+    October 2026", a scheduled run's "Quarterly aging — Q3 2026") is not given them again."""
+    report, org, period = clean_header(report_name), clean_header(organization_name), clean_header(period_label)
+    parts = [report]
+    if org and org.casefold() not in report.casefold():
+        parts.append(org)
+    if period and period.casefold() not in report.casefold() and not _YEAR.search(report):
+        parts.append(period)
+    return " — ".join(p for p in parts if p)
+
+
 def build_report_message(
     *,
     sender: str,
@@ -215,35 +231,46 @@ def build_report_message(
     download_url: str,
     link_expires_hours: int | None,
     attachment: tuple[str, bytes, str] | None = None,
+    key_figures: Sequence[str] = (),
 ) -> EmailMessage:
     """The "your report is ready" message: plain text, an escaped HTML alternative, the file.
 
-    `link_expires_hours` None means the link does not expire (a local file path).
+    `link_expires_hours` None means the link does not expire (a local file path). `key_figures`
+    (lib/delivery/key_figures.py) are lines of the report's own summary, shown in both parts.
+    `attachment` is (readable file name, bytes, content type); a non-ASCII name is sent RFC 2231
+    encoded by the email package (`filename*=utf-8''…`).
     """
     report, org, period = clean_header(report_name), clean_header(organization_name), clean_header(period_label)
     fmt = clean_header(file_format).upper()
     link = clean_header(download_url, 4000)
+    figures = [clean_header(line, 300) for line in key_figures if clean_header(line, 300)]
     message = EmailMessage()
     _headers(message, sender=sender, reply_to=reply_to, recipient=recipient,
-             subject=f"{report} - {org} - {period}")
+             subject=report_subject(report_name, organization_name, period_label))
 
     expiry = f" The link expires in {link_expires_hours} hours." if link_expires_hours else ""
-    attached = (f"The file is attached ({attachment[0]})." if attachment
+    filename = clean_header(attachment[0], 150) if attachment else ""
+    attached = (f"The file is attached ({filename})." if attachment
                 else "The file is too large to attach; please use the link.")
     greeting = f"Hello {recipient.name}," if recipient.name else "Hello,"
+    figures_text = ("Key figures:\n" + "".join(f"  - {line}\n" for line in figures) + "\n") if figures else ""
     message.set_content(
         f"{greeting}\n\n"
         f"The report \"{report}\" for {org}, period {period}, is ready ({fmt}).\n\n"
+        f"{figures_text}"
         f"Download: {link}\n{expiry.strip()}\n\n{attached}\n\n"
         "This message was sent automatically by the reporting service.\n"
     )
     e = html.escape
     expiry_html = f"<p>{e(expiry.strip())}</p>" if expiry else ""
+    figures_html = ("<p><strong>Key figures</strong></p><ul>" + "".join(f"<li>{e(line)}</li>" for line in figures)
+                    + "</ul>") if figures else ""
     message.add_alternative(
         "<!DOCTYPE html><html><body>"
         f"<p>{e(greeting)}</p>"
         f"<p>The report <strong>{e(report)}</strong> for <strong>{e(org)}</strong>, "
         f"period {e(period)}, is ready ({e(fmt)}).</p>"
+        f"{figures_html}"
         f"<p><a href=\"{e(link, quote=True)}\">Download the report</a></p>{expiry_html}"
         f"<p>{e(attached)}</p>"
         "<p style=\"color:#666\">This message was sent automatically by the reporting service.</p>"
@@ -251,10 +278,10 @@ def build_report_message(
         subtype="html",
     )
     if attachment is not None:
-        filename, data, mime = attachment
+        _, data, mime = attachment
         maintype, _, subtype = mime.partition("/")
         message.add_attachment(data, maintype=maintype, subtype=subtype or "octet-stream",
-                               filename=clean_header(filename, 120))
+                               filename=filename or "report")
     return message
 
 

@@ -1,7 +1,10 @@
 """The report store: where report files live. Local folder or S3, one interface.
 
 Objects are written once: `put` refuses to overwrite an existing key, so a retried or
-concurrent write can never replace a delivered file. Keys are built from ids only.
+concurrent write can never replace a delivered file. Keys are built from ids only; the name a
+person sees (`download_name`, lib/delivery/filenames.py) travels beside the key: as the S3
+object's Content-Disposition and its presigned links' response-content-disposition, and in the
+local store's manifest (`manifest.jsonl` at its root: one JSON line per file written).
 """
 
 from __future__ import annotations
@@ -10,9 +13,12 @@ import base64
 import contextlib
 import datetime as dt
 import hashlib
+import json
 import os
 import re
 import tempfile
+import unicodedata
+import urllib.parse
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -81,6 +87,26 @@ def report_key(organization_id: int, period_start: dt.date, report_type: str, ge
     )
 
 
+# --- the readable name a download carries (built by lib/delivery/filenames.py) ---------------------
+
+def ascii_fallback(name: str) -> str:
+    """The name in plain ASCII for old clients (`filename="…"`): accents dropped, dashes kept."""
+    text = name.replace("–", "-").replace("—", "-")
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    text = re.sub(r'["\\%;]', "", text)
+    stem, _, ext = text.rpartition(".")
+    stem = " ".join(stem.split()).strip(" .-") or "report"
+    return f"{stem}.{ext or 'bin'}"
+
+
+def content_disposition(name: str, disposition: str = "attachment") -> str:
+    """An ASCII-only Content-Disposition (RFC 6266): `filename="<ASCII>"` for old clients and
+    `filename*=UTF-8''<percent-encoded>` (RFC 5987) with the real name. HTTP header values
+    carry ASCII only, so the non-ASCII name travels percent-encoded."""
+    encoded = urllib.parse.quote(name, safe="")
+    return f"{disposition}; filename=\"{ascii_fallback(name)}\"; filename*=UTF-8''{encoded}"
+
+
 def _check_key(key: str) -> str:
     parts = key.split("/")
     if not key or key.startswith("/") or any(p in ("", ".", "..") for p in parts):
@@ -90,8 +116,10 @@ def _check_key(key: str) -> str:
 
 class Store(ABC):
     @abstractmethod
-    def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> StoredObject:
-        """Write `data` under `key` once; raise ObjectExists if the key is taken."""
+    def put(self, key: str, data: bytes, content_type: str = "application/octet-stream", *,
+            download_name: str | None = None) -> StoredObject:
+        """Write `data` under `key` once; raise ObjectExists if the key is taken. `download_name`
+        (already sanitised, lib/delivery/filenames.py) is the name a download of it carries."""
 
     @abstractmethod
     def get(self, key: str) -> bytes: ...
@@ -100,8 +128,9 @@ class Store(ABC):
     def exists(self, key: str) -> bool: ...
 
     @abstractmethod
-    def url(self, key: str, expires_in: int = 300) -> str:
-        """A link a person can download the object from."""
+    def url(self, key: str, expires_in: int = 300, *, download_name: str | None = None) -> str:
+        """A link a person can download the object from (saved as `download_name` where the
+        link can say so: S3's presigned links)."""
 
     @abstractmethod
     def uri(self, key: str) -> str:
@@ -130,12 +159,13 @@ class Store(ABC):
         return self.get(key) if self.exists(key) else None
 
 
-def put_verified(store: Store, key: str, data: bytes, content_type: str) -> StoredObject:
+def put_verified(store: Store, key: str, data: bytes, content_type: str, *,
+                 download_name: str | None = None) -> StoredObject:
     """Write once; when the write's answer is lost (the connection dropped after the object landed,
     or a retried PUT finds it), read the object back: the same bytes mean the write succeeded, so
     no row fails and no object is left that no row points to. Other bytes under the key fail."""
     try:
-        return store.put(key, data, content_type)
+        return store.put(key, data, content_type, download_name=download_name)
     except Exception:
         try:
             there = store.read_back(key)
@@ -151,14 +181,56 @@ def describe(store: Store, key: str, data: bytes) -> StoredObject:
     return StoredObject(key=key, uri=store.uri(key), size=len(data), sha256=hashlib.sha256(data).hexdigest())
 
 
+MANIFEST = "manifest.jsonl"
+
+
 class LocalStore(Store):
-    def __init__(self, root: str | os.PathLike[str]) -> None:
+    """A folder. With `manifest` (the environment's store has `<folder>/manifest.jsonl`), every
+    file written is listed there with the readable name a person looks for (a local file has no
+    Content-Disposition): one JSON line per file, appended in one write, so concurrent writers
+    never interleave. Without it (a bare LocalStore, as tests make), only the files are written."""
+
+    def __init__(self, root: str | os.PathLike[str], *, manifest: str | os.PathLike[str] | None = None) -> None:
         self.root = Path(root).resolve()
+        self.manifest = Path(manifest).resolve() if manifest is not None else None
 
     def path(self, key: str) -> Path:
         return self.root / _check_key(key)
 
-    def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> StoredObject:
+    def _record(self, stored: StoredObject, content_type: str, download_name: str | None) -> None:
+        if self.manifest is None:
+            return
+        line = json.dumps({"key": stored.key, "download_name": download_name, "content_type": content_type,
+                           "size": stored.size, "sha256": stored.sha256,
+                           "stored_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")},
+                          ensure_ascii=False) + "\n"
+        self.manifest.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.manifest, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, line.encode("utf-8"))
+        finally:
+            os.close(fd)
+
+    def download_name(self, key: str) -> str | None:
+        """The readable name the manifest holds for `key` (the last one written), else None."""
+        if self.manifest is None:
+            return None
+        try:
+            text = self.manifest.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        name = None
+        for line in text.splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue  # a line cut by a crash is skipped, never fatal
+            if isinstance(entry, dict) and entry.get("key") == key:
+                name = entry.get("download_name")
+        return name
+
+    def put(self, key: str, data: bytes, content_type: str = "application/octet-stream", *,
+            download_name: str | None = None) -> StoredObject:
         target = self.path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
         # write to a temporary file, then hard-link: the name appears complete or not at all,
@@ -175,7 +247,9 @@ class LocalStore(Store):
                 raise ObjectExists(f"{key} already exists in the report store") from None
         finally:
             os.unlink(tmp)
-        return describe(self, key, data)
+        stored = describe(self, key, data)
+        self._record(stored, content_type, download_name)
+        return stored
 
     def get(self, key: str) -> bytes:
         return self.path(key).read_bytes()
@@ -183,8 +257,8 @@ class LocalStore(Store):
     def exists(self, key: str) -> bool:
         return self.path(key).is_file()
 
-    def url(self, key: str, expires_in: int = 300) -> str:
-        return self.uri(key)
+    def url(self, key: str, expires_in: int = 300, *, download_name: str | None = None) -> str:
+        return self.uri(key)  # a file has no header: its readable name is in the manifest
 
     def uri(self, key: str) -> str:
         return self.path(key).as_uri()
@@ -218,7 +292,7 @@ class LocalStore(Store):
         # walk only the folder the prefix names (up to its last "/"), not the whole store
         folder = self.root / prefix.rsplit("/", 1)[0] if "/" in prefix else self.root
         for path in sorted(folder.rglob("*")):
-            if not path.is_file() or path.name.startswith(".incoming-"):
+            if not path.is_file() or path.name.startswith(".incoming-") or path == self.manifest:
                 continue
             key = path.relative_to(self.root).as_posix()
             if key.startswith(prefix):
@@ -282,15 +356,17 @@ class S3Store(Store):
                 "read; check that S3 is reachable (REPORTS_S3_ENDPOINT_URL, network), then retry the run"
             ) from exc
 
-    def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> StoredObject:
+    def put(self, key: str, data: bytes, content_type: str = "application/octet-stream", *,
+            download_name: str | None = None) -> StoredObject:
         from botocore.exceptions import ClientError
 
+        named = {"ContentDisposition": content_disposition(download_name)} if download_name else {}
         try:
             # conditional write: S3 refuses it when the key exists (HTTP 412)
             with self._answering("writing", key):
                 self.client.put_object(
                     Bucket=self.bucket, Key=self._full(key), Body=data, ContentType=content_type,
-                    IfNoneMatch="*",
+                    IfNoneMatch="*", **named,
                 )
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
@@ -320,10 +396,13 @@ class S3Store(Store):
             return super().read_back(key)
         return Store.read_back(S3Store(self.read_back_client(), self.bucket, self.prefix), key)
 
-    def url(self, key: str, expires_in: int = 300) -> str:
-        return self.client.generate_presigned_url(
-            "get_object", Params={"Bucket": self.bucket, "Key": self._full(key)}, ExpiresIn=int(expires_in)
-        )
+    def url(self, key: str, expires_in: int = 300, *, download_name: str | None = None) -> str:
+        """A presigned GET; with `download_name` the response carries it as Content-Disposition
+        (also for objects written before they had one)."""
+        params = {"Bucket": self.bucket, "Key": self._full(key)}
+        if download_name:
+            params["ResponseContentDisposition"] = content_disposition(download_name)
+        return self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=int(expires_in))
 
     def uri(self, key: str) -> str:
         return f"s3://{self.bucket}/{self._full(key)}"

@@ -89,6 +89,9 @@ COLUMNS: dict[str, tuple[str, ...]] = {
                         "file_format", "template_config", "include_charts", "include_summary",
                         "include_line_items", "default_contract_id", "logo_path", "header_text",
                         "footer_text", "brand_color", "is_active", "created_at", "updated_at"),
+    "scheduled_report": ("id", "organization_id", "report_template_id", "name", "report_frequency",
+                         "day_of_month", "time_of_day", "timezone", "recipients", "delivery_method",
+                         "s3_destination", "is_active", "next_run_at", "created_at", "updated_at"),
 }
 
 PART_A_TABLES = (
@@ -444,6 +447,7 @@ class _Builder:
         for org in orgs:
             self._people_and_tasks(org)
         self._report_template(orgs[0])
+        self._schedules(orgs)
         last = len(self.periods) - 1
         for m, (start, end) in enumerate(self.periods):
             pid = m + 1
@@ -592,6 +596,38 @@ class _Builder:
             "invoice_comparison", "pdf", config, True, True, True, None, None,
             "Prepared for the finance team", f"Confidential — <b>{org.name}</b>", "#0B6E4F", True,
             created, created))
+
+    def _schedules(self, orgs: list[_Org]) -> None:
+        """The first hour's schedules (README "A first hour"): a monthly and a quarterly one, due
+        at the seed's day, so `make dev`'s sensors claim them on their first tick and the runs
+        deliver: e-mail to the .eml outbox, and an S3-style copy into the local delivery folder
+        (bucket `demo-deliveries`, REPORTS_S3_DELIVERY_LOCAL_DIR in the Makefile)."""
+        due = _ts(self.today)  # midnight UTC of the seed's day: already due when the UI starts
+        karoo, nordwind = orgs[2], orgs[1]
+        templates = self.rows["report_template"]
+        for org, report_type, fmt, name, description in (
+                (karoo, "invoice_aging", "xlsx", "Receivables aging workbook",
+                 "Open client invoices by age bucket, for the credit-control team"),
+                (nordwind, "timesheet", "pdf", "Monthly timesheet",
+                 "Hours by member, project and day, for the project managers")):
+            created = org.created_at + dt.timedelta(days=60)
+            templates.append((len(templates) + 1, org.id, None, name, description, report_type, fmt,
+                              json.dumps({"sections": []}), True, True, True, None, None, None, None, None, True,
+                              created, created))
+        aging_template, timesheet_template = len(templates) - 1, len(templates)
+        for sid, (org, template, name, frequency, day, time_of_day, zone, recipients, method, s3) in enumerate((
+                (orgs[0], 1, "Monthly contractor invoice check", "monthly", 1, dt.time(6, 0), "America/Chicago",
+                 [{"email": f"finance@{orgs[0].domain}", "name": "Finance team"}], "email", None),
+                (karoo, aging_template, "Quarterly receivables aging", "quarterly", 5, dt.time(7, 0),
+                 "Africa/Johannesburg", [{"email": f"credit.control@{karoo.domain}", "name": "Credit control"}],
+                 "both", "s3://demo-deliveries/karoo-solar"),
+                (nordwind, timesheet_template, "Monthly timesheet", "monthly", 2, dt.time(8, 0), "Europe/Berlin",
+                 [{"email": f"projects@{nordwind.domain}", "name": "Project managers"}], "email", None),
+        ), start=1):
+            created = org.created_at + dt.timedelta(days=61)
+            self.rows["scheduled_report"].append((
+                sid, org.id, template, name, frequency, day, time_of_day, zone, json.dumps(recipients), method,
+                s3, True, due, created, created))
 
     # -- invoices to clients ------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ import pandas as pd
 from sqlalchemy.engine import Engine
 
 from reporting_dagster.lib import render
+from reporting_dagster.lib.delivery.filenames import document_filename
 from reporting_dagster.lib.operations import records
 from reporting_dagster.lib.infra.installation import installation_token
 from reporting_dagster.lib.jsonutil import to_jsonable
@@ -100,7 +101,8 @@ def export(
             data = render.render_within_budget(doc, fmt)
             key = report_key(doc.organization_id, doc.period_start, doc.report_type, report_id, render.EXTENSIONS[fmt],
                              installation_token=token, created_at=records.created_at(engine, report_id))
-            stored = put_verified(store, key, data, render.CONTENT_TYPES[fmt])
+            stored = put_verified(store, key, data, render.CONTENT_TYPES[fmt],
+                                  download_name=document_filename(doc, render.EXTENSIONS[fmt]))
             if not records.complete_report(
                     engine, report_id, stored, organization_id=doc.organization_id, report_type=doc.report_type,
                     file_format=fmt, record_count=doc.record_count, summary=summary, parameters=parameters,

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Engine
 
 from reporting_dagster.lib import render
+from reporting_dagster.lib.delivery.filenames import document_filename
 from reporting_dagster.lib.operations import records
 from reporting_dagster.lib.infra.installation import installation_token
 from reporting_dagster.lib.jsonutil import to_jsonable
@@ -112,7 +113,8 @@ def run_request(
             return ended("failed", message, request)
         data = render.render_within_budget(doc, request.file_format)
         key = _store_key(engine, request, report_id, claimed)
-        stored = _put_once(store, key, data, render.CONTENT_TYPES[request.file_format])
+        stored = _put_once(store, key, data, render.CONTENT_TYPES[request.file_format],
+                           document_filename(doc, render.EXTENSIONS[request.file_format]))
         parameters = to_jsonable(doc.parameters)
         recorded = records.complete_report(
             engine, report_id, stored, organization_id=org, report_type=request.report_type,
@@ -168,13 +170,13 @@ def _store_key(engine: Engine, request: ReportRequest, report_id: int, claimed_a
     return f"{stem}-c{int(claimed_at.timestamp() * 1_000_000)}.{ext}"
 
 
-def _put_once(store: Store, key: str, data: bytes, content_type: str) -> StoredObject:
+def _put_once(store: Store, key: str, data: bytes, content_type: str, download_name: str) -> StoredObject:
     """Keys are written once. A retry after a crash between writing and recording finds the
     object its earlier try of this same attempt (same claim: see _store_key) wrote (complete:
     puts are atomic) and records that one, so the file a link may already point to never changes. The key carries
     this database's token, so the object found is this database's, never another's with the
     same generated_report id."""
     try:
-        return store.put(key, data, content_type)
+        return store.put(key, data, content_type, download_name=download_name)
     except ObjectExists:
         return describe(store, key, store.get(key))
