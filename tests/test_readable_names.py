@@ -81,7 +81,8 @@ def test_s3_objects_and_presigned_links_carry_the_readable_name(s3_endpoint, s3_
     key = "reports/3/2026/11/invoice_aging-146-0123456789.pdf"
     store.put(key, b"%PDF-1.7 x", "application/pdf", download_name=KAROO)
     head = client.head_object(Bucket=s3_bucket, Key=f"tenant/{key}")
-    assert head["ContentDisposition"] == content_disposition(KAROO)
+    assert head["ContentDisposition"] == ("attachment; filename=\"Karoo Solar - Invoice Aging - 2026-11.pdf\"; "
+                                          "filename*=UTF-8''Karoo%20Solar%20%E2%80%93%20Invoice%20Aging%20%E2%80%93%202026-11.pdf")
     with urllib.request.urlopen(store.url(key, 60, download_name=KAROO)) as response:
         assert response.read() == b"%PDF-1.7 x"
         header = response.headers["Content-Disposition"]
@@ -93,7 +94,9 @@ def test_s3_objects_and_presigned_links_carry_the_readable_name(s3_endpoint, s3_
     assert "ContentDisposition" not in client.head_object(Bucket=s3_bucket, Key=f"tenant/{old}")
     october = "Karoo Solar – Invoice Aging – 2026-10.pdf"
     with urllib.request.urlopen(store.url(old, 60, download_name=october)) as response:
-        assert response.headers["Content-Disposition"] == content_disposition(october)
+        assert response.headers["Content-Disposition"] == (
+            "attachment; filename=\"Karoo Solar - Invoice Aging - 2026-10.pdf\"; "
+            "filename*=UTF-8''Karoo%20Solar%20%E2%80%93%20Invoice%20Aging%20%E2%80%93%202026-10.pdf")
 
 
 def test_the_local_store_lists_readable_names_in_its_manifest(tmp_path):
@@ -175,7 +178,9 @@ def test_s3_delivery_copies_carry_the_readable_name(fresh_engine, tmp_path, s3_e
                    sender=SENDER, reply_to=None, allowed_buckets=[s3_bucket])
     key = f"finance/{ids['org']}/2026/01/invoice_comparison-{ids['report']}.csv"  # the key stays id-based
     name = "Sunfield Energy – Invoice Comparison – 2026-01.csv"
-    assert client.head_object(Bucket=s3_bucket, Key=key)["ContentDisposition"] == content_disposition(name)
+    assert client.head_object(Bucket=s3_bucket, Key=key)["ContentDisposition"] == (
+        "attachment; filename=\"Sunfield Energy - Invoice Comparison - 2026-01.csv\"; "
+        "filename*=UTF-8''Sunfield%20Energy%20%E2%80%93%20Invoice%20Comparison%20%E2%80%93%202026-01.csv")
     link = client.generate_presigned_url("get_object", Params={"Bucket": s3_bucket, "Key": key}, ExpiresIn=60)
     with urllib.request.urlopen(link) as response:
         assert response.read() == CSV
@@ -222,3 +227,22 @@ def test_the_environment_gives_the_local_store_a_manifest_and_s3_delivery_a_fold
     assert isinstance(client, LocalBuckets) and client.root == tmp_path / "deliveries"
     monkeypatch.delenv("REPORTS_S3_DELIVERY_LOCAL_DIR")
     assert not isinstance(delivery_s3_from_env().get_client(), LocalBuckets)  # real S3 otherwise
+
+
+def test_comparison_key_figures_keep_the_paired_variance_apart_from_what_was_not_received():
+    """A comparison summary per currency (rules/comparison.totals_by_currency): the mail shows the
+    paired variance and, apart, what was not received / not expected; never expected − received
+    over all pairs. ZAR: 2 paired (3,000.00 expected, 3,050.00 received: +50.00, 50 / 3,000 =
+    1.666…% → 1.67 %), 1 not received (370,026.24 expected), nothing unexpected."""
+    from reporting_dagster.lib.delivery.key_figures import key_figures
+
+    zar = {"expected": "373026.24", "received": "3050.00", "variance": "50.00", "variance_percent": "1.6666667",
+           "pairs": 3, "paired": {"pairs": 2, "expected": "3000.00", "received": "3050.00", "variance": "50.00",
+                                  "variance_percent": "1.6666667"},
+           "not_received": {"pairs": 1, "expected": "370026.24"}, "not_expected": {"pairs": 0, "received": "0"},
+           "status_counts": {"matched": 1, "overbilled": 1, "missing_received": 1}}
+    lines = key_figures({"currencies": {"ZAR": zar}, "infinite": float("inf"), "huge": "1e40"})
+    assert lines[0] == "ZAR: Variance on 2 paired 50.00 (1.67 %) · Not received (1) expected 370,026.24"
+    assert not any("373,026.24" in line for line in lines)  # expected over every pair is not shown
+    # 1e40 to 2 decimals needs 43 digits, past Decimal's 28: left out, as is an infinite float
+    assert not any(line.startswith(("Huge", "Infinite")) for line in lines)

@@ -25,9 +25,16 @@ FALLBACK_STEM = "report"
 # Windows refuses these in names (and / is the POSIX separator): a double quote becomes a single
 # one, the others a hyphen
 _FORBIDDEN = re.compile(r'[<>:/\\|?*]')
-# C0/C1 controls, DEL, and the Unicode line, paragraph and bidirectional-override characters that
-# can make a name display as something else ("…fdp.exe")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# controls (C0, C1, DEL), format characters (bidirectional overrides and marks, zero-width
+# spaces and joiners, the BOM: they can make a name display as something else, "…fdp.exe", or two
+# names look alike), line and paragraph separators, private-use and unassigned code points
+_BREAKING = frozenset({"Cc", "Zl", "Zp"})  # become a space
+_INVISIBLE = frozenset({"Cf", "Cs", "Co", "Cn"})  # are dropped
+
+
+def _visible(text: str) -> str:
+    return "".join(" " if (kind := unicodedata.category(ch)) in _BREAKING else "" if kind in _INVISIBLE else ch
+                   for ch in text)
 _RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])$", re.IGNORECASE)
 _EXTENSION = re.compile(r"^[a-z0-9]{1,8}$")
 
@@ -80,7 +87,7 @@ def safe_filename(stem: str, extension: str) -> str:
     if not _EXTENSION.match(ext):
         ext = "bin"
     text = unicodedata.normalize("NFC", str(stem))
-    text = _CONTROL.sub(" ", text)
+    text = _visible(text)
     text = _FORBIDDEN.sub("-", text.replace('"', "'"))
     text = " ".join(text.split())  # tabs, no-break and other spaces: one plain space
     room = MAX_NAME_CHARS - len(ext) - 1

@@ -51,7 +51,8 @@ def _number(value: Any) -> Decimal | None:
     if isinstance(value, (int, Decimal)):
         return Decimal(value)
     if isinstance(value, float):
-        return Decimal(repr(value))
+        number = Decimal(repr(value))
+        return number if number.is_finite() else None
     if isinstance(value, str):
         try:
             number = Decimal(value.strip())
@@ -68,11 +69,13 @@ def figure(key: str, value: Any) -> str | None:
     number = _number(value)
     if number is None:
         return None
-    if "percent" in key or key.endswith("_pct"):
-        return f"{number.quantize(Decimal('0.01'), ROUND_HALF_UP):,.2f} %"
-    if _is_count(value):
+    if _is_count(value) and not ("percent" in key or key.endswith("_pct")):
         return f"{int(number):,d}"
-    return f"{number.quantize(Decimal('0.01'), ROUND_HALF_UP):,.2f}"
+    try:
+        rounded = number.quantize(Decimal("0.01"), ROUND_HALF_UP)
+    except InvalidOperation:  # beyond the context's precision: not a figure for an e-mail
+        return None
+    return f"{rounded:,.2f} %" if "percent" in key or key.endswith("_pct") else f"{rounded:,.2f}"
 
 
 def _is_count(value: Any) -> bool:
@@ -84,6 +87,23 @@ def _ordered(values: dict[str, Any]) -> list[tuple[str, Any]]:
     keeps keys in an order of its own); a count of zero says nothing and is left out."""
     kept = [(k, v) for k, v in values.items() if not (_is_count(v) and v == 0)]
     return sorted(kept, key=lambda kv: _is_count(kv[1]))
+
+
+def _split_comparison(values: dict[str, Any]) -> list[str]:
+    """A comparison currency as its cards show it: the variance of the paired invoices apart from
+    what was not received and not expected (their sums are not a variance)."""
+    parts = []
+    paired = values["paired"]
+    if (variance := figure("variance", paired.get("variance"))) is not None:
+        percent = figure("variance_percent", paired.get("variance_percent"))
+        pairs = figure("pairs", paired.get("pairs")) or "0"
+        parts.append(f"Variance on {pairs} paired {variance}" + (f" ({percent})" if percent else ""))
+    for key, title, amount in (("not_received", "Not received", "expected"), ("not_expected", "Not expected", "received")):
+        group = values.get(key)
+        if isinstance(group, dict) and _is_count(group.get("pairs")) and group["pairs"]:
+            text = figure(amount, group.get(amount))
+            parts.append(f"{title} ({group['pairs']:,d})" + (f" {amount} {text}" if text else ""))
+    return parts
 
 
 def key_figures(summary: dict[str, Any]) -> list[str]:
@@ -99,7 +119,8 @@ def key_figures(summary: dict[str, Any]) -> list[str]:
         for currency, values in list(currencies.items())[:MAX_CURRENCIES]:
             if not isinstance(values, dict):
                 continue
-            parts = [f"{label(k)} {text}" for k, v in _ordered(values) if (text := figure(k, v)) is not None]
+            parts = _split_comparison(values) if isinstance(values.get("paired"), dict) else \
+                [f"{label(k)} {text}" for k, v in _ordered(values) if (text := figure(k, v)) is not None]
             if parts:
                 lines.append(f"{prefix}{currency}: " + " · ".join(parts))
     for key, value in _ordered(summary):

@@ -209,12 +209,15 @@ _YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
 def report_subject(report_name: str, organization_name: str, period_label: str) -> str:
     """`<report> — <organization> — <period>`, each said once: a report name that already holds
     the organization or a period (the monthly pack's "Invoice Aging Report — Karoo Solar —
-    October 2026", a scheduled run's "Quarterly aging — Q3 2026") is not given them again."""
+    October 2026", a scheduled run's "Quarterly aging — Q3 2026") is not given them again; "Group
+    pack (since 2024)" for October 2026 is."""
     report, org, period = clean_header(report_name), clean_header(organization_name), clean_header(period_label)
     parts = [report]
     if org and org.casefold() not in report.casefold():
         parts.append(org)
-    if period and period.casefold() not in report.casefold() and not _YEAR.search(report):
+    # a name that holds the period's own year names its period ("Q3 2026"); another year does not
+    named = set(_YEAR.findall(period)) & set(_YEAR.findall(report))
+    if period and period.casefold() not in report.casefold() and not named:
         parts.append(period)
     return " — ".join(p for p in parts if p)
 

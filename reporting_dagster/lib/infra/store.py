@@ -93,7 +93,7 @@ def ascii_fallback(name: str) -> str:
     """The name in plain ASCII for old clients (`filename="…"`): accents dropped, dashes kept."""
     text = name.replace("–", "-").replace("—", "-")
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    text = re.sub(r'["\\%;]', "", text)
+    text = re.sub(r'["\\%;\x00-\x1f\x7f]', "", text)  # no quote, escape or control can end the value
     stem, _, ext = text.rpartition(".")
     stem = " ".join(stem.split()).strip(" .-") or "report"
     return f"{stem}.{ext or 'bin'}"
@@ -102,7 +102,8 @@ def ascii_fallback(name: str) -> str:
 def content_disposition(name: str, disposition: str = "attachment") -> str:
     """An ASCII-only Content-Disposition (RFC 6266): `filename="<ASCII>"` for old clients and
     `filename*=UTF-8''<percent-encoded>` (RFC 5987) with the real name. HTTP header values
-    carry ASCII only, so the non-ASCII name travels percent-encoded."""
+    carry ASCII only, so the non-ASCII name travels percent-encoded; a control character in
+    `name` is dropped from the ASCII form and percent-encoded in the other (never a raw CR/LF)."""
     encoded = urllib.parse.quote(name, safe="")
     return f"{disposition}; filename=\"{ascii_fallback(name)}\"; filename*=UTF-8''{encoded}"
 

@@ -10,13 +10,13 @@ it, within about a tenth of a point (tests/test_pdf_rows.py reads the words' pos
 - A **band** stacks a run of up to BAND_ROWS plain one-line rows as the lines of one cell
   (`white-space: pre`, line height = the row pitch); each row's rule is its line's underline
   (report_print.css; no zebra stripes in the PDF). A band breaks across pages between lines.
-- A **line-row** is any other row whose values are all measured (a lone row, a highlighted row,
-  a row whose text wraps): one cell holding its lines, text wrapped at spaces as CSS does (and a
-  word longer than its column broken where the line ends, as `overflow-wrap: break-word` does),
-  with an ordinary row's padding, rule and background.
+- A **line-row** is any other plain or highlighted row, a lone row included: each run of adjacent
+  values that fit their columns on one line is one cell spanning those columns, with an ordinary
+  row's padding, rule and background; a value that wraps, or holds a character the body font does
+  not draw alone (another script, a zero-width break) or spaces a cell would collapse, keeps its
+  own cell, which WeasyPrint lays out (so a PDF's text still reads cell by cell).
 
-A row with a character the body font does not draw alone (another script, a zero-width break)
-stays an ordinary row, as do totals and group headings. Without the body font's metrics nothing
+Totals, subtotals and group headings stay ordinary rows. Without the body font's metrics nothing
 is banded, nor is a table whose values made column_widths.py shrink its font (the lines are
 placed for FONT_SIZE_PT). The HTML file has neither.
 """
@@ -37,7 +37,6 @@ BODY_FONT = "DejaVu Sans"
 FONT_SIZE_PT = 7.5
 TABLE_WIDTH_PT = (297 - 24) / 25.4 * 72
 CELL_PADDING_PT = 4.0
-FIT_RESERVE_PT = 0.0  # room kept free at a column's far edge: none, the advances are exact (as WeasyPrint fits)
 PLAIN = frozenset({"", "alt"})
 LINE_ROW_CLASSES = frozenset({"alt", "hl"})  # rows that may be drawn as one cell (`line-row`)
 RIGHT_ALIGNED = frozenset({"num"})
@@ -107,15 +106,16 @@ class LineMaker:
     def __init__(self, face: font_metrics.Face, cols: list[Column]):
         self.face, self.cols, self.padder = face, cols, _padder(face)
         self.scale = face.units_per_em / FONT_SIZE_PT  # font units per pt
-        self.reserve = FIT_RESERVE_PT * self.scale
         self.edges = [(col.left - CELL_PADDING_PT) * self.scale for col in cols] + [(cols[-1].right + CELL_PADDING_PT) * self.scale]
 
     def fits(self, value: str, index: int, border: float = 0.0) -> int | None:
         """The advance of `value` if it fits column `index` on one line (None: it does not, or a
         character is not drawn by the face alone)."""
+        if value[:1] == " " or value[-1:] == " " or "  " in value:  # an ordinary cell collapses these
+            return None
         units = self.face.units(value)
         col = self.cols[index]
-        room = (col.right - col.left - (border if index == 0 else 0.0)) * self.scale - self.reserve
+        room = (col.right - col.left - (border if index == 0 else 0.0)) * self.scale  # exact, as Pango fits
         return units if units is not None and units <= room else None
 
     def segment(self, values: list[str], first: int, last: int, border: float = 0.0) -> str | None:
@@ -182,7 +182,7 @@ def banded(rows: list[Row], widths: list[str], make, size: int = BAND_ROWS,
     must not be parted from it, and WeasyPrint would move a whole band to keep them together)."""
     if face is True:
         face = body_face()
-    if not face or not rows:
+    if not face or not rows or not rows[0].cells:
         return rows
     maker = LineMaker(face, columns(widths, [css for _, css in rows[0].cells]))
     columns_count = len(rows[0].cells)

@@ -256,7 +256,10 @@ def _table_view(doc: ReportDocument, data: TableData, limits: TextLimits, bands:
         for title, members in ordered:  # the first `limit` rows in the order shown
             if left <= 0:
                 break
-            subtotal = subtotals.get(group_value(members[0].get(data.group_key)))
+            # a group's subtotal sums all its rows: shown under the group only when all are shown,
+            # and never under "Other" (rows of several keys)
+            whole = len(members) <= left and members is not leftovers
+            subtotal = subtotals.get(group_value(members[0].get(data.group_key))) if whole else None
             view.groups.append(GroupView(title, [_row(r, columns, css_for(r, i), limits)
                                                  for i, r in enumerate(members[:left])],
                                          [_row(subtotal, columns, "subtotal", limits)] if subtotal else []))
