@@ -242,7 +242,7 @@ def test_comparison_key_figures_keep_the_paired_variance_apart_from_what_was_not
            "not_received": {"pairs": 1, "expected": "370026.24"}, "not_expected": {"pairs": 0, "received": "0"},
            "status_counts": {"matched": 1, "overbilled": 1, "missing_received": 1}}
     lines = key_figures({"currencies": {"ZAR": zar}, "infinite": float("inf"), "huge": "1e40"})
-    assert lines[0] == "ZAR: Variance on 2 paired 50.00 (1.67 %) · Not received (1) expected 370,026.24"
+    assert lines[0] == "ZAR: Paired (2): variance 50.00 (1.67 %) · Not received (1): expected 370,026.24"
     assert not any("373,026.24" in line for line in lines)  # expected over every pair is not shown
     # 1e40 to 2 decimals needs 43 digits, past Decimal's 28: left out, as is an infinite float
     assert not any(line.startswith(("Huge", "Infinite")) for line in lines)

@@ -97,12 +97,12 @@ def _split_comparison(values: dict[str, Any]) -> list[str]:
     if (variance := figure("variance", paired.get("variance"))) is not None:
         percent = figure("variance_percent", paired.get("variance_percent"))
         pairs = figure("pairs", paired.get("pairs")) or "0"
-        parts.append(f"Variance on {pairs} paired {variance}" + (f" ({percent})" if percent else ""))
+        parts.append(f"Paired ({pairs}): variance {variance}" + (f" ({percent})" if percent else ""))
     for key, title, amount in (("not_received", "Not received", "expected"), ("not_expected", "Not expected", "received")):
         group = values.get(key)
         if isinstance(group, dict) and _is_count(group.get("pairs")) and group["pairs"]:
             text = figure(amount, group.get(amount))
-            parts.append(f"{title} ({group['pairs']:,d})" + (f" {amount} {text}" if text else ""))
+            parts.append(f"{title} ({group['pairs']:,d})" + (f": {amount} {text}" if text else ""))
     return parts
 
 
