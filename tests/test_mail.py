@@ -95,6 +95,20 @@ def test_the_subject_says_organization_and_period_once():
     assert subject("Monthly check") == "Monthly check — Sunfield Energy — January 2026"
     # a scheduled quarter names its period already: the month of its last billing period is not added
     assert subject("Quarterly aging — Q3 2026") == "Quarterly aging — Q3 2026 — Sunfield Energy"
+    # another year in the name is not the period's: "since 2024" still gets January 2026
+    assert subject("Group pack (since 2024)") == "Group pack (since 2024) — Sunfield Energy — January 2026"
+
+
+def test_a_text_attachment_says_it_is_utf8():
+    """A CSV of non-ASCII names: the attachment's Content-Type carries charset=utf-8 (the bytes, BOM
+    first, are the file's own), a PDF none."""
+    data = "\ufeff# Invoice Aging Report\r\nKunde,Betrag\r\nMüller 東京,1.00\r\n".encode("utf-8")
+    parsed = _reparse(_report_message(attachment=("a.csv", data, "text/csv")))
+    [attachment] = list(parsed.iter_attachments())
+    assert attachment.get_content_type() == "text/csv" and attachment.get_param("charset") == "utf-8"
+    assert attachment.get_payload(decode=True) == data
+    [pdf] = list(_reparse(_report_message()).iter_attachments())
+    assert pdf.get_param("charset") is None
 
 
 def test_key_figures_are_in_both_parts_and_escaped_in_html():

@@ -284,7 +284,8 @@ def build_report_message(
         _, data, mime = attachment
         maintype, _, subtype = mime.partition("/")
         message.add_attachment(data, maintype=maintype, subtype=subtype or "octet-stream",
-                               filename=filename or "report")
+                               filename=filename or "report",
+                               params={"charset": "utf-8"} if maintype == "text" else None)  # CSV/HTML are UTF-8
     return message
 
 
