@@ -134,3 +134,10 @@ def test_profitability_panels_follow_the_cards(entries, customers):  # noqa: F81
     assert series == cards == ["EUR", "USD", "ZAR"]  # the rows start with USD (Cross Farm); cards are sorted
     html = render.render(doc, "html").decode()
     assert html.index("<h3>EUR</h3>") < html.index("<h3>USD</h3>") < html.index("<h3>ZAR</h3>")
+
+
+def test_an_emoji_variation_selector_is_not_drawn_as_a_dotted_circle():
+    """The demo's "東京 Bay Floating PV ☀️": U+FE0F (emoji presentation) would be drawn as ◌ by
+    WeasyPrint's SVG text; the chart keeps the sun and drops the selector, in labels and titles."""
+    svg = charts.chart_svg(Chart("Variance", [Bar("東京 Bay Floating PV ☀\ufe0f, Block 7", D("250.00"), "USD")]))
+    assert "\ufe0f" not in svg and "☀" in svg

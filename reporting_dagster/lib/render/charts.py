@@ -35,8 +35,12 @@ LEGEND_CHARS = 160  # a legend entry shows this much of a label (start and end)
 LINE_PX = 11.0  # the distance between two lines of a label
 
 
+_VARIATION_SELECTORS = dict.fromkeys(range(0xFE00, 0xFE10))  # "☀️": WeasyPrint's SVG text draws U+FE0F as a ◌
+
+
 def _esc(value: str) -> str:
-    return str(escape(value))
+    """Text for the SVG: XML-escaped, without variation selectors (the symbol before one stays)."""
+    return str(escape(str(value).translate(_VARIATION_SELECTORS)))
 
 
 def _n(x: float) -> str:
