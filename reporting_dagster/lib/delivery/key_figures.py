@@ -12,16 +12,14 @@ import json
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from reporting_dagster.lib.documents import labels
 from reporting_dagster.lib.jsonutil import too_deep
 
 MAX_SUMMARY_CHARS = 200_000  # a larger summary_data is not read for an e-mail
 MAX_LINES = 12
 MAX_CURRENCIES = 6
 _CURRENCY_KEYS = (("currencies", ""), ("receivable_currencies", "receivable "))
-_STATUS_LABELS = {
-    "matched": "matched", "overbilled": "overbilled", "underbilled": "underbilled",
-    "missing_received": "not received", "missing_expected": "not expected",
-}
+_STATUS_LABELS = {code: words.lower() for code, words in labels.COMPARISON_VERDICTS.items()}  # "3 not received"
 _SKIPPED = {"check_warnings", "left_out", "no_data", "as_of_date", "date_from", "date_to", "rows",
             "by_line_type", "receivable_by_line_type", "unpriced_projects"}
 

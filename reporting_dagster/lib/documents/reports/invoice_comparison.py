@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reporting_dagster.lib.documents import catalog
+from reporting_dagster.lib.documents import catalog, labels
 from reporting_dagster.lib.rules import checks
 from reporting_dagster.lib.rules.comparison import MATCHED, STATUSES, ComparisonResult, totals_by_currency
 from reporting_dagster.lib.money import half_up, is_missing
@@ -18,10 +18,6 @@ from reporting_dagster.lib.render.document import Bar, Chart, ReportDocument, Su
 from reporting_dagster.lib.documents.reports.common import ReportContext
 
 DEFINITION = catalog.get("invoice_comparison")
-STATUS_LABELS = {
-    "matched": "Matched", "overbilled": "Overbilled", "underbilled": "Underbilled",
-    "missing_received": "Not received", "missing_expected": "Not expected",
-}
 
 
 def build_document(result: ComparisonResult, ctx: ReportContext, parameters: dict[str, str]) -> ReportDocument:
@@ -104,7 +100,7 @@ def _cards(totals: dict, prefix: str = "") -> list[SummaryCard]:
     for cur, t in totals.items():
         paired, missing_r, missing_e = t["paired"], t["not_received"], t["not_expected"]
         pct = paired["variance_percent"]
-        counts = [f"{STATUS_LABELS[s]}: {n}" for s, n in t["status_counts"].items()
+        counts = [f"{labels.COMPARISON_VERDICTS[s]}: {n}" for s, n in t["status_counts"].items()
                   if n and s in (MATCHED, "overbilled", "underbilled")]
         if paired["pairs"]:
             value = f"{cur} {_fmt(paired['variance'])}" + (f" ({pct}%)" if pct is not None else "")

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from reporting_dagster.lib.rules import listings as lst
+from reporting_dagster.lib.documents import labels
 from reporting_dagster.lib.documents.catalog import ReportDefinition
 from reporting_dagster.lib.documents.catalog import invoice_expected, invoice_received, invoice_to_client
 from reporting_dagster.lib.money import dsum
@@ -32,7 +33,6 @@ LINE_CONTEXT = {
     lst.RECEIVED: ("header_id", "invoice_number", "counterparty_name", "contract_name", "project_name", "currency"),
 }
 NOUN = {lst.CLIENT: "invoice", lst.EXPECTED: "expected invoice", lst.RECEIVED: "received invoice"}
-STATUS_LABELS = {"draft": "Draft", "verified": "Verified", "sent": "Sent", "disputed": "Disputed", "paid": "Paid"}
 
 
 def build_document(listing: lst.Listing, ctx: ReportContext) -> ReportDocument:
@@ -144,7 +144,7 @@ def _cards(report_type: str, invoices, totals: dict, metered: dict[str, str], pr
             detail.append(f"Credits {cur} {_fmt(t['credits'])}")
         if report_type != lst.EXPECTED:
             counts = lst.status_counts(group)
-            detail.append(" · ".join(f"{STATUS_LABELS.get(s, s)} {c}" for s, c in counts.items() if c))
+            detail.append(" · ".join(f"{labels.INVOICE_STATUSES.get(s, s)} {c}" for s, c in counts.items() if c))
         if t["mismatched_invoices"]:
             m = t["mismatched_invoices"]
             detail.append(f"{m} invoice{'' if m == 1 else 's'}: total ≠ sum of lines")

@@ -23,7 +23,6 @@ from reporting_dagster.lib.rules.timesheet import ALL, DATE, DETAIL, MEMBER, PRO
 
 TABLE_KEYS = {MEMBER: "by_member", PROJECT: "by_project", DATE: "by_date", DETAIL: "detail"}
 LABEL_COLUMN = {MEMBER: "member_name", PROJECT: "project_name", DATE: "entry_date", DETAIL: "member_name"}
-GROUP_BY_LABELS = {MEMBER: "Member", PROJECT: "Project", DATE: "Date", ALL: "Member, project and date"}
 
 
 def _totals(label_column: str, summary: dict[str, Any]) -> list[dict[str, Any]]:
