@@ -77,6 +77,65 @@ def test_typed_columns_are_read_as_one_result_whatever_the_chunk_size(fresh_url,
     assert frame["ids"].tolist()[0] == [1, 2] and frame["ids"].tolist()[1] is None
 
 
+# NULLs that arrive only in a later chunk (a column typed int64/bool by its first chunks must
+# still end float64/object), text NULL in the first chunk only, and the types the builder reads
+# from the oid (name, bpchar, varchar, numeric, date) beside ones left to pandas' inference
+LATE_NULLS = """
+SELECT * FROM (VALUES
+    (1, 7::int,     true,  NULL::text, 'abc'::bpchar(5), 'x'::name, 'v'::varchar, NULL::numeric, 1.5::float8,
+        '6c7e2c52-3a5b-4cf1-9a53-8a1c0c4d9a10'::uuid, INTERVAL '2 hours', '{"a": 1}'::jsonb, NULL::date),
+    (2, 8::int,     false, 'late',     NULL::bpchar(5),  'y'::name, NULL,         2.50::numeric, NULL::float8,
+        NULL::uuid, NULL::interval, NULL::jsonb, DATE '2026-11-30'),
+    (3, NULL::int,  NULL,  'text',     'de'::bpchar(5),  NULL::name, 'w',          NULL::numeric, 3.0::float8,
+        NULL::uuid, INTERVAL '1 day', '[1, 2]'::jsonb, NULL::date)
+) AS t(n, late_int, late_bool, first_null_text, fixed, pg_name, short, amount, ratio, ref, span, doc, day)
+ORDER BY n
+"""
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 2, 20_000])
+def test_nulls_in_a_later_chunk_give_the_types_of_the_whole_result(fresh_engine, chunk_rows):
+    frame = db.read_frame(fresh_engine, LATE_NULLS, chunk_rows=chunk_rows)
+    pd.testing.assert_frame_equal(frame, _whole(fresh_engine, LATE_NULLS, {}), check_exact=True)
+    assert frame["late_int"].dtype == np.float64 and frame["late_int"].tolist()[:2] == [7.0, 8.0]
+    assert frame["late_bool"].dtype == object and frame["late_bool"].tolist() == [True, False, None]
+    assert frame["first_null_text"].tolist()[1:] == ["late", "text"] and frame["first_null_text"].isna().tolist()[0]
+    assert frame["fixed"].tolist()[0] == "abc  "  # bpchar keeps its padding, as PostgreSQL sends it
+    assert frame["amount"].tolist() == [None, D("2.50"), None]
+    assert frame["day"].tolist() == [None, dt.date(2026, 11, 30), None]
+    assert frame["ratio"].dtype == np.float64  # left to inference: floats stay floats
+
+
+def test_the_read_ahead_hands_on_every_item_in_order_and_raises_the_readers_error():
+    def numbers():
+        yield from range(50)
+        raise LookupError("the fetch failed")
+
+    got = []
+    with pytest.raises(LookupError, match="the fetch failed"):
+        with db._read_ahead(numbers(), depth=2) as ahead:  # noqa: SLF001 - the mechanism itself
+            for item in ahead:
+                got.append(item)
+    assert got == list(range(50))
+
+
+def test_leaving_the_read_ahead_early_stops_its_reader():
+    import threading
+
+    pulled = []
+
+    def numbers():
+        for n in range(10_000):
+            pulled.append(n)
+            yield n
+
+    with db._read_ahead(numbers(), depth=2) as ahead:  # noqa: SLF001
+        assert next(ahead) == 0
+    # the reader is joined on leaving: it stopped at most a queue's depth (and one in hand) ahead
+    assert not [t for t in threading.enumerate() if t.name == "extract-read-ahead"]
+    assert len(pulled) <= 1 + 2 + 1
+
+
 def test_integers_and_booleans_without_nulls_are_numpy_columns(fresh_engine):
     frame = db.read_frame(fresh_engine, "SELECT n, n % 2 = 0 AS even, n::smallint AS small FROM generate_series(1, 7) n",
                           chunk_rows=3)
