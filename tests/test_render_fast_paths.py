@@ -63,6 +63,17 @@ def test_the_column_money_equals_money():
     assert [convert(v) for v in same] == [money(v, Column("q", "Q", "decimal", "0.00##")) for v in same]
 
 
+def test_the_column_money_equals_money_on_random_decimals_of_every_size():
+    rnd = random.Random(5)  # the text path trims zeros itself: any exponent, sign and size against money()
+    values = [D(rnd.randrange(-10**9, 10**9)).scaleb(rnd.randrange(-8, 5)) for _ in range(5000)]
+    values += [D(v) for v in ("0", "-0", "-0.00", "-0.0049", "99.995", "-99.995", "1200.00", "-1200.0000",
+                              "1E-10", "-1E-10", "0E+3", "123456789012345678.5", "1E+5")]
+    for fmt in (None, "0.00", "0.0000", "0.00##", "0", "0.#", "0.###", "0.##########"):
+        column = Column("x", "X", "decimal", fmt)
+        convert = column_money(column)
+        assert [convert(v) for v in values] == [money(v, column) for v in values], fmt
+
+
 def test_the_column_scaler_equals_scaled():
     values = [D("0.005"), D("-0.005"), D("2500.005"), D("12500"), D("0.0825"), D("0.08254999"), D("1E+3"),
               D("-0"), D("NaN"), 3, 2.675, "1.005", None, D("123.4567891")]

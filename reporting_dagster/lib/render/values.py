@@ -380,29 +380,24 @@ def csv_guard_text(value: str) -> str:
 
 
 def column_money(column: Column | None):
-    """`lambda value: money(value, column)` with the column's decimals resolved once, and a
-    Decimal of a 2-decimal column quantized directly."""
-    scale = column_scaler(column)
+    """`lambda value: money(value, column)` with the column's decimals resolved once, and a finite
+    Decimal done as text: quantized half-up to the most decimals, trailing zeros down to the
+    fewest trimmed off the 'f' text (not by `normalize`), no "-0.00". The CSV's hot loop."""
     fewest, most = decimal_places(column)
     step = Decimal(1).scaleb(-most)
-
-    seen: dict[Decimal, str] = {}  # a column of 2-4 decimals repeats its values (quantities, rates)
+    trim = most - fewest
 
     def money_text(value: Any) -> str:
         if type(value) is Decimal and value.is_finite():
-            if fewest == most:
-                d = value.quantize(step, rounding=ROUND_HALF_UP)
-                return format(abs(d) if d == 0 else d, "f")
-            text = seen.get(value)  # equal values scale alike (1.5 and 1.50 alike), so one text serves
-            if text is None:
-                d = scale(value)
-                text = seen[value] = format(abs(d) if d == 0 else d, "f")
-                if len(seen) > 65536:
-                    seen.clear()
+            text = format(value.quantize(step, rounding=ROUND_HALF_UP), "f")
+            if trim:
+                stripped = text.rstrip("0")
+                text = text[:max(len(stripped), len(text) - trim)]
+                if text[-1] == ".":
+                    text = text[:-1]
+            if text[0] == "-" and not text.strip("-0."):
+                text = text[1:]
             return text
-        d = scale(value)
-        if d is None:
-            return ""
-        return format(abs(d) if d == 0 else d, "f")
+        return money(value, column)
 
     return money_text
