@@ -95,3 +95,22 @@ class Platform:
     def template(self, org_id: int, report_type: str, **values) -> int:
         return self._insert("report_template", organization_id=org_id, report_type=report_type,
                             name=values.pop("name", f"{report_type} template"), **values)
+
+
+def extract_reader(engine: Engine):
+    """`read(name, **params)`: an extract's rows as the assets read them (`sql/extracts/<name>.sql`)."""
+    from reporting_dagster.lib.infra import db
+    from reporting_dagster.lib.infra.platform_schema import extract_sql
+
+    return lambda name, **params: db.read_frame(engine, extract_sql(engine, name), params)
+
+
+def compare_period(engine: Engine, period_id: int, tolerance=None):
+    """The comparison of one billing period, from the real extracts (default tolerance)."""
+    from reporting_dagster.lib.rules.comparison import Tolerance, compare
+
+    read = extract_reader(engine)
+    params = {"billing_period_id": period_id}
+    return compare(read("expected_invoice_lines", **params), read("received_invoice_lines", **params),
+                   read("stored_invoice_comparisons", **params),
+                   Tolerance() if tolerance is None else tolerance)

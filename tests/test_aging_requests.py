@@ -12,18 +12,13 @@ import io
 import pytest
 
 from reporting_dagster.lib.documents.catalog import get
-from reporting_dagster.lib.infra import db
-from reporting_dagster.lib.infra.platform_schema import extract_sql
 from reporting_dagster.lib.infra.store import LocalStore
 from reporting_dagster.lib.requests.run import run_request
+from tests.builders import extract_reader
 from tests.request_builders import RequestPlatform
 
 NOW = dt.datetime(2026, 11, 22, 9, 0, tzinfo=dt.timezone.utc)
 AS_OF = "2026-10-31"
-
-
-def _read(engine):
-    return lambda name, **params: db.read_frame(engine, extract_sql(engine, name), params)
 
 
 @pytest.fixture
@@ -45,7 +40,7 @@ def _run(world, tmp_path, parameters):
     p = world["p"]
     rid = p.request(world["org"], "invoice_aging", "csv", parameters=parameters)
     store = LocalStore(tmp_path)
-    outcome = run_request(p.engine, store, _read(p.engine), rid, run_id=f"run-{rid}", now=NOW)
+    outcome = run_request(p.engine, store, extract_reader(p.engine), rid, run_id=f"run-{rid}", now=NOW)
     return outcome, store, p.row("generated_report", rid)
 
 

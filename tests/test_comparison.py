@@ -9,19 +9,9 @@ import pytest
 
 from reporting_dagster.lib.infra import db
 from reporting_dagster.lib.rules import checks
-from reporting_dagster.lib.rules.comparison import Tolerance, compare, totals_by_currency
+from reporting_dagster.lib.rules.comparison import Tolerance, totals_by_currency
 from reporting_dagster.lib.infra.platform_schema import extract_sql
-from tests.builders import Platform
-
-
-def run(engine, period_id, tolerance=Tolerance()):
-    params = {"billing_period_id": period_id}
-    return compare(
-        db.read_frame(engine, extract_sql(engine, "expected_invoice_lines"), params),
-        db.read_frame(engine, extract_sql(engine, "received_invoice_lines"), params),
-        db.read_frame(engine, extract_sql(engine, "stored_invoice_comparisons"), params),
-        tolerance,
-    )
+from tests.builders import Platform, compare_period
 
 
 @pytest.fixture
@@ -48,7 +38,7 @@ def by_contract(result, name):
 
 def test_decimal_exact_variance_100_15_vs_100_10(world):
     pair(world, "C1", [("OM_FEE", "Fee", "100.15")], [("OM_FEE", "Fee", "100.10")])
-    row = by_contract(run(world.engine, world.period_id), "C1")
+    row = by_contract(compare_period(world.engine, world.period_id), "C1")
     assert row["variance"] == D("-0.05")  # 100.10 - 100.15, exact
     assert row["status"] == "underbilled"  # 0.05 > 0.01
     assert row["variance_percent"] == D("-0.05")  # -0.05 / 100.15 * 100 = -0.0499 → -0.05
@@ -63,7 +53,7 @@ def test_decimal_exact_variance_100_15_vs_100_10(world):
 ])
 def test_absolute_tolerance_is_inclusive(world, received, status):
     pair(world, "C1", [("OM_FEE", "Fee", "200.00")], [("OM_FEE", "Fee", received)])
-    assert by_contract(run(world.engine, world.period_id), "C1")["status"] == status
+    assert by_contract(compare_period(world.engine, world.period_id), "C1")["status"] == status
 
 
 @pytest.mark.parametrize("received, status", [
@@ -73,7 +63,7 @@ def test_absolute_tolerance_is_inclusive(world, received, status):
 ])
 def test_percent_tolerance_is_inclusive(world, received, status):
     pair(world, "C1", [("OM_FEE", "Fee", "1000.00")], [("OM_FEE", "Fee", received)])
-    result = run(world.engine, world.period_id, Tolerance.parse("0", "1"))
+    result = compare_period(world.engine, world.period_id, Tolerance.parse("0", "1"))
     assert by_contract(result, "C1")["status"] == status
     assert result.parameters == {"tolerance_absolute": "0", "tolerance_percent": "1"}
 
@@ -81,7 +71,7 @@ def test_percent_tolerance_is_inclusive(world, received, status):
 def test_totals_are_per_currency_and_never_mixed(world):
     pair(world, "USD contract", [("OM_FEE", "Fee", "100.00")], [("OM_FEE", "Fee", "150.00")], currency="USD")
     pair(world, "EUR contract", [("OM_FEE", "Fee", "200.00")], [("OM_FEE", "Fee", "180.00")], currency="EUR")
-    totals = totals_by_currency(run(world.engine, world.period_id).invoices)
+    totals = totals_by_currency(compare_period(world.engine, world.period_id).invoices)
     assert set(totals) == {"USD", "EUR"}
     assert (totals["USD"]["expected"], totals["USD"]["received"], totals["USD"]["variance"]) == (D("100.00"), D("150.00"), D("50.00"))
     assert (totals["EUR"]["expected"], totals["EUR"]["received"], totals["EUR"]["variance"]) == (D("200.00"), D("180.00"), D("-20.00"))
@@ -94,7 +84,7 @@ def test_several_received_invoices_are_pooled_against_one_expected(world):
     world.expected(world.period_id, c, world.project_id, "USD", [("ENERGY", "Energy", "500.00"), ("OM_FEE", "Fee", "300.00")])
     world.received(world.period_id, c, world.project_id, "USD", [("ENERGY", "Energy 1-15", "250.00"), ("OM_FEE", "Fee", "300.00")], "V-1")
     world.received(world.period_id, c, world.project_id, "USD", [("ENERGY", "Energy 16-31", "250.00")], "V-2")
-    result = run(world.engine, world.period_id)
+    result = compare_period(world.engine, world.period_id)
     row = by_contract(result, "Split")
     assert (row["expected_amount"], row["received_amount"], row["status"]) == (D("800.00"), D("800.00"), "matched")
     assert row["received_invoice_numbers"] == "V-1, V-2"
@@ -106,7 +96,7 @@ def test_several_received_invoices_are_pooled_against_one_expected(world):
 def test_one_sided_invoices(world):
     pair(world, "Only expected", [("OM_FEE", "Fee", "70.00")], None)
     pair(world, "Only received", None, [("OM_FEE", "Fee", "30.00")])
-    result = run(world.engine, world.period_id)
+    result = compare_period(world.engine, world.period_id)
     exp_only = by_contract(result, "Only expected")
     rec_only = by_contract(result, "Only received")
     assert exp_only["status"] == "missing_received" and exp_only["received_amount"] is None and exp_only["variance"] is None
@@ -116,7 +106,7 @@ def test_one_sided_invoices(world):
 
 def test_line_present_on_one_side_only(world):
     pair(world, "C1", [("OM_FEE", "Fee", "100.00")], [("OM_FEE", "Fee", "100.00"), ("CALLOUT", "Emergency call-out", "50.00")])
-    result = run(world.engine, world.period_id)
+    result = compare_period(world.engine, world.period_id)
     assert by_contract(result, "C1")["status"] == "overbilled"  # 150 vs 100
     lines = result.lines.set_index("line_type")
     assert lines.loc["OM_FEE", "status"] == "matched"
@@ -128,7 +118,7 @@ def test_repeating_type_matches_by_description(world):
     pair(world, "C1",
          [("OM_FEE", "Preventive maintenance", "100.00"), ("OM_FEE", "Corrective maintenance", "40.00")],
          [("OM_FEE", "Preventive  maintenance", "100.00"), ("OM_FEE", "corrective maintenance", "55.00")])
-    lines = run(world.engine, world.period_id).lines
+    lines = compare_period(world.engine, world.period_id).lines
     assert len(lines) == 2
     corrective = lines[lines["description"] == "Corrective maintenance"].iloc[0]
     assert corrective["variance"] == D("15.00") and corrective["status"] == "overbilled"
@@ -138,7 +128,7 @@ def test_repeating_type_matches_by_description(world):
 
 def test_variance_percent_empty_when_expected_is_zero(world):
     pair(world, "C1", [("OM_FEE", "Fee", "0.00")], [("OM_FEE", "Fee", "10.00")])
-    row = by_contract(run(world.engine, world.period_id), "C1")
+    row = by_contract(compare_period(world.engine, world.period_id), "C1")
     assert row["status"] == "overbilled" and row["variance"] == D("10.00") and row["variance_percent"] is None
 
 
@@ -147,7 +137,7 @@ def test_stored_comparison_is_carried_and_disagreement_flagged(world):
     world.stored_comparison(e, r, "matched", final_amount=D("120.00"), adjustment_amount=D("-30.00"))
     _, e2, r2 = pair(world, "Unchecked", [("OM_FEE", "Fee", "100.00")], [("OM_FEE", "Fee", "150.00")])
     world.stored_comparison(e2, r2, "unchecked")
-    result = run(world.engine, world.period_id)
+    result = compare_period(world.engine, world.period_id)
     disputed = by_contract(result, "Disputed")
     assert disputed["status"] == "overbilled" and disputed["stored_status"] == "matched"
     assert bool(disputed["status_disagrees"]) is True
@@ -163,7 +153,7 @@ def test_stored_comparison_pairs_its_headers_over_contract_pairing(world):
     e2 = world.expected(world.period_id, c, world.project_id, "USD", [("OM_FEE", "Fee", "90.00")])
     r1 = world.received(world.period_id, c, world.project_id, "USD", [("OM_FEE", "Fee", "90.00")], "V-9")
     world.stored_comparison(e2, r1, "matched")
-    inv = run(world.engine, world.period_id).invoices.set_index("expected_header_ids")
+    inv = compare_period(world.engine, world.period_id).invoices.set_index("expected_header_ids")
     assert inv.loc[str(e2), "status"] == "matched" and inv.loc[str(e2), "received_header_ids"] == str(r1)
     assert inv.loc[str(e1), "status"] == "missing_received"
 
@@ -173,7 +163,7 @@ def test_organization_resolved_through_contract_and_unresolved_listed(world):
     c = world.contract(other, None, "No project")
     world.expected(world.period_id, c, None, "USD", [("OM_FEE", "Fee", "10.00")])
     orphan = world.received(world.period_id, None, None, "USD", [("OM_FEE", "Fee", "5.00")], "ORPHAN-1")
-    result = run(world.engine, world.period_id)
+    result = compare_period(world.engine, world.period_id)
     assert by_contract(result, "No project")["organization_id"] == other
     unresolved = checks.unresolved_invoices(result.headers)
     assert unresolved["header_id"].tolist() == [orphan] and unresolved["invoice_number"].tolist() == ["ORPHAN-1"]
@@ -184,7 +174,7 @@ def test_header_total_differing_from_lines_is_reported(world):
     c = world.contract(world.org_id, world.project_id, "C1")
     world.expected(world.period_id, c, world.project_id, "USD", [("OM_FEE", "Fee", "900.00")])
     bad = world.received(world.period_id, c, world.project_id, "USD", [("OM_FEE", "Fee", "900.00")], "V-1", total=D("999.00"))
-    result = run(world.engine, world.period_id)
+    result = compare_period(world.engine, world.period_id)
     mismatches = checks.line_total_mismatches(result.headers)
     assert mismatches["header_id"].tolist() == [bad]
     assert mismatches.iloc[0]["lines_total"] == D("900.00")
@@ -196,7 +186,7 @@ def test_duplicate_vendor_invoice_numbers_are_detected(world):
     c = world.contract(world.org_id, world.project_id, "C1", vendor)
     world.received(world.period_id, c, world.project_id, "USD", [("OM_FEE", "Fee", "1.00")], "DUP-1", counterparty_id=vendor)
     world.received(world.period_id, c, world.project_id, "USD", [("OM_FEE", "Fee", "1.00")], "DUP-1", counterparty_id=vendor)
-    result = run(world.engine, world.period_id)
+    result = compare_period(world.engine, world.period_id)
     assert len(checks.duplicate_vendor_invoices(result.headers)) == 2
     assert checks.headers_counted_twice(result.headers).empty
 

@@ -23,23 +23,11 @@ from pypdf import PdfReader
 
 from reporting_dagster.lib.documents.reports import invoice_comparison as report
 from reporting_dagster.lib.documents.reports.common import ReportContext
-from reporting_dagster.lib.infra import db
 from reporting_dagster.lib.infra.periods import BillingPeriod
-from reporting_dagster.lib.infra.platform_schema import extract_sql
 from reporting_dagster.lib.render import render
 from reporting_dagster.lib.render.document import Branding, Sections
-from reporting_dagster.lib.rules.comparison import Tolerance, compare, totals_by_currency
-from tests.builders import Platform
-
-
-def run(engine, period_id):
-    params = {"billing_period_id": period_id}
-    return compare(
-        db.read_frame(engine, extract_sql(engine, "expected_invoice_lines"), params),
-        db.read_frame(engine, extract_sql(engine, "received_invoice_lines"), params),
-        db.read_frame(engine, extract_sql(engine, "stored_invoice_comparisons"), params),
-        Tolerance(),
-    )
+from reporting_dagster.lib.rules.comparison import totals_by_currency
+from tests.builders import Platform, compare_period
 
 
 @pytest.fixture
@@ -71,7 +59,7 @@ def context(org_id: int) -> ReportContext:
 
 
 def document(p):
-    result = run(p.engine, p.period_id)
+    result = compare_period(p.engine, p.period_id)
     return report.build_document(result.for_organization(p.org_id), context(p.org_id), dict(result.parameters))
 
 
@@ -81,7 +69,7 @@ def pdf_text(data: bytes) -> str:
 
 def test_totals_split_paired_variance_from_not_received_and_not_expected(world):
     mixed(world)
-    zar = totals_by_currency(run(world.engine, world.period_id).invoices)["ZAR"]
+    zar = totals_by_currency(compare_period(world.engine, world.period_id).invoices)["ZAR"]
     # paired: expected 1,000.00 + 2,000.00 = 3,000.00; received 1,100.00 + 1,950.00 = 3,050.00
     assert zar["paired"] == {"pairs": 2, "expected": D("3000.00"), "received": D("3050.00"),
                              "variance": D("50.00"),  # 3,050.00 − 3,000.00
@@ -130,7 +118,7 @@ def test_highlighted_rows_say_why(world):
     e, r = pair(world, "Disputed", "80.00", "80.00")
     world.stored_comparison(e, r, "overbilled")  # computed: matched (0.00); stored: overbilled
     pair(world, "Fine", "5.00", "5.00")
-    result = run(world.engine, world.period_id)
+    result = compare_period(world.engine, world.period_id)
     why = dict(zip(result.invoices["contract_name"], result.invoices["discrepancy_reason"]))
     assert why == {"Over": "Outside tolerance", "Under": "Outside tolerance", "Pending": "No received invoice",
                    "Surprise": "No expected invoice", "Disputed": "Stored status disagrees", "Fine": ""}

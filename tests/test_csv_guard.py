@@ -19,11 +19,10 @@ import re
 import openpyxl
 import pytest
 
-from reporting_dagster.lib.infra import db
-from reporting_dagster.lib.infra.platform_schema import extract_sql
 from reporting_dagster.lib.infra.store import LocalStore
 from reporting_dagster.lib.render.values import csv_guard
 from reporting_dagster.lib.requests.run import run_request
+from tests.builders import extract_reader
 from tests.request_builders import RequestPlatform
 
 NOW = dt.datetime(2026, 11, 22, 9, 0, tzinfo=dt.timezone.utc)
@@ -45,10 +44,6 @@ PAYLOADS = [
 ]
 STARTERS = set("=+-@\uff1d\uff0b\uff0d\uff20")
 NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
-
-
-def _read(engine):
-    return lambda name, **params: db.read_frame(engine, extract_sql(engine, name), params)
 
 
 def _fields_after_every_split(text: str) -> list[str]:
@@ -89,7 +84,7 @@ def _request(hostile, tmp_path, report_type, fmt, **values):
     p = hostile["p"]
     rid = p.request(hostile["org"], report_type, fmt, **values)
     store = LocalStore(tmp_path)
-    outcome = run_request(p.engine, store, _read(p.engine), rid, run_id=f"run-{rid}", now=NOW)
+    outcome = run_request(p.engine, store, extract_reader(p.engine), rid, run_id=f"run-{rid}", now=NOW)
     assert outcome.outcome == "completed", outcome.message
     return store.get(outcome.stored.key)
 

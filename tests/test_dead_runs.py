@@ -20,12 +20,11 @@ import sqlalchemy as sa
 from reporting_dagster.defs.requests import failures
 from reporting_dagster.defs.resources import OutboxReportMailer, PlatformDatabase, RequestProcessing
 from reporting_dagster.lib import render
-from reporting_dagster.lib.infra import db
-from reporting_dagster.lib.infra.platform_schema import extract_sql
 from reporting_dagster.lib.infra.store import LocalStore
 from reporting_dagster.lib.operations import heartbeat, records
 from reporting_dagster.lib.requests import queue as request_queue
 from reporting_dagster.lib.requests.run import run_request
+from tests.builders import extract_reader
 from tests.request_builders import time_world
 
 UTC = dt.timezone.utc
@@ -183,8 +182,7 @@ def test_completing_never_turns_a_failed_row_back(world, tmp_path, monkeypatch):
 
     monkeypatch.setattr(render, "render_within_budget", render_while_reaped)
     engine = p.engine
-    outcome = run_request(engine, LocalStore(tmp_path), lambda name, **params: db.read_frame(
-        engine, extract_sql(engine, name), params), rid, run_id="run-slow", now=NOW)
+    outcome = run_request(engine, LocalStore(tmp_path), extract_reader(engine), rid, run_id="run-slow", now=NOW)
     assert outcome.outcome == "lost"
     assert outcome.message.startswith(f"generated_report {rid} was failed in run reaped:run-slow by the time its file was "
                                       "stored: reports/")
@@ -192,10 +190,6 @@ def test_completing_never_turns_a_failed_row_back(world, tmp_path, monkeypatch):
     status, _, error, path = _state(engine, rid)
     assert (status, error, path) == ("failed", "stuck in processing: its worker stopped", None)
     assert p.audit(rid) == ["REPORT_FAILED"]
-
-
-def _read(engine):
-    return lambda name, **params: db.read_frame(engine, extract_sql(engine, name), params)
 
 
 def _files(root):
@@ -216,7 +210,7 @@ def test_a_row_the_reaper_failed_is_never_taken_over_by_a_retry_of_its_run(world
         assert _reap(instance, world, tmp_path).skip_message == "1 stuck reports marked failed"
     assert _state(p.engine, rid)[:2] == ("failed", "reaped:run-dead")
     store_dir = tmp_path / "store"
-    child = run_request(p.engine, LocalStore(store_dir), _read(p.engine), rid, run_id="run-child",
+    child = run_request(p.engine, LocalStore(store_dir), extract_reader(p.engine), rid, run_id="run-child",
                         parent_run_id="run-dead", now=NOW)
     assert (child.outcome, child.message) == (
         "skipped", f"generated_report {rid} is failed in run reaped:run-dead; not taken by this run")
@@ -227,7 +221,7 @@ def test_a_row_the_reaper_failed_is_never_taken_over_by_a_retry_of_its_run(world
         conn.execute(sa.text("UPDATE generated_report SET report_status = 'pending' WHERE id = :id"), {"id": rid})
     [again] = request_queue.pending_requests(p.engine, after_id=0, limit=10)
     assert again.run_key.startswith(f"generated_report-{rid}-after-reaped:run-dead-at-")
-    new = run_request(p.engine, LocalStore(store_dir), _read(p.engine), rid, run_id="run-new", now=NOW)
+    new = run_request(p.engine, LocalStore(store_dir), extract_reader(p.engine), rid, run_id="run-new", now=NOW)
     assert new.outcome == "completed", new.message
     assert _state(p.engine, rid)[:2] == ("completed", "run-new")
     assert p.audit(rid) == ["REPORT_FAILED", "REPORT_EXPORTED", "REPORT_GENERATED"]

@@ -57,7 +57,7 @@ def test_the_column_money_equals_money():
         convert = column_money(column)
         assert [convert(v) for v in values] == [money(v, column) for v in values]
     assert column_money(None)(D("-0.004")) == "0.00"
-    # equal values in other notations, twice each: the remembered text of one serves the others
+    # equal values in other notations, twice each: each gives the text money() gives it
     same = [D("1.5"), D("1.50"), D("1.5000"), D("15E-1"), D("1.5"), D("-0"), D("0.000"), D("0E+2"), D("2.00005")] * 2
     convert = column_money(Column("q", "Q", "decimal", "0.00##"))
     assert [convert(v) for v in same] == [money(v, Column("q", "Q", "decimal", "0.00##")) for v in same]

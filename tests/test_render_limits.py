@@ -27,12 +27,12 @@ from reporting_dagster.defs.exports.timesheet_report import timesheet_report
 from reporting_dagster.defs.resources import LocalReportStore, PlatformDatabase
 from reporting_dagster.defs.time import extracts, timesheet
 from reporting_dagster.lib.documents.catalog import invoice_aging
-from reporting_dagster.lib.infra import db, settings
-from reporting_dagster.lib.infra.platform_schema import extract_sql
+from reporting_dagster.lib.infra import settings
 from reporting_dagster.lib.infra.store import LocalStore
 from reporting_dagster.lib.render import html as html_render, workers
 from reporting_dagster.lib.render.document import ReportDocument, TableData
 from reporting_dagster.lib.requests.run import run_request
+from tests.builders import extract_reader
 from tests.request_builders import RequestPlatform
 
 NOW = dt.datetime(2026, 11, 22, 9, 0, tzinfo=dt.timezone.utc)
@@ -50,10 +50,6 @@ def _squeezed(text: str) -> str:
 
 def _pdf_text(data: bytes) -> str:
     return _squeezed("".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages))
-
-
-def _read(engine):
-    return lambda name, **params: db.read_frame(engine, extract_sql(engine, name), params)
 
 
 def _month(engine) -> RequestPlatform:
@@ -77,7 +73,7 @@ def _one_project_month(engine, project_name: str, org_name: str = "Helios Energy
 
 
 def _run(p: RequestPlatform, report_id: int, store: LocalStore):
-    return run_request(p.engine, store, _read(p.engine), report_id, run_id=f"run-{report_id}", now=NOW)
+    return run_request(p.engine, store, extract_reader(p.engine), report_id, run_id=f"run-{report_id}", now=NOW)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -13,18 +13,13 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from reporting_dagster.lib.infra import db
-from reporting_dagster.lib.infra.platform_schema import extract_sql
 from reporting_dagster.lib.requests.run import run_request
 from reporting_dagster.lib.infra.store import LocalStore
+from tests.builders import extract_reader
 from tests.keys import expected_key
 from tests.request_builders import CANARY, time_world
 
 NOW = dt.datetime(2026, 11, 22, 9, 0, tzinfo=dt.timezone.utc)
-
-
-def _read(engine):
-    return lambda name, **params: db.read_frame(engine, extract_sql(engine, name), params)
 
 
 def _csv(data: bytes) -> list[list[str]]:
@@ -39,7 +34,7 @@ def world(fresh_engine):
 
 def _run(world, report_id, tmp_path, run_id="run-1"):
     store = LocalStore(tmp_path)
-    return run_request(world["p"].engine, store, _read(world["p"].engine), report_id, run_id=run_id, now=NOW), store
+    return run_request(world["p"].engine, store, extract_reader(world["p"].engine), report_id, run_id=run_id, now=NOW), store
 
 
 def test_timesheet_request_by_project_for_one_member_completes_with_every_field(world, tmp_path):
@@ -192,7 +187,7 @@ def test_invoice_listing_over_two_billing_periods_with_a_contract_filter(fresh_e
     p.client_invoice(octo, other, proj, "USD", [("ENERGY", "Energy", "1", "999.00", "999.00", None)], "INV-X")
     rid = p.request(org, "invoice_to_client", "json", contract_id=kept,
                     parameters={"date_from": "2026-09-01", "date_to": "2026-10-31"})
-    outcome = run_request(fresh_engine, LocalStore(tmp_path), _read(fresh_engine), rid, run_id="r", now=NOW)
+    outcome = run_request(fresh_engine, LocalStore(tmp_path), extract_reader(fresh_engine), rid, run_id="r", now=NOW)
     assert outcome.outcome == "completed", outcome.message
     doc = json.loads(LocalStore(tmp_path).get(outcome.stored.key))
     assert sorted(i["invoice_number"] for i in doc["rows"]) == ["INV-10", "INV-9"]
@@ -207,7 +202,7 @@ def test_a_retried_run_takes_over_the_row_its_parent_run_left_processing(world, 
     stranger, _ = _run(world, rid, tmp_path, "run-other")
     assert stranger.outcome == "skipped"
     store = LocalStore(tmp_path)
-    outcome = run_request(p.engine, store, _read(p.engine), rid, run_id="run-retry", parent_run_id="run-lost", now=NOW)
+    outcome = run_request(p.engine, store, extract_reader(p.engine), rid, run_id="run-retry", parent_run_id="run-lost", now=NOW)
     assert outcome.outcome == "completed" and p.row("generated_report", rid)["dagster_run_id"] == "run-retry"
 
 
@@ -253,7 +248,7 @@ def test_a_quarterly_comparison_pairs_within_each_month(world, tmp_path):
     p.template(org, "invoice_comparison")
     rid = p.request(org, "invoice_comparison", "json", contract_id=contract,
                     parameters={"date_from": "2026-06-01", "date_to": "2026-08-31"})
-    outcome = run_request(p.engine, LocalStore(tmp_path), _read(p.engine), rid, run_id="run-q", now=NOW)
+    outcome = run_request(p.engine, LocalStore(tmp_path), extract_reader(p.engine), rid, run_id="run-q", now=NOW)
     assert outcome.outcome == "completed", outcome.message
     data = json.loads((tmp_path / outcome.stored.key).read_bytes())
     got = sorted((r["billing_period"], r["expected_amount"], r["received_amount"], r["status"]) for r in data["rows"])
@@ -295,7 +290,7 @@ def test_a_re_executed_request_whose_object_is_gone_or_changed_is_made_again(wor
     under a key of its own (objects are written once) and records it."""
     p = world["p"]
     store, overwrite = any_store
-    read = _read(p.engine)
+    read = extract_reader(p.engine)
     rid = p.request(world["helios"], "timesheet", "csv", parameters={"date_from": "2026-10-01", "date_to": "2026-10-31"})
     assert run_request(p.engine, store, read, rid, run_id="run-1", now=NOW).outcome == "completed"
     first = p.row("generated_report", rid)
